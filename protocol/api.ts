@@ -1,0 +1,103 @@
+/**
+ * @module protocol/api
+ * The bodies of the REST API under /v1, as valibot schemas. Routes validate with these and
+ * nothing else; the types are inferred. See docs/protocol.md for every endpoint.
+ */
+import * as v from "valibot";
+import { isChannelId, isUlid } from "./ids.ts";
+import { ClientMsgIdSchema, MessageTextSchema } from "./frames.ts";
+
+export const MAX_GROUP_MEMBERS = 100;
+
+const trimmed = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max));
+export const HandleSchema = v.pipe(
+  v.string(),
+  v.trim(),
+  v.toLowerCase(),
+  v.regex(/^[a-z0-9_]{3,32}$/, "a handle is 3 to 32 letters, digits or underscores"),
+);
+const Password = v.pipe(v.string(), v.minLength(8, "a password has at least 8 characters"), v.maxLength(256));
+export const UserIdSchema = v.pipe(v.string(), v.check(isUlid, "not a user id"));
+export const ChannelIdSchema = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
+const Device = v.optional(
+  v.strictObject({
+    name: v.optional(trimmed(64), "unnamed device"),
+    platform: v.optional(trimmed(32), "unknown"),
+  }),
+  { name: "unnamed device", platform: "unknown" },
+);
+
+export const SignupBody = v.strictObject({
+  handle: HandleSchema,
+  display_name: trimmed(64),
+  password: Password,
+  device: Device,
+});
+
+export const LoginBody = v.strictObject({
+  handle: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(64)),
+  password: v.pipe(v.string(), v.maxLength(256)),
+  device: Device,
+});
+
+export const RefreshBody = v.strictObject({ refresh_token: v.pipe(v.string(), v.minLength(1), v.maxLength(512)) });
+
+export const UpdateMeBody = v.pipe(
+  v.strictObject({
+    display_name: v.optional(trimmed(64)),
+    invisible: v.optional(v.boolean()),
+    hide_previews: v.optional(v.boolean()),
+  }),
+  v.check((b) => Object.keys(b).length > 0, "nothing to update"),
+);
+
+export const UserRefBody = v.strictObject({ user_id: UserIdSchema });
+
+export const CreateGroupBody = v.strictObject({
+  name: trimmed(100),
+  member_ids: v.optional(v.pipe(v.array(UserIdSchema), v.maxLength(MAX_GROUP_MEMBERS)), []),
+});
+
+export const RenameGroupBody = v.strictObject({ name: trimmed(100) });
+
+export const AddMembersBody = v.strictObject({
+  user_ids: v.pipe(v.array(UserIdSchema), v.minLength(1), v.maxLength(MAX_GROUP_MEMBERS)),
+});
+
+export const PostMessageBody = v.strictObject({ client_msg_id: ClientMsgIdSchema, text: MessageTextSchema });
+
+export const ReadBody = v.strictObject({ seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)) });
+
+export const HistoryQuery = v.strictObject({
+  before: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1))),
+  after: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(0))),
+  limit: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1), v.maxValue(200)), "50"),
+});
+
+export const ConnectBody = v.optional(v.strictObject({ channel_id: v.optional(ChannelIdSchema) }), {});
+
+export const ChangePasswordBody = v.strictObject({ current_password: v.string(), new_password: Password });
+
+export const DeleteAccountBody = v.strictObject({ password: v.string() });
+
+export type SignupBody = v.InferOutput<typeof SignupBody>;
+export type CreateGroupBody = v.InferOutput<typeof CreateGroupBody>;
+
+/** What a group or 1:1 channel looks like over the API. */
+export interface ChannelInfo {
+  channel_id: string;
+  kind: "dm" | "group";
+  name: string | null;
+  owner_id: string | null;
+  created_at: number;
+  head_seq: number;
+  members: { user_id: string; role: "owner" | "admin" | "member"; joined_at: number }[];
+}
+
+export interface Ack {
+  client_msg_id: string;
+  channel_id: string;
+  seq: number;
+  id: string;
+  ts: number;
+}

@@ -1,0 +1,87 @@
+/**
+ * @module protocol/errors
+ * Every error the product can report, as a closed set of codes. Domain code throws
+ * `ChatError(code)`; each boundary maps it once: HTTP in `app.onError` (JSON envelope
+ * `{ error: { code, message } }`), WebSockets as an `{ type: "error", code, message, ref }`
+ * frame. A stack trace never reaches a client.
+ */
+
+/** Error code → HTTP status. The keys are the wire codes. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  bad_frame: 400,
+  unknown_frame_type: 400,
+  frame_too_large: 413,
+  message_empty: 400,
+  message_too_long: 400,
+  unauthenticated: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  ticket_invalid: 401,
+  ticket_used: 401,
+  forbidden: 403,
+  not_a_member: 403,
+  not_friends: 403,
+  blocked: 403,
+  not_found: 404,
+  handle_taken: 409,
+  already_exists: 409,
+  group_full: 409,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The JSON body of every failed HTTP response. */
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/**
+ * The one error type of the product. `message` is safe to show a client; put anything
+ * private in `cause`, which is only logged.
+ */
+export class ChatError extends Error {
+  override readonly name = "ChatError";
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    const error: ErrorEnvelope["error"] = { code: this.code, message: this.message };
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+/**
+ * Errors cross Durable Object RPC as plain `Error`s whose message survives but whose class
+ * does not. We encode the code in the message (`[code] text`) and decode it on the caller's
+ * side, so one typed error travels Worker → DO → Worker unchanged.
+ */
+export function encodeForRpc(err: ChatError): Error {
+  return new Error(`[${err.code}] ${err.message}`);
+}
+
+const RPC_ERROR = /^\[([a-z_]+)\] ([\s\S]*)$/;
+
+/** Recovers a ChatError thrown inside a Durable Object, or returns undefined. */
+export function decodeFromRpc(err: unknown): ChatError | undefined {
+  if (err instanceof ChatError) return err;
+  if (!(err instanceof Error)) return undefined;
+  const m = RPC_ERROR.exec(err.message);
+  if (!m || !(m[1]! in ERROR_STATUS)) return undefined;
+  return new ChatError(m[1] as ErrorCode, m[2]!);
+}

@@ -1,0 +1,175 @@
+/**
+ * @module protocol/frames
+ * Every WebSocket frame, client → server and server → client, declared once as a valibot
+ * schema; the TypeScript types are inferred from the schemas and never written twice.
+ * Inbound frames pass through {@link parseClientFrame} before anything else happens.
+ * Names on the wire are snake_case. Every frame carries `v: 1`; later versions only add
+ * optional fields, so old clients can ignore what they do not know.
+ */
+import * as v from "valibot";
+import { ChatError, type ErrorCode } from "./errors.ts";
+import { isChannelId } from "./ids.ts";
+
+export const PROTOCOL_VERSION = 1;
+/** The WebSocket subprotocol both sockets speak. */
+export const SUBPROTOCOL = "edge-chat.v1";
+/** A heartbeat the runtime answers without waking the Durable Object. */
+export const HEARTBEAT = { request: "ping", response: "pong" } as const;
+/** Largest inbound frame, in UTF-16 units: a 100,000-code-point message JSON-escaped fits. */
+export const MAX_FRAME_CHARS = 1_000_000;
+/** Longest message, in Unicode code points. */
+export const MAX_MESSAGE_CODE_POINTS = 100_000;
+/** Most messages in one page of a sync or resume. */
+export const MAX_PAGE_MESSAGES = 500;
+
+const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
+const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const channelId = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
+export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+/** Text is checked for type and a cheap upper bound here; code points in domain/message-text. */
+export const MessageTextSchema = v.pipe(v.string(), v.maxLength(MAX_MESSAGE_CODE_POINTS * 2));
+
+const base = { v: v.literal(PROTOCOL_VERSION), id: frameId };
+
+/** Post a message (channel socket). `client_msg_id` makes retries idempotent, forever. */
+export const SendFrame = v.strictObject({
+  ...base,
+  type: v.literal("send"),
+  client_msg_id: ClientMsgIdSchema,
+  text: MessageTextSchema,
+});
+
+/** Ask for the messages after `after_seq` (channel socket); answered by `messages` pages. */
+export const SyncFrame = v.strictObject({
+  ...base,
+  type: v.literal("sync"),
+  after_seq: seq,
+  limit: v.optional(v.pipe(seq, v.minValue(1), v.maxValue(MAX_PAGE_MESSAGES))),
+});
+
+/** Move my read marker forward (channel socket). Markers never move back. */
+export const ReadFrame = v.strictObject({
+  ...base,
+  type: v.literal("read"),
+  seq,
+});
+
+/** Resume every channel from the device's cursors (user socket). */
+export const ResumeFrame = v.strictObject({
+  ...base,
+  type: v.literal("resume"),
+  cursors: v.pipe(v.array(v.strictObject({ channel_id: channelId, seq })), v.maxLength(10_000)),
+});
+
+const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame]);
+const UserSocketFrame = v.variant("type", [ResumeFrame]);
+
+export type SendFrame = v.InferOutput<typeof SendFrame>;
+export type SyncFrame = v.InferOutput<typeof SyncFrame>;
+export type ReadFrame = v.InferOutput<typeof ReadFrame>;
+export type ResumeFrame = v.InferOutput<typeof ResumeFrame>;
+export type ChannelClientFrame = v.InferOutput<typeof ChannelSocketFrame>;
+export type UserClientFrame = v.InferOutput<typeof UserSocketFrame>;
+
+const SOCKET_SCHEMAS = { channel: ChannelSocketFrame, user: UserSocketFrame } as const;
+type SocketKind = keyof typeof SOCKET_SCHEMAS;
+type FrameOf<K extends SocketKind> = v.InferOutput<(typeof SOCKET_SCHEMAS)[K]>;
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: ChatError; ref?: string };
+
+/**
+ * Parses one inbound frame for a socket kind. Never throws: a malformed frame becomes a typed
+ * error carrying the frame's `id` as `ref` when one could be read.
+ */
+export function parseClientFrame<K extends SocketKind>(
+  kind: K,
+  raw: string | ArrayBuffer,
+): ParseResult<FrameOf<K>> {
+  if (typeof raw !== "string") {
+    return { ok: false, error: new ChatError("bad_frame", "frames are JSON text, not binary") };
+  }
+  if (raw.length > MAX_FRAME_CHARS) {
+    return { ok: false, error: new ChatError("frame_too_large", `frames are at most ${MAX_FRAME_CHARS} characters`) };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: new ChatError("bad_frame", "frame is not valid JSON") };
+  }
+  const ref = readRef(json);
+  const schema = SOCKET_SCHEMAS[kind];
+  const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
+  const known = schema.options.some((o) => o.entries.type.literal === type);
+  if (!known) {
+    return withRef(new ChatError("unknown_frame_type", `unknown frame type on the ${kind} socket: ${String(type)}`), ref);
+  }
+  const result = v.safeParse(schema, json);
+  if (!result.success) {
+    return withRef(new ChatError("bad_frame", describeIssues(result.issues)), ref);
+  }
+  return { ok: true, frame: result.output as FrameOf<K> };
+}
+
+function readRef(json: unknown): string | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const id = (json as { id?: unknown }).id;
+  return typeof id === "string" && id.length <= 64 ? id : undefined;
+}
+
+function withRef<T>(error: ChatError, ref: string | undefined): ParseResult<T> {
+  return ref === undefined ? { ok: false, error } : { ok: false, error, ref };
+}
+
+/** One readable line from valibot issues: `text: Invalid type ...; seq: ...`. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => {
+      const path = v.getDotPath(i);
+      return path ? `${path}: ${i.message}` : i.message;
+    })
+    .join("; ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server → client. Built with `satisfies ServerFrame` at every send site.
+
+/** A stored message as every client sees it. */
+export interface WireMessage {
+  channel_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  client_msg_id: string;
+  text: string;
+  /** Server time, ms since the epoch. Client clocks never decide order. */
+  ts: number;
+}
+
+/** One conversation in a user's list. */
+export interface ChannelSummary {
+  channel_id: string;
+  kind: "dm" | "group";
+  name: string | null;
+  head_seq: number;
+  read_seq: number;
+  unread: number;
+  last_message: { seq: number; sender_id: string; preview: string; ts: number } | null;
+}
+
+export type ServerFrame =
+  | { v: 1; type: "hello"; socket: "user" | "channel"; user_id: string; device_id: string; channel_id?: string; head_seq?: number; heartbeat_ms: number }
+  | { v: 1; type: "ack"; ref?: string; client_msg_id: string; channel_id: string; seq: number; id: string; ts: number }
+  | { v: 1; type: "message"; message: WireMessage }
+  | { v: 1; type: "messages"; ref?: string; channel_id: string; messages: WireMessage[]; complete: boolean; next_after_seq: number }
+  | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
+  | { v: 1; type: "read"; channel_id: string; user_id: string; seq: number }
+  | { v: 1; type: "resumed"; ref?: string; channels: number; messages: number }
+  | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string };
+
+export function errorFrame(err: ChatError, ref?: string): ServerFrame {
+  const frame: ServerFrame = { v: 1, type: "error", code: err.code, message: err.message };
+  if (ref !== undefined) frame.ref = ref;
+  return frame;
+}

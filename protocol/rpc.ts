@@ -1,0 +1,43 @@
+/**
+ * @module protocol/rpc
+ * Shapes that travel between Durable Objects over native RPC (structured clone, not JSON).
+ * Only the channel → user update lives here; the Worker → DO calls use the API types.
+ */
+import type { WireMessage } from "./frames.ts";
+
+/**
+ * What a ChannelRoom sends a member's UserInbox: the channel's identity and head, this
+ * member's markers, and the messages the inbox has not had yet (ascending, gap-free from the
+ * last update, possibly a page of them: more follow in the next call). `removed` says the
+ * user is no longer a member.
+ */
+export interface InboxUpdate {
+  channel_id: string;
+  kind: "dm" | "group";
+  name: string | null;
+  head_seq: number;
+  read_seq: number;
+  joined_seq: number;
+  removed: boolean;
+  messages: WireMessage[];
+}
+
+export interface CreateChannelInput {
+  channelId: string;
+  kind: "dm" | "group";
+  name: string | null;
+  ownerId: string | null;
+  memberIds: string[];
+}
+
+export interface HistoryPage {
+  channel_id: string;
+  messages: WireMessage[];
+  has_more: boolean;
+}
+
+export interface ReadAfterResult {
+  messages: WireMessage[];
+  head_seq: number;
+  complete: boolean;
+}
