@@ -1,0 +1,83 @@
+/**
+ * @module storage/d1/friends
+ * Friendships and blocks, one row per side, each keyed by its owner's id.
+ */
+import { and, eq, or } from "drizzle-orm";
+import type { Db } from "./db.ts";
+import { blocks, friendships } from "./schema.ts";
+
+export type FriendState = (typeof friendships.$inferSelect)["state"];
+
+export async function relation(db: Db, userId: string, otherId: string): Promise<FriendState | undefined> {
+  const row = await db
+    .select({ state: friendships.state })
+    .from(friendships)
+    .where(and(eq(friendships.userId, userId), eq(friendships.otherId, otherId)))
+    .get();
+  return row?.state;
+}
+
+/** Writes both sides of a relation at once. */
+export async function setRelation(
+  db: Db,
+  userId: string,
+  otherId: string,
+  mine: FriendState,
+  theirs: FriendState,
+  now: number,
+): Promise<void> {
+  const upsert = (u: string, o: string, state: FriendState) =>
+    db
+      .insert(friendships)
+      .values({ userId: u, otherId: o, state, createdAt: now, updatedAt: now })
+      .onConflictDoUpdate({ target: [friendships.userId, friendships.otherId], set: { state, updatedAt: now } });
+  await db.batch([upsert(userId, otherId, mine), upsert(otherId, userId, theirs)]);
+}
+
+export async function deleteRelation(db: Db, userId: string, otherId: string): Promise<void> {
+  await db
+    .delete(friendships)
+    .where(
+      or(
+        and(eq(friendships.userId, userId), eq(friendships.otherId, otherId)),
+        and(eq(friendships.userId, otherId), eq(friendships.otherId, userId)),
+      ),
+    );
+}
+
+export async function listRelations(db: Db, userId: string) {
+  return db.select().from(friendships).where(eq(friendships.userId, userId)).all();
+}
+
+export async function deleteAllRelations(db: Db, userId: string): Promise<void> {
+  await db.delete(friendships).where(or(eq(friendships.userId, userId), eq(friendships.otherId, userId)));
+}
+
+export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<boolean> {
+  const row = await db
+    .select({ u: blocks.userId })
+    .from(blocks)
+    .where(
+      or(and(eq(blocks.userId, a), eq(blocks.blockedId, b)), and(eq(blocks.userId, b), eq(blocks.blockedId, a))),
+    )
+    .get();
+  return row !== undefined;
+}
+
+export async function addBlock(db: Db, userId: string, blockedId: string, now: number): Promise<void> {
+  await db.insert(blocks).values({ userId, blockedId, createdAt: now }).onConflictDoNothing();
+}
+
+export async function removeBlock(db: Db, userId: string, blockedId: string): Promise<void> {
+  await db.delete(blocks).where(and(eq(blocks.userId, userId), eq(blocks.blockedId, blockedId)));
+}
+
+export async function listBlocks(db: Db, userId: string) {
+  return db.select().from(blocks).where(eq(blocks.userId, userId)).all();
+}
+
+/** True when both are friends and neither blocked the other: the consent rule for chats. */
+export async function canChat(db: Db, a: string, b: string): Promise<boolean> {
+  const [state, blocked] = await Promise.all([relation(db, a, b), isBlockedEitherWay(db, a, b)]);
+  return state === "friends" && !blocked;
+}

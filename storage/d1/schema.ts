@@ -1,0 +1,113 @@
+/**
+ * @module storage/d1/schema
+ * The relational data kept in D1, as a drizzle schema; drizzle-kit generates the SQL in
+ * migrations/d1. Every table is keyed by a user id or a channel id first, so the data can be
+ * split across D1 databases by that key (see docs/architecture.md, "Where data lives").
+ * Edges between users (friendships, blocks) are stored once per side, each under its owner.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Lower-case, unique among live accounts; null once the account is deleted. */
+    handle: text("handle"),
+    displayName: text("display_name").notNull(),
+    /** When set, presence shows offline to everyone (issue #4). */
+    invisible: integer("invisible", { mode: "boolean" }).notNull().default(false),
+    /** When set, push notifications carry no preview (issue #5). */
+    hidePreviews: integer("hide_previews", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    deletedAt: integer("deleted_at"),
+  },
+  (t) => [uniqueIndex("users_handle_unique").on(t.handle)],
+);
+
+/** Kept apart from `users` so no query that reads a profile can select a hash by accident. */
+export const credentials = sqliteTable("credentials", {
+  userId: text("user_id").primaryKey(),
+  /** PBKDF2-SHA256 output, base64url. */
+  passwordHash: text("password_hash").notNull(),
+  salt: text("salt").notNull(),
+  iterations: integer("iterations").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** One row per login. Access tokens name the device; a revoked device's tokens stop at once. */
+export const devices = sqliteTable(
+  "devices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    name: text("name").notNull(),
+    platform: text("platform").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    /** SHA-256 of the current refresh secret, base64url; rotated on every refresh. */
+    refreshHash: text("refresh_hash").notNull(),
+    refreshExpiresAt: integer("refresh_expires_at").notNull(),
+  },
+  (t) => [index("devices_user").on(t.userId)],
+);
+
+/**
+ * One row per side of a relation. `state` is the owner's view: `outgoing` (I asked),
+ * `incoming` (they asked), `friends`.
+ */
+export const friendships = sqliteTable(
+  "friendships",
+  {
+    userId: text("user_id").notNull(),
+    otherId: text("other_id").notNull(),
+    state: text("state", { enum: ["outgoing", "incoming", "friends"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.otherId] })],
+);
+
+/** `userId` blocked `blockedId`. */
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    userId: text("user_id").notNull(),
+    blockedId: text("blocked_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.blockedId] })],
+);
+
+/**
+ * A copy of each channel's identity for listings. The channel's Durable Object is the
+ * authority and keeps this row in step.
+ */
+export const channels = sqliteTable("channels", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["dm", "group"] }).notNull(),
+  name: text("name"),
+  ownerId: text("owner_id"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** A copy of each channel's members, kept in step by the channel's Durable Object. */
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    userId: text("user_id").notNull(),
+    channelId: text("channel_id").notNull(),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    joinedAt: integer("joined_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.channelId] }), index("memberships_channel").on(t.channelId)],
+);
+
+/** Fixed-window counters for login attempts, keyed by `handle:<h>` or `client:<addr>`. */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull().default(sql`0`),
+});

@@ -1,0 +1,157 @@
+/**
+ * @module storage/d1/users
+ * Accounts, credentials and devices. Password hashes are read only by `findCredentials`.
+ */
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { PasswordHash } from "../../domain/passwords.ts";
+import type { Db } from "./db.ts";
+import { credentials, devices, users } from "./schema.ts";
+
+export type UserRow = typeof users.$inferSelect;
+export type DeviceRow = typeof devices.$inferSelect;
+
+/** What anyone may see of a user. A deleted account shows as "Deleted user". */
+export interface PublicUser {
+  id: string;
+  handle: string | null;
+  display_name: string;
+  deleted: boolean;
+}
+
+export function toPublicUser(u: UserRow): PublicUser {
+  return u.deletedAt
+    ? { id: u.id, handle: null, display_name: "Deleted user", deleted: true }
+    : { id: u.id, handle: u.handle, display_name: u.displayName, deleted: false };
+}
+
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.id, id)).get();
+}
+
+export async function findUsersByIds(db: Db, ids: string[]): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(users).where(inArray(users.id, ids)).all();
+}
+
+export async function findLiveUserByHandle(db: Db, handle: string): Promise<UserRow | undefined> {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.handle, handle), isNull(users.deletedAt)))
+    .get();
+}
+
+export async function findCredentials(db: Db, userId: string): Promise<PasswordHash | undefined> {
+  const row = await db.select().from(credentials).where(eq(credentials.userId, userId)).get();
+  return row ? { hash: row.passwordHash, salt: row.salt, iterations: row.iterations } : undefined;
+}
+
+export interface NewDevice {
+  id: string;
+  name: string;
+  platform: string;
+  refreshHash: string;
+  refreshExpiresAt: number;
+}
+
+function deviceRow(userId: string, d: NewDevice, now: number): DeviceRow {
+  return { ...d, userId, createdAt: now, lastSeenAt: now, revokedAt: null };
+}
+
+/** Creates the user, its credentials and its first device in one batch (all or nothing). */
+export async function createUser(
+  db: Db,
+  user: { id: string; handle: string; displayName: string },
+  password: PasswordHash,
+  device: NewDevice,
+  now: number,
+): Promise<void> {
+  await db.batch([
+    db.insert(users).values({ ...user, createdAt: now }),
+    db.insert(credentials).values({
+      userId: user.id,
+      passwordHash: password.hash,
+      salt: password.salt,
+      iterations: password.iterations,
+      updatedAt: now,
+    }),
+    db.insert(devices).values(deviceRow(user.id, device, now)),
+  ]);
+}
+
+export async function addDevice(db: Db, userId: string, device: NewDevice, now: number): Promise<void> {
+  await db.insert(devices).values(deviceRow(userId, device, now));
+}
+
+export async function updateProfile(
+  db: Db,
+  userId: string,
+  patch: Partial<Pick<UserRow, "displayName" | "invisible" | "hidePreviews">>,
+): Promise<void> {
+  await db.update(users).set(patch).where(eq(users.id, userId));
+}
+
+export async function setPassword(db: Db, userId: string, password: PasswordHash, now: number): Promise<void> {
+  await db
+    .update(credentials)
+    .set({ passwordHash: password.hash, salt: password.salt, iterations: password.iterations, updatedAt: now })
+    .where(eq(credentials.userId, userId));
+}
+
+/** Frees the handle, forgets the credentials, keeps the id so old messages still resolve. */
+export async function markUserDeleted(db: Db, userId: string, now: number): Promise<void> {
+  await db.batch([
+    db.update(users).set({ handle: null, deletedAt: now }).where(eq(users.id, userId)),
+    db.delete(credentials).where(eq(credentials.userId, userId)),
+  ]);
+}
+
+export async function findDevice(db: Db, userId: string, deviceId: string): Promise<DeviceRow | undefined> {
+  return db
+    .select()
+    .from(devices)
+    .where(and(eq(devices.id, deviceId), eq(devices.userId, userId)))
+    .get();
+}
+
+export async function findDeviceById(db: Db, deviceId: string): Promise<DeviceRow | undefined> {
+  return db.select().from(devices).where(eq(devices.id, deviceId)).get();
+}
+
+export async function listDevices(db: Db, userId: string): Promise<DeviceRow[]> {
+  return db.select().from(devices).where(eq(devices.userId, userId)).all();
+}
+
+export async function rotateRefresh(
+  db: Db,
+  deviceId: string,
+  refreshHash: string,
+  refreshExpiresAt: number,
+  now: number,
+): Promise<void> {
+  await db.update(devices).set({ refreshHash, refreshExpiresAt, lastSeenAt: now }).where(eq(devices.id, deviceId));
+}
+
+export async function touchDevice(db: Db, deviceId: string, now: number): Promise<void> {
+  await db.update(devices).set({ lastSeenAt: now }).where(eq(devices.id, deviceId));
+}
+
+/** Revokes the given live devices of a user; returns the ids that were live. */
+export async function revokeDevices(db: Db, userId: string, deviceIds: string[], now: number): Promise<string[]> {
+  if (deviceIds.length === 0) return [];
+  const rows = await db
+    .update(devices)
+    .set({ revokedAt: now })
+    .where(and(eq(devices.userId, userId), inArray(devices.id, deviceIds), isNull(devices.revokedAt)))
+    .returning({ id: devices.id });
+  return rows.map((r) => r.id);
+}
+
+export async function liveDeviceIds(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: devices.id })
+    .from(devices)
+    .where(and(eq(devices.userId, userId), isNull(devices.revokedAt)))
+    .all();
+  return rows.map((r) => r.id);
+}
