@@ -1,0 +1,74 @@
+/**
+ * @module durable-objects/channel-room/fanout
+ * When to send a member's user object its next update. Per member: the first update after a
+ * quiet spell goes at once; whatever arrives within the window after it is folded into one
+ * call at the window's end; never more than one call in flight per member. What to send is
+ * not decided here: `send(userId)` reads the member's lag from storage, so a folded update
+ * carries everything owed, and a failed one is simply owed again (the alarm retries it).
+ * Clock and timers are injected so the policy is tested without a runtime.
+ */
+
+export interface FanoutDeps {
+  windowMs: number;
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  /** Sends everything owed to this member; rejects if the user object could not be reached. */
+  send(userId: string): Promise<void>;
+  onError(userId: string, err: unknown): void;
+}
+
+export class Fanout {
+  readonly #d: FanoutDeps;
+  readonly #lastStart = new Map<string, number>();
+  readonly #inFlight = new Set<string>();
+  readonly #again = new Set<string>();
+  readonly #timed = new Set<string>();
+  /** Calls made so far, per member (read by tests and the benchmark). */
+  readonly calls = new Map<string, number>();
+
+  constructor(deps: FanoutDeps) {
+    this.#d = deps;
+  }
+
+  /** Something new is owed to these members. */
+  notify(userIds: Iterable<string>): void {
+    for (const id of userIds) this.#kick(id);
+  }
+
+  /** Resolves once nothing is in flight or waiting (used before an alarm re-check). */
+  get idle(): boolean {
+    return this.#inFlight.size === 0 && this.#timed.size === 0;
+  }
+
+  #kick(userId: string): void {
+    if (this.#inFlight.has(userId)) {
+      this.#again.add(userId);
+      return;
+    }
+    if (this.#timed.has(userId)) return;
+    const wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + this.#d.windowMs - this.#d.now();
+    if (wait <= 0) {
+      void this.#run(userId);
+      return;
+    }
+    this.#timed.add(userId);
+    this.#d.setTimer(() => {
+      this.#timed.delete(userId);
+      void this.#run(userId);
+    }, wait);
+  }
+
+  async #run(userId: string): Promise<void> {
+    this.#inFlight.add(userId);
+    this.#lastStart.set(userId, this.#d.now());
+    this.calls.set(userId, (this.calls.get(userId) ?? 0) + 1);
+    try {
+      await this.#d.send(userId);
+    } catch (err) {
+      this.#d.onError(userId, err);
+    } finally {
+      this.#inFlight.delete(userId);
+      if (this.#again.delete(userId)) this.#kick(userId);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * @module durable-objects/socket-identity
+ * How the Worker passes a verified identity to the Durable Object that takes a WebSocket, and
+ * what each socket remembers across hibernation (its attachment, at most 2 KiB).
+ */
+import { ChatError } from "../protocol/errors.ts";
+
+/** Set by the Worker after it verified the ticket; a client cannot reach a DO directly. */
+export const IDENTITY_HEADERS = {
+  userId: "x-chat-user-id",
+  deviceId: "x-chat-device-id",
+  ticketId: "x-chat-ticket-id",
+  ticketExpiresAt: "x-chat-ticket-expires-at",
+} as const;
+
+export interface Identity {
+  userId: string;
+  deviceId: string;
+  ticketId: string;
+  ticketExpiresAt: number;
+}
+
+export function readIdentity(request: Request): Identity {
+  const h = request.headers;
+  const userId = h.get(IDENTITY_HEADERS.userId);
+  const deviceId = h.get(IDENTITY_HEADERS.deviceId);
+  const ticketId = h.get(IDENTITY_HEADERS.ticketId);
+  const exp = Number(h.get(IDENTITY_HEADERS.ticketExpiresAt));
+  if (!userId || !deviceId || !ticketId || !Number.isFinite(exp)) {
+    throw new ChatError("ticket_invalid", "the upgrade did not come through the Worker");
+  }
+  return { userId, deviceId, ticketId, ticketExpiresAt: exp };
+}
+
+/** What a socket carries through hibernation. `v` lets the shape change later. */
+export interface SocketAttachment {
+  v: 1;
+  userId: string;
+  deviceId: string;
+  connectedAt: number;
+  /** Channel sockets only: mid-sync, so live broadcasts wait for the next page. */
+  syncing?: boolean;
+}
+
+export function attachmentOf(ws: WebSocket): SocketAttachment | null {
+  const a = ws.deserializeAttachment() as SocketAttachment | null;
+  return a && a.v === 1 ? a : null;
+}
+
+/** The answer to a refused upgrade: the typed error as JSON with its status. */
+export function refuseUpgrade(err: ChatError): Response {
+  return Response.json(err.toEnvelope(), { status: err.status });
+}
+
+/**
+ * Closes a socket without throwing. Codes 1005, 1006 and 1015 are reserved for reporting and
+ * may never be sent; a socket already closing throws on close(), which we do not care about.
+ */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code === 1005 || code === 1006 || code === 1015 ? 1000 : code, reason);
+  } catch {
+    // Already closed or closing.
+  }
+}
+
+/** Sends a frame, ignoring a socket that closed meanwhile (its close event follows). */
+export function sendQuietly(ws: WebSocket, data: string): boolean {
+  try {
+    ws.send(data);
+    return true;
+  } catch {
+    return false;
+  }
+}

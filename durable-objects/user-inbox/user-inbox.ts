@@ -1,0 +1,277 @@
+/**
+ * @module durable-objects/user-inbox
+ * One Durable Object per user: it holds each device's always-on user socket (Hibernation
+ * API) and a copy of the user's channels with their heads and read markers, kept in step by
+ * each ChannelRoom through `applyChannelUpdate`. That one socket is enough for a device to
+ * receive every message of every channel.
+ *
+ * Each device gets, per channel, a gap-free stream in seq order: `device_streams` remembers
+ * the last seq sent; updates continue from there, a gap is filled from the channel, and a
+ * (re)connecting device resets it from its own cursors with `resume`. Work for one device
+ * runs in order through a promise chain, so a resume and a live update never interleave.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import migrations from "../../migrations/user-inbox/migrations.js";
+import { CLOSE } from "../../protocol/close-codes.ts";
+import { ChatError, decodeFromRpc } from "../../protocol/errors.ts";
+import {
+  type ChannelSummary,
+  HEARTBEAT,
+  MAX_PAGE_MESSAGES,
+  type ResumeFrame,
+  SUBPROTOCOL,
+  type ServerFrame,
+  type WireMessage,
+  errorFrame,
+  parseClientFrame,
+} from "../../protocol/frames.ts";
+import { newId } from "../../protocol/ids.ts";
+import type { InboxUpdate } from "../../protocol/rpc.ts";
+import { InboxStore, toSummary } from "../../storage/user/store.ts";
+import { rpcCall } from "../rpc.ts";
+import {
+  type SocketAttachment,
+  attachmentOf,
+  closeQuietly,
+  readIdentity,
+  refuseUpgrade,
+  sendQuietly,
+} from "../socket-identity.ts";
+
+export class UserInbox extends DurableObject<Env> {
+  readonly #store: InboxStore;
+  readonly #chains = new Map<string, Promise<void>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new InboxStore(ctx.storage.sql);
+    // Heartbeats are answered by the runtime without waking this object (issue #4).
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
+    void ctx.blockConcurrencyWhile(async () => {
+      await migrate(drizzle(ctx.storage), migrations);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The user socket.
+
+  override async fetch(request: Request): Promise<Response> {
+    try {
+      const id = readIdentity(request);
+      this.#admit(id.ticketId, id.ticketExpiresAt, id.deviceId);
+      for (const old of this.ctx.getWebSockets(id.deviceId)) {
+        closeQuietly(old, CLOSE.replaced, "replaced by a newer connection of this device");
+      }
+      const { 0: client, 1: server } = new WebSocketPair();
+      this.ctx.acceptWebSocket(server, [id.deviceId]);
+      server.serializeAttachment({
+        v: 1,
+        userId: id.userId,
+        deviceId: id.deviceId,
+        connectedAt: Date.now(),
+      } satisfies SocketAttachment);
+      this.#store.clearStreams(id.deviceId);
+      server.send(
+        JSON.stringify({
+          v: 1,
+          type: "hello",
+          socket: "user",
+          user_id: id.userId,
+          device_id: id.deviceId,
+          heartbeat_ms: 5_000,
+        } satisfies ServerFrame),
+      );
+      const headers = new Headers();
+      if (request.headers.get("sec-websocket-protocol")?.includes(SUBPROTOCOL)) {
+        headers.set("sec-websocket-protocol", SUBPROTOCOL);
+      }
+      return new Response(null, { status: 101, webSocket: client, headers });
+    } catch (err) {
+      if (err instanceof ChatError) return refuseUpgrade(err);
+      throw err;
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const a = attachmentOf(ws);
+    if (!a) return closeQuietly(ws, CLOSE.revoked, "unknown socket");
+    const parsed = parseClientFrame("user", raw);
+    if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
+    const frame = parsed.frame;
+    await this.#enqueue(a.deviceId, () => this.#resume(ws, a, frame)).catch((err) => {
+      sendQuietly(ws, JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
+    });
+  }
+
+  override async webSocketClose(): Promise<void> {}
+
+  override async webSocketError(): Promise<void> {}
+
+  // -------------------------------------------------------------------------------------------
+  // RPC.
+
+  /** From a ChannelRoom: this user's copy of the channel, and new messages for its devices. */
+  async applyChannelUpdate(u: InboxUpdate): Promise<void> {
+    const sockets = this.ctx.getWebSockets();
+    if (u.removed) {
+      this.#store.deleteChannel(u.channel_id);
+      const frame = JSON.stringify({ v: 1, type: "channel", channel: this.#removedSummary(u), removed: true } satisfies ServerFrame);
+      for (const ws of sockets) sendQuietly(ws, frame);
+      return;
+    }
+    const before = this.#store.channel(u.channel_id);
+    this.#store.applyUpdate(u, Date.now());
+    const after = this.#store.channel(u.channel_id);
+    if (after && (!before || before.name !== after.name || before.readSeq !== after.readSeq)) {
+      const frame = JSON.stringify({ v: 1, type: "channel", channel: toSummary(after) } satisfies ServerFrame);
+      for (const ws of sockets) sendQuietly(ws, frame);
+    }
+    if (u.messages.length === 0) return;
+    await Promise.all(
+      sockets.map((ws) => {
+        const a = attachmentOf(ws);
+        if (!a) return;
+        return this.#enqueue(a.deviceId, () => this.#stream(ws, a, u.channel_id, u.messages)).catch((err) =>
+          console.warn(JSON.stringify({ at: "UserInbox.stream", device: a.deviceId, error: String(err) })),
+        );
+      }),
+    );
+  }
+
+  /** My conversations, most recent first, with unread counts. */
+  async listChannels(): Promise<ChannelSummary[]> {
+    return this.#store.channels().map(toSummary);
+  }
+
+  /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
+  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string, channelId: string): Promise<void> {
+    return rpcCall(() => {
+      this.#admit(ticketId, expiresAt, deviceId);
+      this.#store.recordChannelSocket(deviceId, channelId, Date.now());
+    });
+  }
+
+  /** Signed out or revoked: close every socket of these devices and refuse their tickets. */
+  async revokeDevices(deviceIds: string[]): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      deviceIds.map(async (deviceId) => {
+        this.#store.revoke(deviceId, now);
+        for (const ws of this.ctx.getWebSockets(deviceId)) closeQuietly(ws, CLOSE.revoked, "this device was signed out");
+        const channels = this.#store.takeChannelSockets(deviceId);
+        await Promise.all(channels.map((ch) => this.env.CHANNEL_ROOM.getByName(ch).disconnectDevice(deviceId)));
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Per-device streams.
+
+  #admit(ticketId: string, expiresAt: number, deviceId: string): void {
+    const now = Date.now();
+    if (expiresAt < now) throw new ChatError("ticket_invalid", "the ticket has expired");
+    if (this.#store.isRevoked(deviceId)) throw new ChatError("unauthenticated", "this device is signed out");
+    if (!this.#store.useTicket(ticketId, expiresAt, now)) throw new ChatError("ticket_used", "this ticket was already used");
+  }
+
+  /** Runs `task` after every earlier task of this device. */
+  #enqueue(deviceId: string, task: () => Promise<void> | void): Promise<void> {
+    const prev = this.#chains.get(deviceId) ?? Promise.resolve();
+    const next = prev.then(task);
+    const settled = next.catch(() => {});
+    this.#chains.set(deviceId, settled);
+    void settled.then(() => {
+      if (this.#chains.get(deviceId) === settled) this.#chains.delete(deviceId);
+    });
+    return next;
+  }
+
+  /** Sends new messages of a channel to one device, continuing its stream without a gap. */
+  async #stream(ws: WebSocket, a: SocketAttachment, channelId: string, messages: WireMessage[]): Promise<void> {
+    const first = messages[0];
+    if (!first) return;
+    let sent = this.#store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
+    if (first.seq > sent + 1) sent = await this.#fill(ws, a, channelId, sent, first.seq - 1);
+    for (const m of messages) {
+      if (m.seq !== sent + 1) continue;
+      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m } satisfies ServerFrame))) return;
+      sent = m.seq;
+    }
+    this.#store.setSentSeq(a.deviceId, channelId, sent);
+  }
+
+  /** Sends a device the messages after `after` up to `upTo` (or the head), from the channel. */
+  async #fill(ws: WebSocket, a: SocketAttachment, channelId: string, after: number, upTo: number): Promise<number> {
+    let sent = after;
+    for (;;) {
+      const page = await this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, MAX_PAGE_MESSAGES);
+      const messages = page.messages.filter((m) => m.seq <= upTo);
+      const last = messages.at(-1)?.seq ?? sent;
+      const complete = page.complete || last >= upTo;
+      sendQuietly(
+        ws,
+        JSON.stringify({ v: 1, type: "messages", channel_id: channelId, messages, complete, next_after_seq: last } satisfies ServerFrame),
+      );
+      sent = last;
+      if (complete || messages.length === 0) return sent;
+    }
+  }
+
+  /**
+   * Resumes a device: for each channel it names, exactly the messages after its cursor, in
+   * pages; channels it did not name start live from now. Ends with a `resumed` frame.
+   */
+  async #resume(ws: WebSocket, a: SocketAttachment, frame: ResumeFrame): Promise<void> {
+    let channels = 0;
+    let messages = 0;
+    const named = new Set<string>();
+    for (const cursor of frame.cursors) {
+      const known = this.#store.channel(cursor.channel_id);
+      if (!known || named.has(cursor.channel_id)) continue;
+      named.add(cursor.channel_id);
+      const from = Math.min(cursor.seq, known.headSeq);
+      let sent = from;
+      if (from < known.headSeq) {
+        try {
+          sent = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
+        } catch (err) {
+          // Removed from the channel meanwhile: its removal update is on its way.
+          if (decodeFromRpc(err)?.code === "not_a_member") continue;
+          throw err;
+        }
+        channels++;
+        messages += sent - from;
+      }
+      this.#store.setSentSeq(a.deviceId, cursor.channel_id, sent);
+    }
+    for (const c of this.#store.channels()) {
+      if (named.has(c.channelId)) continue;
+      sendQuietly(ws, JSON.stringify({ v: 1, type: "channel", channel: toSummary(c) } satisfies ServerFrame));
+    }
+    ws.send(
+      JSON.stringify({ v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) } satisfies ServerFrame),
+    );
+  }
+
+  #removedSummary(u: InboxUpdate): ChannelSummary {
+    return {
+      channel_id: u.channel_id,
+      kind: u.kind,
+      name: u.name,
+      head_seq: u.head_seq,
+      read_seq: u.read_seq,
+      unread: 0,
+      last_message: null,
+    };
+  }
+
+  #asChatError(err: unknown): ChatError {
+    const known = decodeFromRpc(err);
+    if (known) return known;
+    const ref = newId();
+    console.error(JSON.stringify({ at: "UserInbox", ref, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    return new ChatError("internal", `something went wrong (ref ${ref})`);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * @module workers/app
+ * The Hono application: request id → routes (each router applies auth itself) → one error
+ * mapping. Every failure leaves as `{ "error": { "code", "message" } }`; details of
+ * unexpected errors are logged with the request id and never sent.
+ */
+import { Hono } from "hono";
+import { ChatError, decodeFromRpc } from "../protocol/errors.ts";
+import type { AppEnv } from "./context.ts";
+import { account } from "./routes/account.ts";
+import { auth } from "./routes/auth.ts";
+import { channels } from "./routes/channels.ts";
+import { connect } from "./routes/connect.ts";
+import { devices } from "./routes/devices.ts";
+import { friends } from "./routes/friends.ts";
+import { groups } from "./routes/groups.ts";
+import { users } from "./routes/users.ts";
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+  await next();
+});
+
+app.route("/v1/auth", auth);
+app.route("/v1/users", users);
+app.route("/v1/friends", friends);
+app.route("/v1/groups", groups);
+app.route("/v1/channels", channels);
+app.route("/v1/devices", devices);
+app.route("/v1/account", account);
+app.route("/v1", connect);
+
+app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));
+
+app.onError((err, c) => {
+  const known = decodeFromRpc(err);
+  if (known) return c.json(known.toEnvelope(), known.status);
+  console.error(JSON.stringify({ at: "worker", request_id: c.get("requestId"), path: c.req.path, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+  const internal = new ChatError("internal", `something went wrong (ref ${c.get("requestId")})`);
+  return c.json(internal.toEnvelope(), 500);
+});

@@ -1,0 +1,50 @@
+/**
+ * @module workers/routes/account
+ * Changing the password (which signs out every other device) and deleting the account.
+ * A deleted account keeps its id, so its messages still resolve, as "Deleted user".
+ */
+import { Hono } from "hono";
+import { hashPassword, verifyPassword } from "../../domain/passwords.ts";
+import { ChangePasswordBody, DeleteAccountBody } from "../../protocol/api.ts";
+import { ChatError } from "../../protocol/errors.ts";
+import { deleteAllRelations } from "../../storage/d1/friends.ts";
+import { channelIdsOf } from "../../storage/d1/memberships.ts";
+import { findCredentials, liveDeviceIds, markUserDeleted, setPassword } from "../../storage/d1/users.ts";
+import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { signOutDevices } from "../sessions.ts";
+import { valid } from "../validate.ts";
+
+export const account = new Hono<AppEnv>();
+account.use(requireAuth);
+
+async function requirePassword(c: AppContext, password: string): Promise<void> {
+  const stored = await findCredentials(db(c), c.get("userId"));
+  if (!(await verifyPassword(password, stored))) throw new ChatError("invalid_credentials", "wrong password");
+}
+
+account.post("/password", valid("json", ChangePasswordBody), async (c) => {
+  const body = c.req.valid("json");
+  await requirePassword(c, body.current_password);
+  const d = db(c);
+  const userId = c.get("userId");
+  await setPassword(d, userId, await hashPassword(body.new_password), Date.now());
+  const others = (await liveDeviceIds(d, userId)).filter((id) => id !== c.get("deviceId"));
+  const revoked = await signOutDevices(c.env, d, userId, others);
+  return c.json({ signed_out_devices: revoked.length });
+});
+
+account.delete("/", valid("json", DeleteAccountBody), async (c) => {
+  await requirePassword(c, c.req.valid("json").password);
+  const d = db(c);
+  const userId = c.get("userId");
+  // Leave every group first (ownership passes on); 1:1 history stays with the other side.
+  const mine = await channelIdsOf(d, userId);
+  await Promise.all(
+    mine.filter((m) => m.kind === "group").map((m) => channelStub(c.env, m.channelId).removeMember(userId, userId)),
+  );
+  await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));
+  await deleteAllRelations(d, userId);
+  await markUserDeleted(d, userId, Date.now());
+  return c.body(null, 204);
+});

@@ -1,0 +1,57 @@
+/**
+ * @module workers/routes/channels
+ * Conversations: open a 1:1 chat with a friend, my conversation list (from my UserInbox:
+ * last message, head and unread counts), one channel's details, paged history, sending over
+ * HTTP (for clients without a channel socket open) and moving my read marker.
+ */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { ChannelIdSchema, HistoryQuery, PostMessageBody, ReadBody, UserRefBody } from "../../protocol/api.ts";
+import { ChatError } from "../../protocol/errors.ts";
+import { dmChannelId } from "../../protocol/ids.ts";
+import { canChat } from "../../storage/d1/friends.ts";
+import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { valid } from "../validate.ts";
+
+export const channels = new Hono<AppEnv>();
+channels.use(requireAuth);
+
+function channelId(c: AppContext): string {
+  const id = v.safeParse(ChannelIdSchema, c.req.param("id"));
+  if (!id.success) throw new ChatError("not_found", "no such channel");
+  return id.output;
+}
+
+channels.get("/", async (c) => c.json({ channels: await inboxStub(c.env, c.get("userId")).listChannels() }));
+
+/** Opens (or returns) the 1:1 channel with a friend. */
+channels.post("/dm", valid("json", UserRefBody), async (c) => {
+  const me = c.get("userId");
+  const other = c.req.valid("json").user_id;
+  if (other === me) throw new ChatError("bad_request", "a 1:1 chat needs another user");
+  if (!(await canChat(db(c), me, other))) throw new ChatError("not_friends", "you can only chat with friends");
+  const id = dmChannelId(me, other);
+  const info = await channelStub(c.env, id).create({ channelId: id, kind: "dm", name: null, ownerId: null, memberIds: [me, other] });
+  return c.json(info);
+});
+
+channels.get("/:id", async (c) => c.json(await channelStub(c.env, channelId(c)).info(c.get("userId"))));
+
+channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
+  const q = c.req.valid("query");
+  if (q.before !== undefined && q.after !== undefined) {
+    throw new ChatError("validation_failed", "give either before or after, not both");
+  }
+  return c.json(await channelStub(c.env, channelId(c)).history(c.get("userId"), q));
+});
+
+channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
+  const body = c.req.valid("json");
+  const ack = await channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text);
+  return c.json(ack, 201);
+});
+
+channels.post("/:id/read", valid("json", ReadBody), async (c) =>
+  c.json(await channelStub(c.env, channelId(c)).markRead(c.get("userId"), c.req.valid("json").seq)),
+);

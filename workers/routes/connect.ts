@@ -1,0 +1,77 @@
+/**
+ * @module workers/routes/connect
+ * Service discovery and the WebSocket upgrades. `POST /v1/connect` answers where to connect
+ * and with what: a URL and a single-use ticket valid 30 s for this device (browsers cannot
+ * set headers on a WebSocket, and long-lived tokens never go in a URL). The upgrade carries
+ * the ticket in `?ticket=` or in `Sec-WebSocket-Protocol` (`edge-chat.v1, ticket.<jwt>`); the
+ * Worker checks signature, expiry and target before the request reaches any Durable Object,
+ * then hands the request, with the verified identity in headers, to the object that owns the
+ * socket. The user object refuses a ticket it has seen before.
+ */
+import { Hono } from "hono";
+import { issueTicket, verifyTicket } from "../../domain/tokens.ts";
+import { ConnectBody } from "../../protocol/api.ts";
+import { ChatError } from "../../protocol/errors.ts";
+import { SUBPROTOCOL } from "../../protocol/frames.ts";
+import { isChannelId } from "../../protocol/ids.ts";
+import { type AppContext, type AppEnv, channelStub, inboxStub } from "../context.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { valid } from "../validate.ts";
+import { IDENTITY_HEADERS } from "../../durable-objects/socket-identity.ts";
+
+export const connect = new Hono<AppEnv>();
+
+connect.post("/connect", requireAuth, valid("json", ConnectBody), async (c) => {
+  const channelId = c.req.valid("json").channel_id;
+  const socket = channelId ?? "user";
+  const { ticket, claims } = await issueTicket(c.env.AUTH_SECRET, c.get("userId"), c.get("deviceId"), socket);
+  const url = new URL(c.req.url);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.pathname = channelId ? `/v1/ws/channels/${channelId}` : "/v1/ws/user";
+  url.search = "";
+  return c.json({ url: url.toString(), ticket, expires_at: claims.exp * 1000, protocol: SUBPROTOCOL });
+});
+
+function ticketOf(c: AppContext): string {
+  const fromQuery = c.req.query("ticket");
+  if (fromQuery) return fromQuery;
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const fromProtocol = offered.find((p) => p.startsWith("ticket."));
+  if (fromProtocol) return fromProtocol.slice("ticket.".length);
+  throw new ChatError("ticket_invalid", "a socket ticket is required (POST /v1/connect)");
+}
+
+/** A copy of the upgrade request carrying the verified identity, for the Durable Object. */
+function withIdentity(c: AppContext, claims: { sub: string; did: string; jti: string; exp: number }): Request {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(IDENTITY_HEADERS.userId, claims.sub);
+  headers.set(IDENTITY_HEADERS.deviceId, claims.did);
+  headers.set(IDENTITY_HEADERS.ticketId, claims.jti);
+  headers.set(IDENTITY_HEADERS.ticketExpiresAt, String(claims.exp * 1000));
+  return new Request(c.req.raw, { headers });
+}
+
+function requireUpgrade(c: AppContext): void {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ChatError("bad_request", "this endpoint expects a WebSocket upgrade");
+  }
+}
+
+connect.get("/ws/user", async (c) => {
+  requireUpgrade(c);
+  const claims = await verifyTicket(c.env.AUTH_SECRET, ticketOf(c));
+  if (claims.aud !== "user") throw new ChatError("ticket_invalid", "this ticket is for another socket");
+  return inboxStub(c.env, claims.sub).fetch(withIdentity(c, claims));
+});
+
+connect.get("/ws/channels/:id", async (c) => {
+  requireUpgrade(c);
+  const channelId = c.req.param("id");
+  const claims = await verifyTicket(c.env.AUTH_SECRET, ticketOf(c));
+  if (!isChannelId(channelId) || claims.aud !== channelId) {
+    throw new ChatError("ticket_invalid", "this ticket is for another socket");
+  }
+  // The user object is the one place that remembers used tickets and revoked devices.
+  await inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId);
+  return channelStub(c.env, channelId).fetch(withIdentity(c, claims));
+});

@@ -1,0 +1,113 @@
+/**
+ * @module workers/routes/friends
+ * Friend requests (request → accept/decline), removal and blocking. A block removes any
+ * friendship and stops requests both ways; a blocked user cannot open a chat with or add the
+ * blocker to a group, and will not see the blocker's presence (issue #4).
+ */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { UserIdSchema, UserRefBody } from "../../protocol/api.ts";
+import { ChatError } from "../../protocol/errors.ts";
+import {
+  addBlock,
+  deleteRelation,
+  isBlockedEitherWay,
+  listBlocks,
+  listRelations,
+  relation,
+  removeBlock,
+  setRelation,
+} from "../../storage/d1/friends.ts";
+import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/users.ts";
+import { type AppContext, type AppEnv, db } from "../context.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { valid } from "../validate.ts";
+
+export const friends = new Hono<AppEnv>();
+friends.use(requireAuth);
+
+function otherId(c: AppContext): string {
+  const id = v.safeParse(UserIdSchema, c.req.param("userId"));
+  if (!id.success) throw new ChatError("not_found", "no such user");
+  return id.output;
+}
+
+async function requireLiveUser(c: AppContext, id: string): Promise<void> {
+  const u = await findUserById(db(c), id);
+  if (!u || u.deletedAt) throw new ChatError("not_found", "no such user");
+}
+
+friends.get("/", async (c) => {
+  const d = db(c);
+  const me = c.get("userId");
+  const [rels, blocked] = await Promise.all([listRelations(d, me), listBlocks(d, me)]);
+  const people = new Map(
+    (await findUsersByIds(d, [...rels.map((r) => r.otherId), ...blocked.map((b) => b.blockedId)])).map((u) => [u.id, toPublicUser(u)]),
+  );
+  return c.json({
+    friends: rels.map((r) => ({ user: people.get(r.otherId), state: r.state, since: r.updatedAt })),
+    blocked: blocked.map((b) => ({ user: people.get(b.blockedId), since: b.createdAt })),
+  });
+});
+
+/** Ask someone to be friends; if they already asked me, this accepts. */
+friends.post("/requests", valid("json", UserRefBody), async (c) => {
+  const me = c.get("userId");
+  const other = c.req.valid("json").user_id;
+  if (other === me) throw new ChatError("bad_request", "you cannot befriend yourself");
+  const d = db(c);
+  await requireLiveUser(c, other);
+  if (await isBlockedEitherWay(d, me, other)) throw new ChatError("blocked", "you cannot send this user a request");
+  const state = await relation(d, me, other);
+  if (state === "friends") return c.json({ state });
+  if (state === "incoming") {
+    await setRelation(d, me, other, "friends", "friends", Date.now());
+    return c.json({ state: "friends" });
+  }
+  await setRelation(d, me, other, "outgoing", "incoming", Date.now());
+  return c.json({ state: "outgoing" }, 201);
+});
+
+friends.post("/:userId/accept", async (c) => {
+  const me = c.get("userId");
+  const other = otherId(c);
+  const d = db(c);
+  if ((await relation(d, me, other)) !== "incoming") throw new ChatError("not_found", "no request from this user");
+  await setRelation(d, me, other, "friends", "friends", Date.now());
+  return c.json({ state: "friends" });
+});
+
+friends.post("/:userId/decline", async (c) => {
+  const me = c.get("userId");
+  const other = otherId(c);
+  const d = db(c);
+  if ((await relation(d, me, other)) !== "incoming") throw new ChatError("not_found", "no request from this user");
+  await deleteRelation(d, me, other);
+  return c.body(null, 204);
+});
+
+/** Unfriend, or withdraw my request. */
+friends.delete("/:userId", async (c) => {
+  const me = c.get("userId");
+  const other = otherId(c);
+  const d = db(c);
+  if (!(await relation(d, me, other))) throw new ChatError("not_found", "no relation with this user");
+  await deleteRelation(d, me, other);
+  return c.body(null, 204);
+});
+
+friends.post("/:userId/block", async (c) => {
+  const me = c.get("userId");
+  const other = otherId(c);
+  if (other === me) throw new ChatError("bad_request", "you cannot block yourself");
+  await requireLiveUser(c, other);
+  const d = db(c);
+  await deleteRelation(d, me, other);
+  await addBlock(d, me, other, Date.now());
+  return c.json({ blocked: true });
+});
+
+friends.delete("/:userId/block", async (c) => {
+  await removeBlock(db(c), c.get("userId"), otherId(c));
+  return c.body(null, 204);
+});

@@ -1,0 +1,85 @@
+/**
+ * @module workers/routes/groups
+ * Groups: create with initial members, read, rename, add and remove members, leave, list
+ * mine. The consent rule (only a friend, and nobody who blocked me, can be added) is checked
+ * here against D1; everything about membership itself (roles, the 100-member limit, handing
+ * ownership on) is decided by the group's ChannelRoom, the authority for its members.
+ */
+import { Hono } from "hono";
+import * as v from "valibot";
+import { AddMembersBody, ChannelIdSchema, CreateGroupBody, RenameGroupBody, UserIdSchema } from "../../protocol/api.ts";
+import { ChatError } from "../../protocol/errors.ts";
+import { newGroupId } from "../../protocol/ids.ts";
+import { canChat } from "../../storage/d1/friends.ts";
+import { channelIdsOf } from "../../storage/d1/memberships.ts";
+import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { requireAuth } from "../middleware/auth.ts";
+import { valid } from "../validate.ts";
+
+export const groups = new Hono<AppEnv>();
+groups.use(requireAuth);
+
+function groupId(c: AppContext): string {
+  const id = v.safeParse(ChannelIdSchema, c.req.param("id"));
+  if (!id.success || !id.output.startsWith("gr_")) throw new ChatError("not_found", "no such group");
+  return id.output;
+}
+
+/** Refuses unless every one of `others` is my friend and neither side blocked the other. */
+async function requireConsent(c: AppContext, others: string[]): Promise<void> {
+  const me = c.get("userId");
+  const d = db(c);
+  const checks = await Promise.all(others.filter((o) => o !== me).map(async (o) => [o, await canChat(d, me, o)] as const));
+  const refused = checks.filter(([, ok]) => !ok).map(([o]) => o);
+  if (refused.length > 0) {
+    throw new ChatError("not_friends", "only friends can be added to a group", { details: { user_ids: refused } });
+  }
+}
+
+groups.post("/", valid("json", CreateGroupBody), async (c) => {
+  const body = c.req.valid("json");
+  const me = c.get("userId");
+  const memberIds = [...new Set(body.member_ids.filter((id) => id !== me))];
+  await requireConsent(c, memberIds);
+  const channelId = newGroupId();
+  const info = await channelStub(c.env, channelId).create({
+    channelId,
+    kind: "group",
+    name: body.name,
+    ownerId: me,
+    memberIds: [me, ...memberIds],
+  });
+  return c.json(info, 201);
+});
+
+groups.get("/", async (c) => {
+  const mine = await channelIdsOf(db(c), c.get("userId"));
+  const infos = await Promise.all(
+    mine.filter((m) => m.kind === "group").map((m) => channelStub(c.env, m.channelId).info(c.get("userId"))),
+  );
+  return c.json({ groups: infos });
+});
+
+groups.get("/:id", async (c) => c.json(await channelStub(c.env, groupId(c)).info(c.get("userId"))));
+
+groups.patch("/:id", valid("json", RenameGroupBody), async (c) =>
+  c.json(await channelStub(c.env, groupId(c)).rename(c.get("userId"), c.req.valid("json").name)),
+);
+
+groups.post("/:id/members", valid("json", AddMembersBody), async (c) => {
+  const id = groupId(c);
+  const userIds = [...new Set(c.req.valid("json").user_ids)];
+  await requireConsent(c, userIds);
+  return c.json(await channelStub(c.env, id).addMembers(c.get("userId"), userIds));
+});
+
+groups.delete("/:id/members/:userId", async (c) => {
+  const target = v.safeParse(UserIdSchema, c.req.param("userId"));
+  if (!target.success) throw new ChatError("not_found", "no such member");
+  return c.json(await channelStub(c.env, groupId(c)).removeMember(c.get("userId"), target.output));
+});
+
+groups.post("/:id/leave", async (c) => {
+  await channelStub(c.env, groupId(c)).removeMember(c.get("userId"), c.get("userId"));
+  return c.body(null, 204);
+});
