@@ -1,16 +1,27 @@
 /**
  * @module durable-objects/rpc
- * Typed errors across Durable Object RPC. The runtime keeps an error's message but not its
- * class, so RPC methods run their body through `rpcCall`, which encodes a ChatError's code
- * in the message; the Worker decodes it in `app.onError` (protocol/errors.ts).
+ * Typed outcomes across Durable Object RPC. An expected refusal (not a member, group full…)
+ * is a value, not an exception: the runtime would log a thrown error as uncaught, and it
+ * keeps an error's message but not its class. So RPC methods return `RpcResult<T>` built by
+ * `rpcCall`, and callers `unwrap` it back into the value or the same ChatError.
  */
-import { ChatError, encodeForRpc } from "../protocol/errors.ts";
+import { ChatError, type ErrorCode } from "../protocol/errors.ts";
 
-export async function rpcCall<T>(fn: () => T | Promise<T>): Promise<T> {
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+
+/** Runs an RPC body; a ChatError becomes a failed result, anything else still throws. */
+export async function rpcCall<T>(fn: () => T | Promise<T>): Promise<RpcResult<T>> {
   try {
-    return await fn();
+    return { ok: true, value: await fn() };
   } catch (err) {
-    if (err instanceof ChatError) throw encodeForRpc(err);
+    if (err instanceof ChatError) return { ok: false, code: err.code, message: err.message };
     throw err;
   }
+}
+
+/** The value of a result, or its error thrown again as the same ChatError. */
+export async function unwrap<T>(result: Promise<RpcResult<T>> | RpcResult<T>): Promise<T> {
+  const r = await result;
+  if (r.ok) return r.value;
+  throw new ChatError(r.code, r.message);
 }

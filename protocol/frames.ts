@@ -19,15 +19,21 @@ export const HEARTBEAT = { request: "ping", response: "pong" } as const;
 export const MAX_FRAME_CHARS = 1_000_000;
 /** Longest message, in Unicode code points. */
 export const MAX_MESSAGE_CODE_POINTS = 100_000;
-/** Most messages in one page of a sync or resume. */
+/** Most messages in one page of a sync or resume, and the default when a client names none. */
 export const MAX_PAGE_MESSAGES = 500;
+export const DEFAULT_PAGE_MESSAGES = 200;
+/** Pages also stop at about this many UTF-16 units of text (at most ~1.5 MB of UTF-8). */
+export const MAX_PAGE_CHARS = 500_000;
 
 const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const channelId = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
 export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
-/** Text is checked for type and a cheap upper bound here; code points in domain/message-text. */
-export const MessageTextSchema = v.pipe(v.string(), v.maxLength(MAX_MESSAGE_CODE_POINTS * 2));
+/**
+ * Text is only type-checked here: its length (in code points) is a domain rule with its own
+ * error, `message_too_long` (domain/message-text). Frame and body size limits bound the input.
+ */
+export const MessageTextSchema = v.string();
 
 const base = { v: v.literal(PROTOCOL_VERSION), id: frameId };
 

@@ -5,7 +5,8 @@
  * unexpected errors are logged with the request id and never sent.
  */
 import { Hono } from "hono";
-import { ChatError, decodeFromRpc } from "../protocol/errors.ts";
+import { bodyLimit } from "hono/body-limit";
+import { ChatError } from "../protocol/errors.ts";
 import type { AppEnv } from "./context.ts";
 import { account } from "./routes/account.ts";
 import { auth } from "./routes/auth.ts";
@@ -23,6 +24,17 @@ app.use(async (c, next) => {
   await next();
 });
 
+// A 100,000-code-point message is at most ~600 KB as escaped JSON; nothing larger is read.
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: () => {
+      throw new ChatError("frame_too_large", "request bodies are at most 1 MiB");
+    },
+  }),
+);
+
 app.route("/v1/auth", auth);
 app.route("/v1/users", users);
 app.route("/v1/friends", friends);
@@ -35,8 +47,7 @@ app.route("/v1", connect);
 app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));
 
 app.onError((err, c) => {
-  const known = decodeFromRpc(err);
-  if (known) return c.json(known.toEnvelope(), known.status);
+  if (err instanceof ChatError) return c.json(err.toEnvelope(), err.status);
   console.error(JSON.stringify({ at: "worker", request_id: c.get("requestId"), path: c.req.path, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
   const internal = new ChatError("internal", `something went wrong (ref ${c.get("requestId")})`);
   return c.json(internal.toEnvelope(), 500);

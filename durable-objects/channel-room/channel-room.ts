@@ -18,6 +18,7 @@ import type { Ack, ChannelInfo } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import {
+  DEFAULT_PAGE_MESSAGES,
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
   type ServerFrame,
@@ -31,7 +32,7 @@ import type { CreateChannelInput, HistoryPage, InboxUpdate, ReadAfterResult } fr
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
-import { rpcCall } from "../rpc.ts";
+import { type RpcResult, rpcCall } from "../rpc.ts";
 import {
   type SocketAttachment,
   attachmentOf,
@@ -156,7 +157,7 @@ export class ChannelRoom extends DurableObject<Env> {
           return;
         }
         case "sync":
-          return this.#sync(ws, socket, frame.after_seq, frame.limit ?? MAX_PAGE_MESSAGES, frame.id);
+          return this.#sync(ws, socket, frame.after_seq, frame.limit ?? DEFAULT_PAGE_MESSAGES, frame.id);
         case "read":
           this.#markRead(socket.userId, frame.seq);
           return;
@@ -178,7 +179,7 @@ export class ChannelRoom extends DurableObject<Env> {
   // RPC from the Worker and from user objects.
 
   /** Creates the channel; for a 1:1 pair, returns the existing one when called again. */
-  async create(input: CreateChannelInput): Promise<ChannelInfo> {
+  async create(input: CreateChannelInput): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
       const existing = this.#store.channel();
       if (existing) return this.#info(input.memberIds[0]!);
@@ -197,11 +198,11 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  async info(actorId: string): Promise<ChannelInfo> {
+  async info(actorId: string): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(() => this.#info(actorId));
   }
 
-  async rename(actorId: string, name: string): Promise<ChannelInfo> {
+  async rename(actorId: string, name: string): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
       checkRename(this.#activeMembers(), actorId);
       this.#requireGroup();
@@ -212,7 +213,7 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  async addMembers(actorId: string, userIds: string[]): Promise<ChannelInfo> {
+  async addMembers(actorId: string, userIds: string[]): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
       this.#requireGroup();
       const fresh = checkAdd(this.#activeMembers(), actorId, userIds);
@@ -227,7 +228,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** Removes a member, or lets one leave (actor = target); returns null when the actor left. */
-  async removeMember(actorId: string, targetId: string): Promise<ChannelInfo | null> {
+  async removeMember(actorId: string, targetId: string): Promise<RpcResult<ChannelInfo | null>> {
     return rpcCall(async () => {
       this.#requireGroup();
       const members = this.#activeMembers();
@@ -251,7 +252,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** Posts over HTTP: the same path as a channel socket's `send`. */
-  async post(senderId: string, clientMsgId: string, text: string): Promise<Ack> {
+  async post(senderId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
     return rpcCall(() => {
       const { message, fresh } = this.#append(senderId, clientMsgId, text);
       if (fresh) this.#deliver(message, null);
@@ -260,7 +261,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** A page of history, newest first by default, or forwards from `after`. Members only. */
-  async history(userId: string, q: { before?: number; after?: number; limit: number }): Promise<HistoryPage> {
+  async history(userId: string, q: { before?: number; after?: number; limit: number }): Promise<RpcResult<HistoryPage>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const channel = this.#requireChannel();
@@ -274,12 +275,12 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  async markRead(userId: string, seq: number): Promise<{ channel_id: string; read_seq: number }> {
+  async markRead(userId: string, seq: number): Promise<RpcResult<{ channel_id: string; read_seq: number }>> {
     return rpcCall(() => ({ channel_id: this.#requireChannel().channelId, read_seq: this.#markRead(userId, seq) }));
   }
 
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
-  async readAfter(userId: string, afterSeq: number, limit: number): Promise<ReadAfterResult> {
+  async readAfter(userId: string, afterSeq: number, limit: number): Promise<RpcResult<ReadAfterResult>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const head = this.#requireChannel().headSeq;

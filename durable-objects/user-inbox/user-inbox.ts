@@ -15,11 +15,11 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/user-inbox/migrations.js";
 import { CLOSE } from "../../protocol/close-codes.ts";
-import { ChatError, decodeFromRpc } from "../../protocol/errors.ts";
+import { ChatError } from "../../protocol/errors.ts";
 import {
   type ChannelSummary,
+  DEFAULT_PAGE_MESSAGES,
   HEARTBEAT,
-  MAX_PAGE_MESSAGES,
   type ResumeFrame,
   SUBPROTOCOL,
   type ServerFrame,
@@ -30,7 +30,7 @@ import {
 import { newId } from "../../protocol/ids.ts";
 import type { InboxUpdate } from "../../protocol/rpc.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
-import { rpcCall } from "../rpc.ts";
+import { type RpcResult, rpcCall, unwrap } from "../rpc.ts";
 import {
   type SocketAttachment,
   attachmentOf,
@@ -146,7 +146,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
-  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string, channelId: string): Promise<void> {
+  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string, channelId: string): Promise<RpcResult<void>> {
     return rpcCall(() => {
       this.#admit(ticketId, expiresAt, deviceId);
       this.#store.recordChannelSocket(deviceId, channelId, Date.now());
@@ -206,7 +206,7 @@ export class UserInbox extends DurableObject<Env> {
   async #fill(ws: WebSocket, a: SocketAttachment, channelId: string, after: number, upTo: number): Promise<number> {
     let sent = after;
     for (;;) {
-      const page = await this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, MAX_PAGE_MESSAGES);
+      const page = await unwrap(this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, DEFAULT_PAGE_MESSAGES));
       const messages = page.messages.filter((m) => m.seq <= upTo);
       const last = messages.at(-1)?.seq ?? sent;
       const complete = page.complete || last >= upTo;
@@ -238,7 +238,7 @@ export class UserInbox extends DurableObject<Env> {
           sent = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
         } catch (err) {
           // Removed from the channel meanwhile: its removal update is on its way.
-          if (decodeFromRpc(err)?.code === "not_a_member") continue;
+          if (err instanceof ChatError && err.code === "not_a_member") continue;
           throw err;
         }
         channels++;
@@ -268,8 +268,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   #asChatError(err: unknown): ChatError {
-    const known = decodeFromRpc(err);
-    if (known) return known;
+    if (err instanceof ChatError) return err;
     const ref = newId();
     console.error(JSON.stringify({ at: "UserInbox", ref, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
     return new ChatError("internal", `something went wrong (ref ${ref})`);

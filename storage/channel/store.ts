@@ -5,7 +5,7 @@
  * cost of `sql.exec` here (docs/performance.md). The schema itself is declared in drizzle
  * (./schema.ts) and migrated by drizzle-kit's output, so names below match that file.
  */
-import type { WireMessage } from "../../protocol/frames.ts";
+import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
 
 export type Role = "owner" | "admin" | "member";
 
@@ -187,7 +187,7 @@ export class ChannelStore {
    * Messages with `afterSeq < seq`, ascending, at most `limit` of them and about `maxChars`
    * of text (always at least one), so a page stays bounded whatever the message sizes.
    */
-  after(afterSeq: number, limit: number, maxChars = 2_000_000): WireMessage[] {
+  after(afterSeq: number, limit: number, maxChars = MAX_PAGE_CHARS): WireMessage[] {
     const out: WireMessage[] = [];
     let chars = 0;
     for (const row of this.#sql.exec<Row>(

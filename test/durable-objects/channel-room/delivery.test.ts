@@ -1,0 +1,134 @@
+/**
+ * Delivery to user sockets: batched updates from the channel object, exact resume after an
+ * absence, channel-socket sync, and nothing lost when the process dies between ack and
+ * fan-out.
+ */
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
+import { api, connect, createGroup, seqsOf, signup } from "../../fixtures/api.ts";
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Waits until the user's conversation list shows the channel at `head`. */
+async function untilInboxHead(token: string, channelId: string, head: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const list = await api("GET", "/v1/channels", { token });
+    if (list.body.channels.some((c: { channel_id: string; head_seq: number }) => c.channel_id === channelId && c.head_seq === head)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`inbox never reached head ${head}`);
+}
+
+describe("delivery through user sockets", () => {
+  it("delivers a 200-message burst once and in order, in at most a tenth as many calls", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const bUser = await connect(b);
+    const chan = await connect(a, group.channel_id);
+    for (let i = 1; i <= 200; i++) chan.send({ v: 1, type: "send", client_msg_id: `b${i}`, text: `burst ${i}` });
+    await chan.until((s) => s.of("ack").length === 200, 15_000, "200 acks");
+    await bUser.until((s) => seqsOf(s, group.channel_id).length >= 200, 10_000, "200 deliveries");
+    expect(seqsOf(bUser, group.channel_id)).toEqual(range(1, 200));
+    const calls = await env.CHANNEL_ROOM.getByName(group.channel_id).updateCalls();
+    expect(calls[b.id]).toBeGreaterThan(0);
+    expect(calls[b.id]).toBeLessThanOrEqual(20);
+  });
+
+  it("resumes a device that missed 500 messages with exactly those, in order, in pages", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const chan = await connect(a, group.channel_id);
+    const first = await connect(b);
+    for (let i = 1; i <= 3; i++) chan.send({ v: 1, type: "send", client_msg_id: `pre${i}`, text: `before ${i}` });
+    await first.until((s) => seqsOf(s, group.channel_id).length === 3);
+    const cursor = Math.max(...seqsOf(first, group.channel_id));
+    first.close();
+
+    for (let i = 1; i <= 500; i++) chan.send({ v: 1, type: "send", client_msg_id: `off${i}`, text: `while away ${i}` });
+    await chan.until((s) => s.of("ack").length === 503, 15_000, "acks");
+    await untilInboxHead(b.token, group.channel_id, 503);
+
+    const back = await connect(b);
+    back.send({ v: 1, type: "resume", id: "r1", cursors: [{ channel_id: group.channel_id, seq: cursor }] });
+    await back.until((s) => s.of("resumed").length === 1, 10_000, "resumed");
+    const pages = back.of("messages");
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.every((p) => p.messages.length <= 200)).toBe(true);
+    expect(pages.at(-1)!.complete).toBe(true);
+    expect(pages.slice(0, -1).every((p) => !p.complete)).toBe(true);
+    expect(seqsOf(back, group.channel_id)).toEqual(range(4, 503));
+    expect(back.of("resumed")[0]).toMatchObject({ ref: "r1", channels: 1, messages: 500 });
+
+    // And it is live again afterwards, with no duplicate.
+    chan.send({ v: 1, type: "send", client_msg_id: "after", text: "welcome back" });
+    await back.until((s) => seqsOf(s, group.channel_id).length === 501);
+    expect(seqsOf(back, group.channel_id).at(-1)).toBe(504);
+  });
+
+  it("resumes exactly even while the user object is still catching up with the channel", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const chan = await connect(a, group.channel_id);
+    for (let i = 1; i <= 300; i++) chan.send({ v: 1, type: "send", client_msg_id: `q${i}`, text: `quick ${i}` });
+    await chan.until((s) => s.of("ack").length === 300, 15_000, "acks");
+    // Reconnect at once: some updates to the user object may still be in flight.
+    const back = await connect(b);
+    back.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
+    await back.until((s) => seqsOf(s, group.channel_id).length >= 300, 10_000, "all 300");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seqsOf(back, group.channel_id)).toEqual(range(1, 300));
+  });
+
+  it("pages a channel socket's sync and then keeps it live", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const sender = await connect(a, group.channel_id);
+    for (let i = 1; i <= 450; i++) sender.send({ v: 1, type: "send", client_msg_id: `h${i}`, text: `m${i}` });
+    await sender.until((s) => s.of("ack").length === 450, 10_000, "acks");
+    const chan = await connect(b, group.channel_id);
+    expect(chan.of("hello")[0]).toMatchObject({ head_seq: 450 });
+    let after = 10;
+    for (;;) {
+      const n = chan.of("messages").length;
+      chan.send({ v: 1, type: "sync", after_seq: after });
+      await chan.until((s) => s.of("messages").length === n + 1);
+      const page = chan.of("messages").at(-1)!;
+      after = page.next_after_seq;
+      if (page.complete) break;
+    }
+    expect(seqsOf(chan, group.channel_id)).toEqual(range(11, 450));
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: a.token, body: { client_msg_id: "live", text: "live" } });
+    await chan.until((s) => s.of("message").length === 1);
+    expect(chan.of("message")[0]!.message.seq).toBe(451);
+  });
+
+  it("loses nothing when the channel object dies between the acks and the updates", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const bUser = await connect(b);
+    const stub = env.CHANNEL_ROOM.getByName(group.channel_id);
+    await runInDurableObject(stub, (room: ChannelRoom) => {
+      room.faults.failUserUpdates = true;
+    });
+    const chan = await connect(a, group.channel_id);
+    for (let i = 1; i <= 30; i++) chan.send({ v: 1, type: "send", client_msg_id: `c${i}`, text: `crash ${i}` });
+    await chan.until((s) => s.of("ack").length === 30, 10_000, "acks");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seqsOf(bUser, group.channel_id)).toEqual([]);
+
+    // The process dies: memory (the fault, timers, in-flight work) is gone; storage is not.
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    await bUser.until((s) => seqsOf(s, group.channel_id).length >= 30, 15_000, "delivery after restart");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seqsOf(bUser, group.channel_id)).toEqual(range(1, 30));
+    const list = await api("GET", "/v1/channels", { token: b.token });
+    expect(list.body.channels[0]).toMatchObject({ channel_id: group.channel_id, head_seq: 30, unread: 30 });
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Who may read and write a channel, and what happens to a member who is removed.
+ */
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { CLOSE } from "../../../protocol/close-codes.ts";
+import { api, connect, createGroup, seqsOf, signup, upgrade } from "../../fixtures/api.ts";
+
+describe("permissions", () => {
+  it("refuses a non-member who guesses a channel id: no socket, no post, no history", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const stranger = await signup("x");
+    const group = await createGroup(a, [b]);
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: a.token, body: { client_msg_id: "1", text: "secret" } });
+
+    const ticket = await api("POST", "/v1/connect", { token: stranger.token, body: { channel_id: group.channel_id } });
+    expect(ticket.status).toBe(200);
+    await expect(upgrade(ticket.body.url, ticket.body.ticket)).rejects.toThrow(/403.*not_a_member/);
+
+    const post = await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: stranger.token,
+      body: { client_msg_id: "2", text: "let me in" },
+    });
+    expect(post).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
+    const history = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: stranger.token });
+    expect(history).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
+    expect(JSON.stringify(history.body)).not.toContain("secret");
+    // A channel that does not exist answers exactly the same, so ids cannot be probed.
+    const ghost = await api("GET", `/v1/channels/gr_01ARZ3NDEKTSV4RRFFQ69G5FAV/messages`, { token: stranger.token });
+    expect(ghost).toEqual(history);
+    const unchanged = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: a.token });
+    expect(unchanged.body.messages).toHaveLength(1);
+  });
+
+  it("closes a removed member's channel socket and sends it nothing more", async () => {
+    const owner = await signup("o");
+    const kept = await signup("k");
+    const removed = await signup("r");
+    const group = await createGroup(owner, [kept, removed]);
+    const removedChan = await connect(removed, group.channel_id);
+    const removedUser = await connect(removed);
+    const res = await api("DELETE", `/v1/groups/${group.channel_id}/members/${removed.id}`, { token: owner.token });
+    expect(res.status).toBe(200);
+    await removedChan.until((s) => s.closed !== null, 5_000, "close");
+    expect(removedChan.closed?.code).toBe(CLOSE.removed);
+    await removedUser.until((s) => s.of("channel").some((f) => f.removed === true), 5_000, "removal frame");
+
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: "after", text: "not for you" } });
+    const keptUser = await connect(kept);
+    keptUser.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
+    await keptUser.until((s) => seqsOf(s, group.channel_id).length === 1);
+    expect(seqsOf(removedUser, group.channel_id)).toEqual([]);
+    const list = await api("GET", "/v1/channels", { token: removed.token });
+    expect(list.body.channels).toEqual([]);
+  });
+
+  it("shows a new member history only from the moment it joined", async () => {
+    const owner = await signup("o");
+    const early = await signup("e");
+    const late = await signup("l");
+    const group = await createGroup(owner, [early]);
+    for (const n of [1, 2]) {
+      await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: `b${n}`, text: `before ${n}` } });
+    }
+    await api("POST", "/v1/friends/requests", { token: owner.token, body: { user_id: late.id } });
+    await api("POST", `/v1/friends/${owner.id}/accept`, { token: late.token });
+    await api("POST", `/v1/groups/${group.channel_id}/members`, { token: owner.token, body: { user_ids: [late.id] } });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: "a1", text: "after" } });
+    const history = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: late.token });
+    expect(history.body.messages.map((m: { text: string }) => m.text)).toEqual(["after"]);
+    const chan = await connect(late, group.channel_id);
+    chan.send({ v: 1, type: "sync", after_seq: 0 });
+    await chan.until((s) => s.of("messages").length === 1);
+    expect(seqsOf(chan, group.channel_id)).toEqual([3]);
+  });
+});
+
+describe("sockets and tickets", () => {
+  it("accepts a ticket once", async () => {
+    const a = await signup("a");
+    for (const body of [{}, { channel_id: (await createGroup(a, [await signup("b")])).channel_id }]) {
+      const t = await api("POST", "/v1/connect", { token: a.token, body });
+      const first = await upgrade(t.body.url, t.body.ticket);
+      await expect(upgrade(t.body.url, t.body.ticket)).rejects.toThrow(/401.*ticket_used/);
+      first.close();
+    }
+  });
+
+  it("refuses an upgrade without a valid ticket before it reaches a Durable Object", async () => {
+    const a = await signup("a");
+    const t = await api("POST", "/v1/connect", { token: a.token, body: {} });
+    const forged = `${t.body.ticket.slice(0, -4)}AAAA`;
+    for (const ticket of ["", forged, a.token]) {
+      const res = await exports.default.fetch(`http://chat.test/v1/ws/user?ticket=${ticket}`, { headers: { upgrade: "websocket" } });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("ticket_invalid");
+    }
+    // A user-socket ticket does not open a channel socket.
+    const res = await exports.default.fetch(
+      `http://chat.test/v1/ws/channels/gr_01ARZ3NDEKTSV4RRFFQ69G5FAV?ticket=${t.body.ticket}`,
+      { headers: { upgrade: "websocket" } },
+    );
+    expect(res.status).toBe(401);
+  });
+
+  it("accepts the ticket in the Sec-WebSocket-Protocol header and answers with the subprotocol", async () => {
+    const a = await signup("a");
+    const t = await api("POST", "/v1/connect", { token: a.token, body: {} });
+    const res = await exports.default.fetch("http://chat.test/v1/ws/user", {
+      headers: { upgrade: "websocket", "sec-websocket-protocol": `edge-chat.v1, ticket.${t.body.ticket}` },
+    });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-protocol")).toBe("edge-chat.v1");
+    res.webSocket?.accept();
+    res.webSocket?.close();
+  });
+
+  it("closes every socket of a revoked device and refuses its unused tickets", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const user = await connect(a);
+    const chan = await connect(a, group.channel_id);
+    const spare = await api("POST", "/v1/connect", { token: a.token, body: {} });
+    const other = await (await import("../../fixtures/api.ts")).login(a, "other");
+    const revoke = await api("DELETE", `/v1/devices/${a.deviceId}`, { token: other.token });
+    expect(revoke.status).toBe(204);
+    await user.until((s) => s.closed !== null, 5_000, "user socket close");
+    await chan.until((s) => s.closed !== null, 5_000, "channel socket close");
+    expect(user.closed?.code).toBe(CLOSE.revoked);
+    expect(chan.closed?.code).toBe(CLOSE.revoked);
+    await expect(upgrade(spare.body.url, spare.body.ticket)).rejects.toThrow(/401/);
+    expect((await api("GET", "/v1/users/me", { token: a.token })).status).toBe(401);
+  });
+});
