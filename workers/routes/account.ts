@@ -14,6 +14,7 @@ import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const account = new Hono<AppEnv>();
 account.use(requireAuth);
@@ -41,7 +42,7 @@ account.delete("/", valid("json", DeleteAccountBody), async (c) => {
   // Leave every group first (ownership passes on); 1:1 history stays with the other side.
   const mine = await channelIdsOf(d, userId);
   await Promise.all(
-    mine.filter((m) => m.kind === "group").map((m) => channelStub(c.env, m.channelId).removeMember(userId, userId)),
+    mine.filter((m) => m.kind === "group").map((m) => unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))),
   );
   await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));
   await deleteAllRelations(d, userId);

@@ -13,6 +13,7 @@ import { canChat } from "../../storage/d1/friends.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const channels = new Hono<AppEnv>();
 channels.use(requireAuth);
@@ -32,26 +33,28 @@ channels.post("/dm", valid("json", UserRefBody), async (c) => {
   if (other === me) throw new ChatError("bad_request", "a 1:1 chat needs another user");
   if (!(await canChat(db(c), me, other))) throw new ChatError("not_friends", "you can only chat with friends");
   const id = dmChannelId(me, other);
-  const info = await channelStub(c.env, id).create({ channelId: id, kind: "dm", name: null, ownerId: null, memberIds: [me, other] });
+  const info = await unwrap(
+    channelStub(c.env, id).create({ channelId: id, kind: "dm", name: null, ownerId: null, memberIds: [me, other] }),
+  );
   return c.json(info);
 });
 
-channels.get("/:id", async (c) => c.json(await channelStub(c.env, channelId(c)).info(c.get("userId"))));
+channels.get("/:id", async (c) => c.json(await unwrap(channelStub(c.env, channelId(c)).info(c.get("userId")))));
 
 channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
   const q = c.req.valid("query");
   if (q.before !== undefined && q.after !== undefined) {
     throw new ChatError("validation_failed", "give either before or after, not both");
   }
-  return c.json(await channelStub(c.env, channelId(c)).history(c.get("userId"), q));
+  return c.json(await unwrap(channelStub(c.env, channelId(c)).history(c.get("userId"), q)));
 });
 
 channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
   const body = c.req.valid("json");
-  const ack = await channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text);
+  const ack = await unwrap(channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text));
   return c.json(ack, 201);
 });
 
 channels.post("/:id/read", valid("json", ReadBody), async (c) =>
-  c.json(await channelStub(c.env, channelId(c)).markRead(c.get("userId"), c.req.valid("json").seq)),
+  c.json(await unwrap(channelStub(c.env, channelId(c)).markRead(c.get("userId"), c.req.valid("json").seq))),
 );

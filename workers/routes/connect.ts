@@ -17,6 +17,7 @@ import { isChannelId } from "../../protocol/ids.ts";
 import { type AppContext, type AppEnv, channelStub, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
 import { IDENTITY_HEADERS } from "../../durable-objects/socket-identity.ts";
 
 export const connect = new Hono<AppEnv>();
@@ -72,6 +73,6 @@ connect.get("/ws/channels/:id", async (c) => {
     throw new ChatError("ticket_invalid", "this ticket is for another socket");
   }
   // The user object is the one place that remembers used tickets and revoked devices.
-  await inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId);
+  await unwrap(inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId));
   return channelStub(c.env, channelId).fetch(withIdentity(c, claims));
 });

@@ -15,6 +15,7 @@ import { channelIdsOf } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const groups = new Hono<AppEnv>();
 groups.use(requireAuth);
@@ -42,44 +43,46 @@ groups.post("/", valid("json", CreateGroupBody), async (c) => {
   const memberIds = [...new Set(body.member_ids.filter((id) => id !== me))];
   await requireConsent(c, memberIds);
   const channelId = newGroupId();
-  const info = await channelStub(c.env, channelId).create({
-    channelId,
-    kind: "group",
-    name: body.name,
-    ownerId: me,
-    memberIds: [me, ...memberIds],
-  });
+  const info = await unwrap(
+    channelStub(c.env, channelId).create({
+      channelId,
+      kind: "group",
+      name: body.name,
+      ownerId: me,
+      memberIds: [me, ...memberIds],
+    }),
+  );
   return c.json(info, 201);
 });
 
 groups.get("/", async (c) => {
   const mine = await channelIdsOf(db(c), c.get("userId"));
   const infos = await Promise.all(
-    mine.filter((m) => m.kind === "group").map((m) => channelStub(c.env, m.channelId).info(c.get("userId"))),
+    mine.filter((m) => m.kind === "group").map((m) => unwrap(channelStub(c.env, m.channelId).info(c.get("userId")))),
   );
   return c.json({ groups: infos });
 });
 
-groups.get("/:id", async (c) => c.json(await channelStub(c.env, groupId(c)).info(c.get("userId"))));
+groups.get("/:id", async (c) => c.json(await unwrap(channelStub(c.env, groupId(c)).info(c.get("userId")))));
 
 groups.patch("/:id", valid("json", RenameGroupBody), async (c) =>
-  c.json(await channelStub(c.env, groupId(c)).rename(c.get("userId"), c.req.valid("json").name)),
+  c.json(await unwrap(channelStub(c.env, groupId(c)).rename(c.get("userId"), c.req.valid("json").name))),
 );
 
 groups.post("/:id/members", valid("json", AddMembersBody), async (c) => {
   const id = groupId(c);
   const userIds = [...new Set(c.req.valid("json").user_ids)];
   await requireConsent(c, userIds);
-  return c.json(await channelStub(c.env, id).addMembers(c.get("userId"), userIds));
+  return c.json(await unwrap(channelStub(c.env, id).addMembers(c.get("userId"), userIds)));
 });
 
 groups.delete("/:id/members/:userId", async (c) => {
   const target = v.safeParse(UserIdSchema, c.req.param("userId"));
   if (!target.success) throw new ChatError("not_found", "no such member");
-  return c.json(await channelStub(c.env, groupId(c)).removeMember(c.get("userId"), target.output));
+  return c.json(await unwrap(channelStub(c.env, groupId(c)).removeMember(c.get("userId"), target.output)));
 });
 
 groups.post("/:id/leave", async (c) => {
-  await channelStub(c.env, groupId(c)).removeMember(c.get("userId"), c.get("userId"));
+  await unwrap(channelStub(c.env, groupId(c)).removeMember(c.get("userId"), c.get("userId")));
   return c.body(null, 204);
 });
