@@ -1,0 +1,84 @@
+// `npm start`: the one command that runs the whole system locally, also on a fresh clone.
+// On a fresh clone npm runs this file with the *system* node (maybe Node 20) because node_modules/.bin
+// does not exist yet, so it uses only plain Node APIs. Steps:
+//   1. npm install if wrangler is missing (this brings Node 22 as node_modules/.bin/node);
+//   2. create .dev.vars from .dev.vars.example with fresh random secrets (or add keys missing from it);
+//   3. apply the D1 migrations to the local database;
+//   4. exec `wrangler dev` on Node 22 (HOST / PORT env vars; default 127.0.0.1:8787).
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+const bin = path.join(root, "node_modules", ".bin");
+const env = {
+  ...process.env,
+  PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`, // wrangler's `#!/usr/bin/env node` -> Node 22
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_LOG_PATH: path.join(root, ".wrangler", "logs"),
+  WRANGLER_REGISTRY_PATH: path.join(root, ".wrangler", "registry"),
+};
+
+function step(msg) {
+  console.log(`\n[start] ${msg}`);
+}
+
+function runOrExit(cmd, args, extraEnv = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
+  if (r.status !== 0) {
+    console.error(`[start] failed: ${cmd} ${args.join(" ")}${r.error ? ` (${r.error.message})` : ""}`);
+    process.exit(r.status || 1);
+  }
+}
+
+// 1. Dependencies. Not `npm ci`: it rejects the lockfile, which lacks workerd's non-Linux optional packages.
+if (!existsSync(path.join(bin, "wrangler"))) {
+  step("installing dependencies (npm install; EBADENGINE warnings under system Node 20 are expected)");
+  runOrExit("npm", ["install", "--no-audit", "--no-fund"]);
+}
+// Prefer the Node 22 from the `node` devDependency; wrangler refuses to run on Node 20.
+const node = existsSync(path.join(bin, "node")) ? path.join(bin, "node") : process.execPath;
+const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+
+// 2. Local secrets. Placeholder values ("replace-with-…" or empty) become 32 random bytes, base64url;
+// other values are copied as they are. An existing .dev.vars is kept; only missing keys are appended.
+const keyLine = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
+const secret = () => randomBytes(32).toString("base64url");
+const valueFor = (value) => (value === "" || /^replace-with/i.test(value) ? secret() : value);
+const example = readFileSync(".dev.vars.example", "utf8").split("\n");
+if (!existsSync(".dev.vars")) {
+  step("creating .dev.vars with fresh random secrets");
+  const lines = example.map((l) => l.replace(keyLine, (_, k, v) => `${k}=${valueFor(v)}`));
+  writeFileSync(".dev.vars", lines.join("\n"), { mode: 0o600 });
+} else {
+  const have = new Set(
+    readFileSync(".dev.vars", "utf8")
+      .split("\n")
+      .map((l) => l.match(keyLine)?.[1]),
+  );
+  const missing = example.map((l) => l.match(keyLine)).filter((m) => m && !have.has(m[1]));
+  if (missing.length > 0) {
+    step(`adding ${missing.map((m) => m[1]).join(", ")} to .dev.vars`);
+    const text = readFileSync(".dev.vars", "utf8");
+    const sep = text === "" || text.endsWith("\n") ? "" : "\n";
+    appendFileSync(".dev.vars", sep + missing.map((m) => `${m[1]}=${valueFor(m[2])}\n`).join(""));
+  }
+}
+
+// 3. Local D1 schema. CI=true makes wrangler auto-confirm instead of prompting.
+step("applying D1 migrations to the local database");
+runOrExit(node, [wranglerJs, "d1", "migrations", "apply", "DB", "--local"], { CI: "true" });
+
+// 4. The dev server. --inspector-port 0 picks a free devtools port instead of clashing on 9229.
+const host = process.env.HOST || "127.0.0.1";
+const port = process.env.PORT || "8787";
+step(`starting wrangler dev on http://${host}:${port}`);
+const devArgs = ["dev", "--ip", host, "--port", port, "--inspector-port", "0"];
+const dev = spawn(node, [wranglerJs, ...devArgs], { stdio: "inherit", env });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
+dev.on("exit", (code, sig) => process.exit(code ?? 128 + (constants.signals[sig] ?? 0)));
