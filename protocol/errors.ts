@@ -65,23 +65,3 @@ export class ChatError extends Error {
     return { error };
   }
 }
-
-/**
- * Errors cross Durable Object RPC as plain `Error`s whose message survives but whose class
- * does not. We encode the code in the message (`[code] text`) and decode it on the caller's
- * side, so one typed error travels Worker → DO → Worker unchanged.
- */
-export function encodeForRpc(err: ChatError): Error {
-  return new Error(`[${err.code}] ${err.message}`);
-}
-
-const RPC_ERROR = /^\[([a-z_]+)\] ([\s\S]*)$/;
-
-/** Recovers a ChatError thrown inside a Durable Object, or returns undefined. */
-export function decodeFromRpc(err: unknown): ChatError | undefined {
-  if (err instanceof ChatError) return err;
-  if (!(err instanceof Error)) return undefined;
-  const m = RPC_ERROR.exec(err.message);
-  if (!m || !(m[1]! in ERROR_STATUS)) return undefined;
-  return new ChatError(m[1] as ErrorCode, m[2]!);
-}

@@ -26,7 +26,7 @@ function harness(opts: { autoResolve?: boolean } = {}) {
   const sends: PendingSend[] = [];
   const errors: { userId: string; err: unknown }[] = [];
   const fanout = new Fanout({
-    windowMs: WINDOW,
+    windowMs: () => WINDOW,
     now: () => now,
     setTimer(fn, ms) {
       timers.push({ due: now + ms, ms, fn });
