@@ -58,6 +58,19 @@ function deviceRow(userId: string, d: NewDevice, now: number): DeviceRow {
   return { ...d, userId, createdAt: now, lastSeenAt: now, revokedAt: null };
 }
 
+/**
+ * A failed credentials write, with the database's reason but not drizzle's error: drizzle
+ * appends a failed query's parameters (here the password hash and salt) to its message, and
+ * the Worker logs the message of an unexpected error.
+ */
+function credentialsWriteFailed(err: unknown): Error {
+  const source = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const reason = source instanceof Error ? source.message : String(source);
+  // Only a message that carries no parameters is kept (D1's own errors do not carry them).
+  const safe = /params:/.test(reason) ? "(reason withheld)" : reason;
+  return new Error(`writing credentials failed: ${safe}`);
+}
+
 /** Creates the user, its credentials and its first device in one batch (all or nothing). */
 export async function createUser(
   db: Db,
@@ -66,17 +79,22 @@ export async function createUser(
   device: NewDevice,
   now: number,
 ): Promise<void> {
-  await db.batch([
-    db.insert(users).values({ ...user, createdAt: now }),
-    db.insert(credentials).values({
-      userId: user.id,
-      passwordHash: password.hash,
-      salt: password.salt,
-      iterations: password.iterations,
-      updatedAt: now,
-    }),
-    db.insert(devices).values(deviceRow(user.id, device, now)),
-  ]);
+  await db
+    .batch([
+      db.insert(users).values({ ...user, createdAt: now }),
+      db.insert(credentials).values({
+        userId: user.id,
+        passwordHash: password.hash,
+        salt: password.salt,
+        iterations: password.iterations,
+        updatedAt: now,
+      }),
+      db.insert(devices).values(deviceRow(user.id, device, now)),
+    ])
+    .catch((err: unknown) => {
+      // The reason stays in the message: a lost race for a handle reads "UNIQUE constraint failed".
+      throw credentialsWriteFailed(err);
+    });
 }
 
 export async function addDevice(db: Db, userId: string, device: NewDevice, now: number): Promise<void> {
@@ -91,11 +109,24 @@ export async function updateProfile(
   await db.update(users).set(patch).where(eq(users.id, userId));
 }
 
-export async function setPassword(db: Db, userId: string, password: PasswordHash, now: number): Promise<void> {
+export async function setPassword(
+  db: Db,
+  userId: string,
+  password: PasswordHash,
+  now: number,
+): Promise<void> {
   await db
     .update(credentials)
-    .set({ passwordHash: password.hash, salt: password.salt, iterations: password.iterations, updatedAt: now })
-    .where(eq(credentials.userId, userId));
+    .set({
+      passwordHash: password.hash,
+      salt: password.salt,
+      iterations: password.iterations,
+      updatedAt: now,
+    })
+    .where(eq(credentials.userId, userId))
+    .catch((err: unknown) => {
+      throw credentialsWriteFailed(err);
+    });
 }
 
 /** Frees the handle, forgets the credentials, keeps the id so old messages still resolve. */
@@ -122,14 +153,24 @@ export async function listDevices(db: Db, userId: string): Promise<DeviceRow[]> 
   return db.select().from(devices).where(eq(devices.userId, userId)).all();
 }
 
+/**
+ * Replaces a live device's refresh hash, but only if it is still `currentHash`: of two
+ * refreshes racing with one token, one wins and the other is refused. Returns whether it won.
+ */
 export async function rotateRefresh(
   db: Db,
   deviceId: string,
+  currentHash: string,
   refreshHash: string,
   refreshExpiresAt: number,
   now: number,
-): Promise<void> {
-  await db.update(devices).set({ refreshHash, refreshExpiresAt, lastSeenAt: now }).where(eq(devices.id, deviceId));
+): Promise<boolean> {
+  const rows = await db
+    .update(devices)
+    .set({ refreshHash, refreshExpiresAt, lastSeenAt: now })
+    .where(and(eq(devices.id, deviceId), eq(devices.refreshHash, currentHash), isNull(devices.revokedAt)))
+    .returning({ id: devices.id });
+  return rows.length === 1;
 }
 
 export async function touchDevice(db: Db, deviceId: string, now: number): Promise<void> {
@@ -137,7 +178,12 @@ export async function touchDevice(db: Db, deviceId: string, now: number): Promis
 }
 
 /** Revokes the given live devices of a user; returns the ids that were live. */
-export async function revokeDevices(db: Db, userId: string, deviceIds: string[], now: number): Promise<string[]> {
+export async function revokeDevices(
+  db: Db,
+  userId: string,
+  deviceIds: string[],
+  now: number,
+): Promise<string[]> {
   if (deviceIds.length === 0) return [];
   const rows = await db
     .update(devices)

@@ -35,14 +35,29 @@ auth.post("/signup", valid("json", SignupBody), async (c) => {
   const password = await hashPassword(body.password);
   const device = await newDeviceSession(body.device, now);
   try {
-    await createUser(d, { id: userId, handle: body.handle, displayName: body.display_name }, password, device.row, now);
+    await createUser(
+      d,
+      { id: userId, handle: body.handle, displayName: body.display_name },
+      password,
+      device.row,
+      now,
+    );
   } catch (err) {
     // Two sign-ups raced for one handle: the unique index decided.
-    if (String(err).includes("UNIQUE")) throw new ChatError("handle_taken", "that handle is taken", { cause: err });
+    if (String(err).includes("UNIQUE"))
+      throw new ChatError("handle_taken", "that handle is taken", { cause: err });
     throw err;
   }
   const session = await sessionTokens(c.env, userId, device.row.id, device.refreshToken);
-  const user = toPublicUser({ id: userId, handle: body.handle, displayName: body.display_name, invisible: false, hidePreviews: false, createdAt: now, deletedAt: null });
+  const user = toPublicUser({
+    id: userId,
+    handle: body.handle,
+    displayName: body.display_name,
+    invisible: false,
+    hidePreviews: false,
+    createdAt: now,
+    deletedAt: null,
+  });
   return c.json({ user, ...session }, 201);
 });
 
@@ -84,13 +99,17 @@ auth.post("/refresh", valid("json", RefreshBody), async (c) => {
   const device = await findDeviceById(d, deviceId);
   const now = Date.now();
   const matches =
-    device !== undefined && timingSafeEqual(fromBase64Url(await sha256(secret)), fromBase64Url(device.refreshHash));
+    device !== undefined &&
+    timingSafeEqual(fromBase64Url(await sha256(secret)), fromBase64Url(device.refreshHash));
   if (!device || !matches || device.revokedAt !== null || device.refreshExpiresAt < now) {
     throw new ChatError("unauthenticated", "the refresh token is not valid; log in again");
   }
-  // Rotate: the old refresh token stops working as soon as the new one is issued.
+  // Rotate: the old refresh token stops working as soon as the new one is issued. The swap is
+  // conditional on the hash just checked, so a token replayed concurrently is honoured once.
   const next = await mintRefresh(device.id, now);
-  await rotateRefresh(d, device.id, next.hash, next.expiresAt, now);
+  if (!(await rotateRefresh(d, device.id, device.refreshHash, next.hash, next.expiresAt, now))) {
+    throw new ChatError("unauthenticated", "the refresh token is not valid; log in again");
+  }
   return c.json(await sessionTokens(c.env, device.userId, device.id, next.token));
 });
 

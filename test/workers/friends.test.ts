@@ -1,0 +1,213 @@
+// Friend requests (request, accept, decline, withdraw), unfriending, blocking, and the
+// consent rule that follows from them: only a friend can be messaged or added to a group.
+import { describe, expect, it } from "vitest";
+import { api, befriend, signup, type TestUser } from "../fixtures/api.ts";
+import { expectError } from "./expect-error.ts";
+
+async function friendsOf(user: TestUser) {
+  const res = await api("GET", "/v1/friends", { token: user.token });
+  expect(res.status).toBe(200);
+  return res.body as {
+    friends: { user: { id: string }; state: string }[];
+    blocked: { user: { id: string } }[];
+  };
+}
+
+/** `user`'s view of its relation with `other`: its state, or undefined when there is none. */
+async function stateWith(user: TestUser, other: TestUser): Promise<string | undefined> {
+  return (await friendsOf(user)).friends.find((f) => f.user.id === other.id)?.state;
+}
+
+describe("friend requests", () => {
+  it("a request shows as outgoing to the sender and incoming to the recipient, and accepting makes both friends", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const req = await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    expect(req.status).toBe(201);
+    expect(req.body).toEqual({ state: "outgoing" });
+    expect([await stateWith(a, b), await stateWith(b, a)]).toEqual(["outgoing", "incoming"]);
+
+    const accept = await api("POST", `/v1/friends/${a.id}/accept`, { token: b.token });
+    expect(accept.status).toBe(200);
+    expect([await stateWith(a, b), await stateWith(b, a)]).toEqual(["friends", "friends"]);
+    const list = await friendsOf(a);
+    expect(list.friends).toEqual([
+      {
+        user: { id: b.id, handle: b.handle, display_name: b.handle.toUpperCase(), deleted: false },
+        state: "friends",
+        since: expect.any(Number),
+      },
+    ]);
+  });
+
+  it("asking someone who already asked me accepts their request", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    const back = await api("POST", "/v1/friends/requests", { token: b.token, body: { user_id: a.id } });
+    expect(back.body).toEqual({ state: "friends" });
+    expect(await stateWith(a, b)).toBe("friends");
+  });
+
+  it("declining removes the request on both sides, and the sender may ask again", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    expect((await api("POST", `/v1/friends/${a.id}/decline`, { token: b.token })).status).toBe(204);
+    expect([await stateWith(a, b), await stateWith(b, a)]).toEqual([undefined, undefined]);
+    expect(
+      (await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } })).status,
+    ).toBe(201);
+  });
+
+  it("only the recipient can accept or decline: the sender gets 404 not_found", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    expectError(await api("POST", `/v1/friends/${b.id}/accept`, { token: a.token }), "not_found");
+    expectError(await api("POST", `/v1/friends/${b.id}/decline`, { token: a.token }), "not_found");
+    expect(await stateWith(a, b)).toBe("outgoing");
+  });
+
+  it("withdrawing my request (DELETE) removes it on both sides", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    expect((await api("DELETE", `/v1/friends/${b.id}`, { token: a.token })).status).toBe(204);
+    expect(await stateWith(b, a)).toBeUndefined();
+  });
+
+  it("refuses befriending myself (400) and an unknown user (404)", async () => {
+    const a = await signup("a");
+    expectError(
+      await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: a.id } }),
+      "bad_request",
+    );
+    expectError(
+      await api("POST", "/v1/friends/requests", {
+        token: a.token,
+        body: { user_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV" },
+      }),
+      "not_found",
+    );
+  });
+});
+
+describe("unfriending", () => {
+  it("removes the friendship for both, and a second removal is 404", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    expect((await api("DELETE", `/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
+    expect([await stateWith(a, b), await stateWith(b, a)]).toEqual([undefined, undefined]);
+    expectError(await api("DELETE", `/v1/friends/${a.id}`, { token: b.token }), "not_found");
+    expectError(
+      await api("POST", "/v1/channels/dm", { token: a.token, body: { user_id: b.id } }),
+      "not_friends",
+    );
+  });
+});
+
+describe("blocking", () => {
+  it("a block removes the friendship and is listed for the blocker only", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    const res = await api("POST", `/v1/friends/${b.id}/block`, { token: a.token });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ blocked: true });
+    const mine = await friendsOf(a);
+    expect(mine.friends).toEqual([]);
+    expect(mine.blocked.map((x) => x.user.id)).toEqual([b.id]);
+    expect(await friendsOf(b)).toEqual({ friends: [], blocked: [] });
+  });
+
+  it("a blocked user cannot send the blocker a friend request (403 blocked), nor the blocker them", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", `/v1/friends/${b.id}/block`, { token: a.token });
+    expectError(
+      await api("POST", "/v1/friends/requests", { token: b.token, body: { user_id: a.id } }),
+      "blocked",
+    );
+    expectError(
+      await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } }),
+      "blocked",
+    );
+    expect(await stateWith(a, b)).toBeUndefined();
+  });
+
+  it("a block cancels a pending request, so it can no longer be accepted", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await api("POST", "/v1/friends/requests", { token: b.token, body: { user_id: a.id } });
+    await api("POST", `/v1/friends/${b.id}/block`, { token: a.token });
+    expectError(await api("POST", `/v1/friends/${b.id}/accept`, { token: a.token }), "not_found");
+    expect(await stateWith(b, a)).toBeUndefined();
+  });
+
+  it("a blocked former friend cannot open a DM or be added to a group (403 not_friends)", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    await api("POST", `/v1/friends/${a.id}/block`, { token: b.token });
+    expectError(
+      await api("POST", "/v1/channels/dm", { token: a.token, body: { user_id: b.id } }),
+      "not_friends",
+    );
+    expectError(
+      await api("POST", "/v1/channels/dm", { token: b.token, body: { user_id: a.id } }),
+      "not_friends",
+    );
+    expectError(
+      await api("POST", "/v1/groups", { token: a.token, body: { name: "g", member_ids: [b.id] } }),
+      "not_friends",
+    );
+  });
+
+  it("a blocked user can no longer post into a 1:1 channel opened before the block (403 blocked)", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    const dm = await api("POST", "/v1/channels/dm", { token: a.token, body: { user_id: b.id } });
+    await api("POST", `/v1/friends/${b.id}/block`, { token: a.token });
+    const res = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "after-block", text: "can you still hear me?" },
+    });
+    expectError(res, "blocked");
+    // Neither side posts while the block stands; unblocking lets the conversation go on.
+    const mine = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "blocker", text: "me neither" },
+    });
+    expectError(mine, "blocked");
+    await api("DELETE", `/v1/friends/${b.id}/block`, { token: a.token });
+    const again = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "after-unblock", text: "hello again" },
+    });
+    expect(again.status).toBe(201);
+  });
+
+  it("unblocking allows requests again but does not restore the friendship", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    await api("POST", `/v1/friends/${b.id}/block`, { token: a.token });
+    expect((await api("DELETE", `/v1/friends/${b.id}/block`, { token: a.token })).status).toBe(204);
+    expect(await friendsOf(a)).toEqual({ friends: [], blocked: [] });
+    expect(
+      (await api("POST", "/v1/friends/requests", { token: b.token, body: { user_id: a.id } })).status,
+    ).toBe(201);
+  });
+
+  it("refuses blocking myself (400) and an unknown user (404)", async () => {
+    const a = await signup("a");
+    expectError(await api("POST", `/v1/friends/${a.id}/block`, { token: a.token }), "bad_request");
+    expectError(
+      await api("POST", "/v1/friends/01ARZ3NDEKTSV4RRFFQ69G5FAV/block", { token: a.token }),
+      "not_found",
+    );
+  });
+});
