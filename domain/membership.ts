@@ -46,7 +46,8 @@ export function checkRemove(members: MemberView[], actorId: string, targetId: st
   const target = members.find((m) => m.userId === targetId);
   if (!target) throw new ChatError("not_found", "that user is not a member");
   if (actorId === targetId) return;
-  if (!canManage(actor.role)) throw new ChatError("forbidden", "only the owner or an admin can remove members");
+  if (!canManage(actor.role))
+    throw new ChatError("forbidden", "only the owner or an admin can remove members");
   if (target.role === "owner") throw new ChatError("forbidden", "the owner cannot be removed");
   if (target.role === "admin" && actor.role !== "owner") {
     throw new ChatError("forbidden", "only the owner can remove an admin");
@@ -64,5 +65,6 @@ export function nextOwner(members: MemberView[], leavingId: string): string | un
 
 export function checkRename(members: MemberView[], actorId: string): void {
   const actor = requireMember(members, actorId);
-  if (!canManage(actor.role)) throw new ChatError("forbidden", "only the owner or an admin can rename the group");
+  if (!canManage(actor.role))
+    throw new ChatError("forbidden", "only the owner or an admin can rename the group");
 }

@@ -67,7 +67,8 @@ async function verifyTyped(secret: string, token: string): Promise<Record<string
   try {
     return (await verify(token, secret, "HS256")) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof JwtTokenExpired) throw new ChatError("token_expired", "the token has expired", { cause: err });
+    if (err instanceof JwtTokenExpired)
+      throw new ChatError("token_expired", "the token has expired", { cause: err });
     throw new ChatError("unauthenticated", "the token is not valid", { cause: err });
   }
 }

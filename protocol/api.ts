@@ -4,8 +4,8 @@
  * nothing else; the types are inferred. See docs/protocol.md for every endpoint.
  */
 import * as v from "valibot";
-import { isChannelId, isUlid } from "./ids.ts";
 import { ClientMsgIdSchema, MessageTextSchema } from "./frames.ts";
+import { isChannelId, isUlid } from "./ids.ts";
 
 export const MAX_GROUP_MEMBERS = 100;
 
@@ -40,7 +40,9 @@ export const LoginBody = v.strictObject({
   device: Device,
 });
 
-export const RefreshBody = v.strictObject({ refresh_token: v.pipe(v.string(), v.minLength(1), v.maxLength(512)) });
+export const RefreshBody = v.strictObject({
+  refresh_token: v.pipe(v.string(), v.minLength(1), v.maxLength(512)),
+});
 
 export const UpdateMeBody = v.pipe(
   v.strictObject({

@@ -15,8 +15,11 @@ export const PROTOCOL_VERSION = 1;
 export const SUBPROTOCOL = "edge-chat.v1";
 /** A heartbeat the runtime answers without waking the Durable Object. */
 export const HEARTBEAT = { request: "ping", response: "pong" } as const;
-/** Largest inbound frame, in UTF-16 units: a 100,000-code-point message JSON-escaped fits. */
-export const MAX_FRAME_CHARS = 1_000_000;
+/**
+ * Largest inbound frame, in UTF-16 units. A 100,000-code-point message fits even when an
+ * ASCII-only JSON encoder writes every astral character as two `\uXXXX` escapes (12 units).
+ */
+export const MAX_FRAME_CHARS = 1_250_000;
 /** Longest message, in Unicode code points. */
 export const MAX_MESSAGE_CODE_POINTS = 100_000;
 /** Most messages in one page of a sync or resume, and the default when a client names none. */
@@ -95,7 +98,10 @@ export function parseClientFrame<K extends SocketKind>(
     return { ok: false, error: new ChatError("bad_frame", "frames are JSON text, not binary") };
   }
   if (raw.length > MAX_FRAME_CHARS) {
-    return { ok: false, error: new ChatError("frame_too_large", `frames are at most ${MAX_FRAME_CHARS} characters`) };
+    return {
+      ok: false,
+      error: new ChatError("frame_too_large", `frames are at most ${MAX_FRAME_CHARS} characters`),
+    };
   }
   let json: unknown;
   try {
@@ -108,7 +114,10 @@ export function parseClientFrame<K extends SocketKind>(
   const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
   const known = schema.options.some((o) => o.entries.type.literal === type);
   if (!known) {
-    return withRef(new ChatError("unknown_frame_type", `unknown frame type on the ${kind} socket: ${String(type)}`), ref);
+    return withRef(
+      new ChatError("unknown_frame_type", `unknown frame type on the ${kind} socket: ${String(type)}`),
+      ref,
+    );
   }
   const result = v.safeParse(schema, json);
   if (!result.success) {
@@ -165,10 +174,36 @@ export interface ChannelSummary {
 }
 
 export type ServerFrame =
-  | { v: 1; type: "hello"; socket: "user" | "channel"; user_id: string; device_id: string; channel_id?: string; head_seq?: number; heartbeat_ms: number }
-  | { v: 1; type: "ack"; ref?: string; client_msg_id: string; channel_id: string; seq: number; id: string; ts: number }
+  | {
+      v: 1;
+      type: "hello";
+      socket: "user" | "channel";
+      user_id: string;
+      device_id: string;
+      channel_id?: string;
+      head_seq?: number;
+      heartbeat_ms: number;
+    }
+  | {
+      v: 1;
+      type: "ack";
+      ref?: string;
+      client_msg_id: string;
+      channel_id: string;
+      seq: number;
+      id: string;
+      ts: number;
+    }
   | { v: 1; type: "message"; message: WireMessage }
-  | { v: 1; type: "messages"; ref?: string; channel_id: string; messages: WireMessage[]; complete: boolean; next_after_seq: number }
+  | {
+      v: 1;
+      type: "messages";
+      ref?: string;
+      channel_id: string;
+      messages: WireMessage[];
+      complete: boolean;
+      next_after_seq: number;
+    }
   | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
   | { v: 1; type: "read"; channel_id: string; user_id: string; seq: number }
   | { v: 1; type: "resumed"; ref?: string; channels: number; messages: number }

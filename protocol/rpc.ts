@@ -20,6 +20,16 @@ export interface InboxUpdate {
   joined_seq: number;
   removed: boolean;
   messages: WireMessage[];
+  /**
+   * Devices of this user that are viewing the channel (a live channel socket): they already
+   * have these messages, so the user object advances their streams without sending.
+   */
+  viewing_devices: string[];
+}
+
+/** The user object's answer: which of its devices hold a user socket right now. */
+export interface InboxUpdateResult {
+  devices: string[];
 }
 
 export interface CreateChannelInput {

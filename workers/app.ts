@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ChatError } from "../protocol/errors.ts";
+import { MAX_FRAME_CHARS } from "../protocol/frames.ts";
 import type { AppEnv } from "./context.ts";
 import { account } from "./routes/account.ts";
 import { auth } from "./routes/auth.ts";
@@ -24,13 +25,13 @@ app.use(async (c, next) => {
   await next();
 });
 
-// A 100,000-code-point message is at most ~600 KB as escaped JSON; nothing larger is read.
+// A 100,000-code-point message is at most 1.2 MB even as ASCII-escaped JSON; nothing larger is read.
 app.use(
   "/v1/*",
   bodyLimit({
-    maxSize: 1024 * 1024,
+    maxSize: MAX_FRAME_CHARS,
     onError: () => {
-      throw new ChatError("frame_too_large", "request bodies are at most 1 MiB");
+      throw new ChatError("frame_too_large", `request bodies are at most ${MAX_FRAME_CHARS} bytes`);
     },
   }),
 );
@@ -48,7 +49,15 @@ app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnve
 
 app.onError((err, c) => {
   if (err instanceof ChatError) return c.json(err.toEnvelope(), err.status);
-  console.error(JSON.stringify({ at: "worker", request_id: c.get("requestId"), path: c.req.path, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+  console.error(
+    JSON.stringify({
+      at: "worker",
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      error: String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    }),
+  );
   const internal = new ChatError("internal", `something went wrong (ref ${c.get("requestId")})`);
   return c.json(internal.toEnvelope(), 500);
 });

@@ -5,7 +5,7 @@
  * user's Durable Object, which closes that device's sockets and refuses its tickets.
  */
 import { sha256 } from "../domain/encoding.ts";
-import { ACCESS_TTL_S, REFRESH_TTL_S, issueAccessToken, newRefreshSecret } from "../domain/tokens.ts";
+import { ACCESS_TTL_S, issueAccessToken, newRefreshSecret, REFRESH_TTL_S } from "../domain/tokens.ts";
 import { newId } from "../protocol/ids.ts";
 import type { Db } from "../storage/d1/db.ts";
 import { type NewDevice, revokeDevices } from "../storage/d1/users.ts";
@@ -55,7 +55,12 @@ export async function sessionTokens(
 }
 
 /** Revokes devices in D1, then closes their sockets; returns the ids that were live. */
-export async function signOutDevices(env: Env, db: Db, userId: string, deviceIds: string[]): Promise<string[]> {
+export async function signOutDevices(
+  env: Env,
+  db: Db,
+  userId: string,
+  deviceIds: string[],
+): Promise<string[]> {
   const revoked = await revokeDevices(db, userId, deviceIds, Date.now());
   if (revoked.length > 0) await inboxStub(env, userId).revokeDevices(revoked);
   return revoked;

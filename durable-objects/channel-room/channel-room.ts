@@ -12,20 +12,22 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
 import type { Ack, ChannelInfo } from "../../protocol/api.ts";
+import { MAX_GROUP_MEMBERS } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import {
   DEFAULT_PAGE_MESSAGES,
+  errorFrame,
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
+  parseClientFrame,
   type ServerFrame,
   SUBPROTOCOL,
   type WireMessage,
-  errorFrame,
-  parseClientFrame,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { CreateChannelInput, HistoryPage, InboxUpdate, ReadAfterResult } from "../../protocol/rpc.ts";
@@ -34,19 +36,31 @@ import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import {
-  type SocketAttachment,
   attachmentOf,
   closeQuietly,
   readIdentity,
   refuseUpgrade,
+  type SocketAttachment,
   sendQuietly,
 } from "../socket-identity.ts";
 import { Fanout } from "./fanout.ts";
-import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
-import { MAX_GROUP_MEMBERS } from "../../protocol/api.ts";
 
 /** Messages per update to a user object; more follow in the next call. */
 const UPDATE_PAGE = 200;
+/**
+ * The fold window for a member that needs no live copy from its user object: every device it
+ * has connected is viewing this channel (or none is connected). Its user object still learns
+ * heads and read markers, just less often; a device that (re)connects resumes exactly anyway.
+ */
+export const QUIET_WINDOW_MS = 1_000;
+/**
+ * CPU budget for live updates: a channel spends about this much per fast update call, so the
+ * fold window widens to keep fast calls under ~500/s when many members need a live copy.
+ * (Locally every object shares one thread; see docs/performance.md.)
+ */
+const FAST_CALL_BUDGET_MS = 2;
+/** How often sync positions reach storage (they are re-derivable; see ChannelStore.markSynced). */
+const SAVE_SYNC_MS = 1_000;
 /** Backstop for updates the fan-out could not send: the first retry, doubled up to a minute. */
 const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
@@ -63,6 +77,9 @@ export class ChannelRoom extends DurableObject<Env> {
   readonly #fanout: Fanout;
   readonly #sockets = new Map<WebSocket, SocketState>();
   #alarmAt: number | null = null;
+  #saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Per member, the devices its user object last reported connected (unknown: absent). */
+  readonly #inboxDevices = new Map<string, string[]>();
   #retries = 0;
   /**
    * Test seam for fault injection (never set in production): while true, every update to a
@@ -75,7 +92,7 @@ export class ChannelRoom extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new ChannelStore(ctx.storage.sql);
     this.#fanout = new Fanout({
-      windowMs: Number(env.FANOUT_WINDOW_MS),
+      windowMs: (userId) => this.#windowFor(userId),
       now: () => Date.now(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       send: (userId) => this.#updateMember(userId),
@@ -90,7 +107,8 @@ export class ChannelRoom extends DurableObject<Env> {
       // one that was mid-sync resumes with its next sync request.
       for (const ws of ctx.getWebSockets()) {
         const a = attachmentOf(ws);
-        if (a) this.#sockets.set(ws, { userId: a.userId, deviceId: a.deviceId, sentSeq: a.syncing ? null : head });
+        if (a)
+          this.#sockets.set(ws, { userId: a.userId, deviceId: a.deviceId, sentSeq: a.syncing ? null : head });
       }
     });
   }
@@ -152,7 +170,14 @@ export class ChannelRoom extends DurableObject<Env> {
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
-          ws.send(JSON.stringify({ v: 1, type: "ack", ...this.#ack(message), ...(frame.id && { ref: frame.id }) } satisfies ServerFrame));
+          ws.send(
+            JSON.stringify({
+              v: 1,
+              type: "ack",
+              ...this.#ack(message),
+              ...(frame.id && { ref: frame.id }),
+            } satisfies ServerFrame),
+          );
           if (fresh) this.#deliver(message, ws);
           return;
         }
@@ -251,6 +276,12 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
+  /** A member of this 1:1 channel blocked (or unblocked) the other: while blocked, nobody posts. */
+  async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    const c = this.#store.channel();
+    if (c?.kind === "dm" && this.#store.member(userId)) this.#store.setBlocked(userId, blocked);
+  }
+
   /** Posts over HTTP: the same path as a channel socket's `send`. */
   async post(senderId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
     return rpcCall(() => {
@@ -261,7 +292,10 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** A page of history, newest first by default, or forwards from `after`. Members only. */
-  async history(userId: string, q: { before?: number; after?: number; limit: number }): Promise<RpcResult<HistoryPage>> {
+  async history(
+    userId: string,
+    q: { before?: number; after?: number; limit: number },
+  ): Promise<RpcResult<HistoryPage>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const channel = this.#requireChannel();
@@ -270,13 +304,17 @@ export class ChannelRoom extends DurableObject<Env> {
           ? this.#store.after(Math.max(q.after, member.joinedSeq), q.limit + 1)
           : this.#store.before(q.before ?? channel.headSeq + 1, member.joinedSeq, q.limit + 1);
       const has_more = rows.length > q.limit;
-      const messages = q.after !== undefined ? rows.slice(0, q.limit) : rows.slice(rows.length > q.limit ? 1 : 0);
+      const messages =
+        q.after !== undefined ? rows.slice(0, q.limit) : rows.slice(rows.length > q.limit ? 1 : 0);
       return { channel_id: channel.channelId, messages, has_more };
     });
   }
 
   async markRead(userId: string, seq: number): Promise<RpcResult<{ channel_id: string; read_seq: number }>> {
-    return rpcCall(() => ({ channel_id: this.#requireChannel().channelId, read_seq: this.#markRead(userId, seq) }));
+    return rpcCall(() => ({
+      channel_id: this.#requireChannel().channelId,
+      read_seq: this.#markRead(userId, seq),
+    }));
   }
 
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
@@ -284,7 +322,10 @@ export class ChannelRoom extends DurableObject<Env> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const head = this.#requireChannel().headSeq;
-      const messages = this.#store.after(Math.max(afterSeq, member.joinedSeq), Math.min(limit, MAX_PAGE_MESSAGES));
+      const messages = this.#store.after(
+        Math.max(afterSeq, member.joinedSeq),
+        Math.min(limit, MAX_PAGE_MESSAGES),
+      );
       const last = messages.at(-1)?.seq ?? Math.max(afterSeq, member.joinedSeq);
       return { messages, head_seq: head, complete: last >= head };
     });
@@ -306,6 +347,7 @@ export class ChannelRoom extends DurableObject<Env> {
   /** The backstop: sends whatever the fan-out still owes (after a crash or a failed call). */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    this.#store.persistSynced();
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
     if (owed.length === 0) {
@@ -323,12 +365,20 @@ export class ChannelRoom extends DurableObject<Env> {
   #append(senderId: string, clientMsgId: string, text: string): { message: WireMessage; fresh: boolean } {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
+    if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
     checkMessageText(text);
     // Idempotent with no time window: the key is stored with the message itself.
     const existing = this.#store.byClientMsgId(senderId, clientMsgId);
     if (existing) return { message: existing, fresh: false };
     const ts = Date.now();
-    const message = { channel_id: channel.channelId, id: newId(ts), sender_id: senderId, client_msg_id: clientMsgId, text, ts };
+    const message = {
+      channel_id: channel.channelId,
+      id: newId(ts),
+      sender_id: senderId,
+      client_msg_id: clientMsgId,
+      text,
+      ts,
+    };
     const seq = this.#store.append(this.ctx.storage, message);
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     this.#armAlarm(RETRY_MS * 5);
@@ -382,7 +432,13 @@ export class ChannelRoom extends DurableObject<Env> {
     const before = this.#store.member(userId)?.readSeq ?? 0;
     const after = this.#store.markRead(userId, Math.min(seq, this.#requireChannel().headSeq));
     if (after > before) {
-      const frame = JSON.stringify({ v: 1, type: "read", channel_id: this.#requireChannel().channelId, user_id: userId, seq: after } satisfies ServerFrame);
+      const frame = JSON.stringify({
+        v: 1,
+        type: "read",
+        channel_id: this.#requireChannel().channelId,
+        user_id: userId,
+        seq: after,
+      } satisfies ServerFrame);
       for (const ws of this.#sockets.keys()) sendQuietly(ws, frame);
       this.#fanout.notify([userId]);
     }
@@ -397,24 +453,71 @@ export class ChannelRoom extends DurableObject<Env> {
       const member = this.#store.member(userId);
       if (!channel || !member) return;
       const removed = member.removedAt !== null;
-      const messages = !removed && member.syncedSeq < channel.headSeq ? this.#store.after(member.syncedSeq, UPDATE_PAGE) : [];
+      const messages =
+        !removed && member.syncedSeq < channel.headSeq
+          ? this.#store.after(member.syncedSeq, UPDATE_PAGE)
+          : [];
       if (messages.length === 0 && member.syncedRev >= member.rev) return;
+      // Rows are live copies that may change during the await: take what is sent now.
+      const rev = member.rev;
+      const head = channel.headSeq;
+      const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
       const update: InboxUpdate = {
         channel_id: channel.channelId,
         kind: channel.kind,
         name: channel.name,
-        head_seq: channel.headSeq,
+        head_seq: head,
         read_seq: member.readSeq,
         joined_seq: member.joinedSeq,
         removed,
         messages,
+        viewing_devices: [...this.#viewingDevices(userId)],
       };
-      await this.env.USER_INBOX.getByName(userId).applyChannelUpdate(update);
+      const { devices } = await this.env.USER_INBOX.getByName(userId).applyChannelUpdate(update);
+      this.#inboxDevices.set(userId, devices);
       if (removed) return this.#store.forgetMember(userId);
-      const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
-      this.#store.markSynced(userId, upTo, member.rev);
-      if (upTo >= channel.headSeq) return;
+      this.#store.markSynced(userId, upTo, rev);
+      this.#saveSyncSoon();
+      if (upTo >= head) return;
     }
+  }
+
+  /** Batches the writes of sync positions: at most one round per second (see markSynced). */
+  #saveSyncSoon(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      this.#store.persistSynced();
+    }, SAVE_SYNC_MS);
+  }
+
+  /** A user object reports that a device connected: fold no longer, and re-learn its devices. */
+  async deviceConnected(userId: string): Promise<void> {
+    this.#inboxDevices.delete(userId);
+    if (this.#store.member(userId)) this.#fanout.hurry(userId);
+  }
+
+  #windowFor(userId: string): number {
+    if (!this.#needsLiveCopy(userId)) return QUIET_WINDOW_MS;
+    let fast = 0;
+    for (const m of this.#store.members()) if (m.removedAt === null && this.#needsLiveCopy(m.userId)) fast++;
+    return Math.max(Number(this.env.FANOUT_WINDOW_MS), fast * FAST_CALL_BUDGET_MS);
+  }
+
+  /** Devices of this user holding a live (not mid-sync) channel socket here. */
+  #viewingDevices(userId: string): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.#sockets.values())
+      if (s.userId === userId && s.sentSeq !== null) out.add(s.deviceId);
+    return out;
+  }
+
+  /** True unless every device the user object reported is viewing this channel. */
+  #needsLiveCopy(userId: string): boolean {
+    const devices = this.#inboxDevices.get(userId);
+    if (!devices) return true;
+    const viewing = this.#viewingDevices(userId);
+    return devices.some((d) => !viewing.has(d));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -468,7 +571,8 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #requireGroup(): void {
-    if (this.#requireChannel().kind !== "group") throw new ChatError("bad_request", "a 1:1 chat has no members to manage");
+    if (this.#requireChannel().kind !== "group")
+      throw new ChatError("bad_request", "a 1:1 chat has no members to manage");
   }
 
   #activeMembers(): MemberRow[] {
@@ -478,7 +582,8 @@ export class ChannelRoom extends DurableObject<Env> {
   #requireActive(userId: string): MemberRow {
     this.#requireChannel();
     const m = this.#store.member(userId);
-    if (!m || m.removedAt !== null) throw new ChatError("not_a_member", "you are not a member of this channel");
+    if (!m || m.removedAt !== null)
+      throw new ChatError("not_a_member", "you are not a member of this channel");
     return m;
   }
 
@@ -490,14 +595,29 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #retryLater(what: string, err: unknown): void {
-    console.warn(JSON.stringify({ at: "ChannelRoom", channel: this.#store.channel()?.channelId, retry: what, error: String(err) }));
+    console.warn(
+      JSON.stringify({
+        at: "ChannelRoom",
+        channel: this.#store.channel()?.channelId,
+        retry: what,
+        error: String(err),
+      }),
+    );
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
-    console.error(JSON.stringify({ at: "ChannelRoom", channel: this.#store.channel()?.channelId, ref, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    console.error(
+      JSON.stringify({
+        at: "ChannelRoom",
+        channel: this.#store.channel()?.channelId,
+        ref,
+        error: String(err),
+        stack: err instanceof Error ? err.stack : undefined,
+      }),
+    );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
 }

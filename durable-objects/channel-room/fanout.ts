@@ -9,7 +9,8 @@
  */
 
 export interface FanoutDeps {
-  windowMs: number;
+  /** The fold window for this member, read at each kick (it may depend on who is viewing). */
+  windowMs(userId: string): number;
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   /** Sends everything owed to this member; rejects if the user object could not be reached. */
@@ -40,20 +41,36 @@ export class Fanout {
     return this.#inFlight.size === 0 && this.#timed.size === 0;
   }
 
+  /**
+   * Sends now if a folded update is waiting for this member (its window no longer applies,
+   * say because a device just connected); otherwise the same as `notify`.
+   */
+  hurry(userId: string): void {
+    if (this.#timed.delete(userId)) {
+      this.#lastStart.delete(userId);
+      if (this.#inFlight.has(userId)) this.#again.add(userId);
+      else void this.#run(userId);
+      return;
+    }
+    this.#kick(userId);
+  }
+
   #kick(userId: string): void {
     if (this.#inFlight.has(userId)) {
       this.#again.add(userId);
       return;
     }
     if (this.#timed.has(userId)) return;
-    const wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + this.#d.windowMs - this.#d.now();
+    const wait =
+      (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + this.#d.windowMs(userId) - this.#d.now();
     if (wait <= 0) {
       void this.#run(userId);
       return;
     }
     this.#timed.add(userId);
     this.#d.setTimer(() => {
-      this.#timed.delete(userId);
+      // Already sent by `hurry`: nothing left for this timer to do.
+      if (!this.#timed.delete(userId)) return;
       void this.#run(userId);
     }, wait);
   }

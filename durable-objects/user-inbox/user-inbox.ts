@@ -19,30 +19,33 @@ import { ChatError } from "../../protocol/errors.ts";
 import {
   type ChannelSummary,
   DEFAULT_PAGE_MESSAGES,
-  HEARTBEAT,
-  type ResumeFrame,
-  SUBPROTOCOL,
-  type ServerFrame,
-  type WireMessage,
   errorFrame,
+  HEARTBEAT,
   parseClientFrame,
+  type ResumeFrame,
+  type ServerFrame,
+  SUBPROTOCOL,
+  type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
-import type { InboxUpdate } from "../../protocol/rpc.ts";
+import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
+import { QUIET_WINDOW_MS } from "../channel-room/channel-room.ts";
 import { type RpcResult, rpcCall, unwrap } from "../rpc.ts";
 import {
-  type SocketAttachment,
   attachmentOf,
   closeQuietly,
   readIdentity,
   refuseUpgrade,
+  type SocketAttachment,
   sendQuietly,
 } from "../socket-identity.ts";
 
 export class UserInbox extends DurableObject<Env> {
   readonly #store: InboxStore;
   readonly #chains = new Map<string, Promise<void>>();
+  /** When each channel last updated this user (memory only; see #tellRecentChannels). */
+  readonly #lastUpdate = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +76,7 @@ export class UserInbox extends DurableObject<Env> {
         connectedAt: Date.now(),
       } satisfies SocketAttachment);
       this.#store.clearStreams(id.deviceId);
+      this.#tellRecentChannels(id.userId);
       server.send(
         JSON.stringify({
           v: 1,
@@ -112,32 +116,57 @@ export class UserInbox extends DurableObject<Env> {
   // -------------------------------------------------------------------------------------------
   // RPC.
 
-  /** From a ChannelRoom: this user's copy of the channel, and new messages for its devices. */
-  async applyChannelUpdate(u: InboxUpdate): Promise<void> {
+  /**
+   * From a ChannelRoom: this user's copy of the channel, and new messages for its devices.
+   * Answers which devices hold a user socket, so the channel can tell whether they need it.
+   */
+  async applyChannelUpdate(u: InboxUpdate): Promise<InboxUpdateResult> {
     const sockets = this.ctx.getWebSockets();
+    const devices = sockets.flatMap((ws) => attachmentOf(ws)?.deviceId ?? []);
     if (u.removed) {
       this.#store.deleteChannel(u.channel_id);
-      const frame = JSON.stringify({ v: 1, type: "channel", channel: this.#removedSummary(u), removed: true } satisfies ServerFrame);
+      const frame = JSON.stringify({
+        v: 1,
+        type: "channel",
+        channel: this.#removedSummary(u),
+        removed: true,
+      } satisfies ServerFrame);
       for (const ws of sockets) sendQuietly(ws, frame);
-      return;
+      return { devices };
     }
+    this.#lastUpdate.set(u.channel_id, Date.now());
     const before = this.#store.channel(u.channel_id);
     this.#store.applyUpdate(u, Date.now());
     const after = this.#store.channel(u.channel_id);
     if (after && (!before || before.name !== after.name || before.readSeq !== after.readSeq)) {
-      const frame = JSON.stringify({ v: 1, type: "channel", channel: toSummary(after) } satisfies ServerFrame);
+      const frame = JSON.stringify({
+        v: 1,
+        type: "channel",
+        channel: toSummary(after),
+      } satisfies ServerFrame);
       for (const ws of sockets) sendQuietly(ws, frame);
     }
-    if (u.messages.length === 0) return;
+    const last = u.messages.at(-1);
+    if (!last) return { devices };
+    const viewing = new Set(u.viewing_devices);
     await Promise.all(
       sockets.map((ws) => {
         const a = attachmentOf(ws);
-        if (!a) return;
+        if (!a) return Promise.resolve();
+        // A device viewing the channel got these on its channel socket; the client would drop
+        // the copies by (channel, seq) anyway, so only its stream position moves.
+        if (viewing.has(a.deviceId)) {
+          return this.#enqueue(a.deviceId, () => {
+            if (this.#store.sentSeq(a.deviceId, u.channel_id) !== undefined)
+              this.#store.setSentSeq(a.deviceId, u.channel_id, last.seq);
+          });
+        }
         return this.#enqueue(a.deviceId, () => this.#stream(ws, a, u.channel_id, u.messages)).catch((err) =>
           console.warn(JSON.stringify({ at: "UserInbox.stream", device: a.deviceId, error: String(err) })),
         );
       }),
     );
+    return { devices };
   }
 
   /** My conversations, most recent first, with unread counts. */
@@ -146,7 +175,12 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
-  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string, channelId: string): Promise<RpcResult<void>> {
+  async admitChannelSocket(
+    ticketId: string,
+    expiresAt: number,
+    deviceId: string,
+    channelId: string,
+  ): Promise<RpcResult<void>> {
     return rpcCall(() => {
       this.#admit(ticketId, expiresAt, deviceId);
       this.#store.recordChannelSocket(deviceId, channelId, Date.now());
@@ -159,11 +193,35 @@ export class UserInbox extends DurableObject<Env> {
     await Promise.all(
       deviceIds.map(async (deviceId) => {
         this.#store.revoke(deviceId, now);
-        for (const ws of this.ctx.getWebSockets(deviceId)) closeQuietly(ws, CLOSE.revoked, "this device was signed out");
+        for (const ws of this.ctx.getWebSockets(deviceId))
+          closeQuietly(ws, CLOSE.revoked, "this device was signed out");
         const channels = this.#store.takeChannelSockets(deviceId);
-        await Promise.all(channels.map((ch) => this.env.CHANNEL_ROOM.getByName(ch).disconnectDevice(deviceId)));
+        await Promise.all(
+          channels.map((ch) => this.env.CHANNEL_ROOM.getByName(ch).disconnectDevice(deviceId)),
+        );
       }),
     );
+  }
+
+  /**
+   * A device connected. A channel that updated this user within its long fold window may be
+   * folding on the belief that no device needs a live copy; tell it, so it sends now and asks
+   * again. A channel quiet for longer sends its next update at once anyway, so a reconnect
+   * costs a few calls, never one per channel.
+   */
+  #tellRecentChannels(userId: string): void {
+    const since = Date.now() - QUIET_WINDOW_MS;
+    for (const [channelId, at] of this.#lastUpdate) {
+      this.#lastUpdate.delete(channelId);
+      if (at < since) continue;
+      this.ctx.waitUntil(
+        this.env.CHANNEL_ROOM.getByName(channelId)
+          .deviceConnected(userId)
+          .catch((err) =>
+            console.warn(JSON.stringify({ at: "UserInbox.deviceConnected", channelId, error: String(err) })),
+          ),
+      );
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -173,7 +231,8 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     if (expiresAt < now) throw new ChatError("ticket_invalid", "the ticket has expired");
     if (this.#store.isRevoked(deviceId)) throw new ChatError("unauthenticated", "this device is signed out");
-    if (!this.#store.useTicket(ticketId, expiresAt, now)) throw new ChatError("ticket_used", "this ticket was already used");
+    if (!this.#store.useTicket(ticketId, expiresAt, now))
+      throw new ChatError("ticket_used", "this ticket was already used");
   }
 
   /** Runs `task` after every earlier task of this device. */
@@ -189,30 +248,51 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** Sends new messages of a channel to one device, continuing its stream without a gap. */
-  async #stream(ws: WebSocket, a: SocketAttachment, channelId: string, messages: WireMessage[]): Promise<void> {
+  async #stream(
+    ws: WebSocket,
+    a: SocketAttachment,
+    channelId: string,
+    messages: WireMessage[],
+  ): Promise<void> {
     const first = messages[0];
     if (!first) return;
     let sent = this.#store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
     if (first.seq > sent + 1) sent = await this.#fill(ws, a, channelId, sent, first.seq - 1);
     for (const m of messages) {
       if (m.seq !== sent + 1) continue;
-      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m } satisfies ServerFrame))) return;
+      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m } satisfies ServerFrame)))
+        return;
       sent = m.seq;
     }
     this.#store.setSentSeq(a.deviceId, channelId, sent);
   }
 
   /** Sends a device the messages after `after` up to `upTo` (or the head), from the channel. */
-  async #fill(ws: WebSocket, a: SocketAttachment, channelId: string, after: number, upTo: number): Promise<number> {
+  async #fill(
+    ws: WebSocket,
+    a: SocketAttachment,
+    channelId: string,
+    after: number,
+    upTo: number,
+  ): Promise<number> {
     let sent = after;
     for (;;) {
-      const page = await unwrap(this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, DEFAULT_PAGE_MESSAGES));
+      const page = await unwrap(
+        this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, DEFAULT_PAGE_MESSAGES),
+      );
       const messages = page.messages.filter((m) => m.seq <= upTo);
       const last = messages.at(-1)?.seq ?? sent;
       const complete = page.complete || last >= upTo;
       sendQuietly(
         ws,
-        JSON.stringify({ v: 1, type: "messages", channel_id: channelId, messages, complete, next_after_seq: last } satisfies ServerFrame),
+        JSON.stringify({
+          v: 1,
+          type: "messages",
+          channel_id: channelId,
+          messages,
+          complete,
+          next_after_seq: last,
+        } satisfies ServerFrame),
       );
       sent = last;
       if (complete || messages.length === 0) return sent;
@@ -251,7 +331,13 @@ export class UserInbox extends DurableObject<Env> {
       sendQuietly(ws, JSON.stringify({ v: 1, type: "channel", channel: toSummary(c) } satisfies ServerFrame));
     }
     ws.send(
-      JSON.stringify({ v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) } satisfies ServerFrame),
+      JSON.stringify({
+        v: 1,
+        type: "resumed",
+        channels,
+        messages,
+        ...(frame.id && { ref: frame.id }),
+      } satisfies ServerFrame),
     );
   }
 
@@ -270,7 +356,14 @@ export class UserInbox extends DurableObject<Env> {
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
-    console.error(JSON.stringify({ at: "UserInbox", ref, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    console.error(
+      JSON.stringify({
+        at: "UserInbox",
+        ref,
+        error: String(err),
+        stack: err instanceof Error ? err.stack : undefined,
+      }),
+    );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
 }

@@ -7,7 +7,8 @@ CREATE TABLE `channel` (
 	`created_at` integer NOT NULL,
 	`head_seq` integer NOT NULL,
 	`meta_rev` integer NOT NULL,
-	`d1_rev` integer NOT NULL
+	`d1_rev` integer NOT NULL,
+	`blocked_by` text DEFAULT '[]' NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `members` (

@@ -18,6 +18,8 @@ export const channel = sqliteTable("channel", {
   /** Bumped on every change of name or membership; D1's copy is in step at `d1Rev`. */
   metaRev: integer("meta_rev").notNull(),
   d1Rev: integer("d1_rev").notNull(),
+  /** 1:1 only: members who blocked the other, as a JSON array. While any, nobody posts. */
+  blockedBy: text("blocked_by").notNull().default("[]"),
 });
 
 /**

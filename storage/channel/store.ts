@@ -4,6 +4,11 @@
  * Raw SQL rather than drizzle on this path: a per-row drizzle insert measured about 7× the
  * cost of `sql.exec` here (docs/performance.md). The schema itself is declared in drizzle
  * (./schema.ts) and migrated by drizzle-kit's output, so names below match that file.
+ *
+ * The object is the only writer of this database, so the store keeps write-through copies in
+ * memory: the channel row, the member rows and a bounded tail of recent messages. The fan-out
+ * reads them for every member on every update; from SQLite that was most of its CPU time
+ * (docs/performance.md). Every write goes to SQLite first, then to the copy.
  */
 import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
 
@@ -18,6 +23,8 @@ export interface ChannelRow {
   headSeq: number;
   metaRev: number;
   d1Rev: number;
+  /** JSON array of member ids who blocked the other (1:1 channels only). */
+  blockedBy: string;
 }
 
 export interface MemberRow {
@@ -35,24 +42,62 @@ export interface MemberRow {
 type Row = Record<string, SqlStorageValue>;
 
 const CHANNEL_COLS =
-  "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev";
+  "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy";
 const MEMBER_COLS =
   "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt";
 const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts";
 
+/** The recent-messages tail keeps at most this many messages and this much text. */
+const TAIL_MESSAGES = 2_000;
+const TAIL_CHARS = 4_000_000;
+
 export class ChannelStore {
   readonly #sql: SqlStorage;
+  #channel: ChannelRow | null | undefined;
+  #members: Map<string, MemberRow> | undefined;
+  /** The newest messages, contiguous and ending at the head (may be empty). */
+  #tail: WireMessage[] = [];
+  readonly #unsaved = new Set<string>();
+  #tailChars = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
   }
 
   channel(): ChannelRow | null {
-    const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channel WHERE id = 1`).toArray();
-    return (rows[0] as unknown as ChannelRow | undefined) ?? null;
+    if (this.#channel === undefined) {
+      const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channel WHERE id = 1`).toArray();
+      this.#channel = (rows[0] as unknown as ChannelRow | undefined) ?? null;
+    }
+    return this.#channel;
   }
 
-  createChannel(c: Omit<ChannelRow, "headSeq" | "metaRev" | "d1Rev">): void {
+  #reloadChannel(): void {
+    this.#channel = undefined;
+  }
+
+  #memberMap(): Map<string, MemberRow> {
+    if (!this.#members) {
+      const rows = this.#sql
+        .exec<Row>(`SELECT ${MEMBER_COLS} FROM members ORDER BY joined_at, user_id`)
+        .toArray();
+      this.#members = new Map((rows as unknown as MemberRow[]).map((m) => [m.userId, m]));
+    }
+    return this.#members;
+  }
+
+  #reloadMember(userId: string): void {
+    this.persistSynced();
+    const members = this.#memberMap();
+    const rows = this.#sql
+      .exec<Row>(`SELECT ${MEMBER_COLS} FROM members WHERE user_id = ?`, userId)
+      .toArray();
+    const row = rows[0] as unknown as MemberRow | undefined;
+    if (row) members.set(userId, row);
+    else members.delete(userId);
+  }
+
+  createChannel(c: Omit<ChannelRow, "headSeq" | "metaRev" | "d1Rev" | "blockedBy">): void {
     this.#sql.exec(
       "INSERT INTO channel (id, channel_id, kind, name, owner_id, created_at, head_seq, meta_rev, d1_rev) VALUES (1, ?, ?, ?, ?, ?, 0, 1, 0)",
       c.channelId,
@@ -61,6 +106,7 @@ export class ChannelStore {
       c.ownerId,
       c.createdAt,
     );
+    this.#reloadChannel();
   }
 
   /** Records a change of name, owner or membership that D1's copy must catch up with. */
@@ -72,19 +118,32 @@ export class ChannelStore {
       patch.name !== undefined ? patch.name : c.name,
       patch.ownerId !== undefined ? patch.ownerId : c.ownerId,
     );
+    this.#reloadChannel();
+  }
+
+  /** Records that `userId` blocks (or no longer blocks) the other member of a 1:1 channel. */
+  setBlocked(userId: string, blocked: boolean): void {
+    const c = this.channel();
+    if (!c) return;
+    const set = new Set(JSON.parse(c.blockedBy) as string[]);
+    if (blocked) set.add(userId);
+    else set.delete(userId);
+    this.#sql.exec("UPDATE channel SET blocked_by = ? WHERE id = 1", JSON.stringify([...set]));
+    this.#reloadChannel();
   }
 
   markD1Synced(rev: number): void {
     this.#sql.exec("UPDATE channel SET d1_rev = MAX(d1_rev, ?) WHERE id = 1", rev);
+    this.#reloadChannel();
   }
 
+  /** Members in the order they joined. */
   members(): MemberRow[] {
-    return this.#sql.exec<Row>(`SELECT ${MEMBER_COLS} FROM members ORDER BY joined_at, user_id`).toArray() as unknown as MemberRow[];
+    return [...this.#memberMap().values()];
   }
 
   member(userId: string): MemberRow | null {
-    const rows = this.#sql.exec<Row>(`SELECT ${MEMBER_COLS} FROM members WHERE user_id = ?`, userId).toArray();
-    return (rows[0] as unknown as MemberRow | undefined) ?? null;
+    return this.#memberMap().get(userId) ?? null;
   }
 
   /** Adds a member, or brings back one who left: either way they read from `joinedSeq` on. */
@@ -102,19 +161,24 @@ export class ChannelStore {
       joinedSeq,
       joinedSeq,
     );
+    this.#reloadMember(userId);
   }
 
   setRole(userId: string, role: Role): void {
     this.#sql.exec("UPDATE members SET role = ?, rev = rev + 1 WHERE user_id = ?", role, userId);
+    this.#reloadMember(userId);
   }
 
   markRemoved(userId: string, at: number): void {
     this.#sql.exec("UPDATE members SET removed_at = ?, rev = rev + 1 WHERE user_id = ?", at, userId);
+    this.#reloadMember(userId);
   }
 
   /** Every current member's user object owes an update (a rename, say). */
   touchAllMembers(): void {
+    this.persistSynced();
     this.#sql.exec("UPDATE members SET rev = rev + 1 WHERE removed_at IS NULL");
+    this.#members = undefined;
   }
 
   /** Moves a read marker forward only; returns the marker after the call. */
@@ -125,38 +189,66 @@ export class ChannelStore {
       userId,
       seq,
     );
-    return this.member(userId)?.readSeq ?? 0;
+    const m = this.member(userId);
+    if (m && m.readSeq < seq) {
+      m.readSeq = seq;
+      m.rev++;
+    }
+    return m?.readSeq ?? 0;
   }
 
-  /** The user object of `userId` has messages up to `seq` and this row up to `rev`. */
+  /**
+   * The user object of `userId` has messages up to `seq` and this row up to `rev`. Recorded in
+   * memory at once and written by `persistSynced` in batches: an update is idempotent at the
+   * user object, so after a crash the worst case is re-sending what it already has.
+   */
   markSynced(userId: string, seq: number, rev: number): void {
-    this.#sql.exec(
-      "UPDATE members SET synced_seq = MAX(synced_seq, ?), synced_rev = MAX(synced_rev, ?) WHERE user_id = ?",
-      seq,
-      rev,
-      userId,
-    );
+    const m = this.member(userId);
+    if (!m) return;
+    m.syncedSeq = Math.max(m.syncedSeq, seq);
+    m.syncedRev = Math.max(m.syncedRev, rev);
+    this.#unsaved.add(userId);
+  }
+
+  /** Writes the sync positions recorded since the last call. */
+  persistSynced(): void {
+    for (const userId of this.#unsaved) {
+      const m = this.member(userId);
+      if (!m) continue;
+      this.#sql.exec(
+        "UPDATE members SET synced_seq = MAX(synced_seq, ?), synced_rev = MAX(synced_rev, ?) WHERE user_id = ?",
+        m.syncedSeq,
+        m.syncedRev,
+        userId,
+      );
+    }
+    this.#unsaved.clear();
+  }
+
+  get hasUnsavedSync(): boolean {
+    return this.#unsaved.size > 0;
   }
 
   /** A removed member whose user object has been told; nothing more is owed to it. */
   forgetMember(userId: string): void {
     this.#sql.exec("DELETE FROM members WHERE user_id = ? AND removed_at IS NOT NULL", userId);
+    this.#reloadMember(userId);
   }
 
   /** Members whose user object is behind: messages or row changes not yet sent. */
   lagging(headSeq: number): string[] {
-    return this.#sql
-      .exec<{ user_id: string }>(
-        "SELECT user_id FROM members WHERE (removed_at IS NULL AND synced_seq < ?) OR synced_rev < rev",
-        headSeq,
-      )
-      .toArray()
-      .map((r) => r.user_id);
+    return this.members()
+      .filter((m) => (m.removedAt === null && m.syncedSeq < headSeq) || m.syncedRev < m.rev)
+      .map((m) => m.userId);
   }
 
   byClientMsgId(senderId: string, clientMsgId: string): WireMessage | null {
     const rows = this.#sql
-      .exec<Row>(`SELECT ${MESSAGE_COLS} FROM messages WHERE sender_id = ? AND client_msg_id = ?`, senderId, clientMsgId)
+      .exec<Row>(
+        `SELECT ${MESSAGE_COLS} FROM messages WHERE sender_id = ? AND client_msg_id = ?`,
+        senderId,
+        clientMsgId,
+      )
       .toArray();
     const row = rows[0];
     return row ? this.#wire(row) : null;
@@ -166,8 +258,8 @@ export class ChannelStore {
    * Appends one message as the next seq and moves the head, in one synchronous transaction:
    * either both happen or neither.
    */
-  append(storage: DurableObjectStorage, m: Omit<WireMessage, "seq" | "channel_id">): number {
-    return storage.transactionSync(() => {
+  append(storage: DurableObjectStorage, m: Omit<WireMessage, "seq">): number {
+    const seq = storage.transactionSync(() => {
       const seq = (this.channel()?.headSeq ?? 0) + 1;
       this.#sql.exec(
         "INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,6 +273,20 @@ export class ChannelStore {
       this.#sql.exec("UPDATE channel SET head_seq = ? WHERE id = 1", seq);
       return seq;
     });
+    const channel = this.channel();
+    if (channel) channel.headSeq = seq;
+    this.#remember({ ...m, seq });
+    return seq;
+  }
+
+  #remember(m: WireMessage): void {
+    const last = this.#tail.at(-1);
+    if (last && last.seq !== m.seq - 1) this.#tail = [];
+    this.#tail.push(m);
+    this.#tailChars += m.text.length;
+    while (this.#tail.length > TAIL_MESSAGES || (this.#tailChars > TAIL_CHARS && this.#tail.length > 1)) {
+      this.#tailChars -= this.#tail.shift()?.text.length ?? 0;
+    }
   }
 
   /**
@@ -188,19 +294,32 @@ export class ChannelStore {
    * of text (always at least one), so a page stays bounded whatever the message sizes.
    */
   after(afterSeq: number, limit: number, maxChars = MAX_PAGE_CHARS): WireMessage[] {
-    const out: WireMessage[] = [];
-    let chars = 0;
+    const first = this.#tail[0];
+    if (first && afterSeq >= first.seq - 1) {
+      return this.#bounded(
+        this.#tail.slice(afterSeq - first.seq + 1, afterSeq - first.seq + 1 + limit),
+        maxChars,
+      );
+    }
+    const rows: WireMessage[] = [];
     for (const row of this.#sql.exec<Row>(
       `SELECT ${MESSAGE_COLS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
       afterSeq,
       limit,
     )) {
-      const m = this.#wire(row);
-      chars += m.text.length;
-      if (out.length > 0 && chars > maxChars) break;
-      out.push(m);
+      rows.push(this.#wire(row));
     }
-    return out;
+    return this.#bounded(rows, maxChars);
+  }
+
+  /** The longest prefix within `maxChars` of text, and never empty when `messages` is not. */
+  #bounded(messages: WireMessage[], maxChars: number): WireMessage[] {
+    let chars = 0;
+    for (let i = 0; i < messages.length; i++) {
+      chars += messages[i]?.text.length ?? 0;
+      if (i > 0 && chars > maxChars) return messages.slice(0, i);
+    }
+    return messages;
   }
 
   /** Messages with `minSeq < seq < beforeSeq`, the newest `limit`, returned ascending. */

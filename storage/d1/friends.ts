@@ -30,7 +30,10 @@ export async function setRelation(
     db
       .insert(friendships)
       .values({ userId: u, otherId: o, state, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: [friendships.userId, friendships.otherId], set: { state, updatedAt: now } });
+      .onConflictDoUpdate({
+        target: [friendships.userId, friendships.otherId],
+        set: { state, updatedAt: now },
+      });
   await db.batch([upsert(userId, otherId, mine), upsert(otherId, userId, theirs)]);
 }
 
@@ -58,7 +61,10 @@ export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<
     .select({ u: blocks.userId })
     .from(blocks)
     .where(
-      or(and(eq(blocks.userId, a), eq(blocks.blockedId, b)), and(eq(blocks.userId, b), eq(blocks.blockedId, a))),
+      or(
+        and(eq(blocks.userId, a), eq(blocks.blockedId, b)),
+        and(eq(blocks.userId, b), eq(blocks.blockedId, a)),
+      ),
     )
     .get();
   return row !== undefined;

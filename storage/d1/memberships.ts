@@ -17,7 +17,14 @@ export interface ChannelMirror {
 }
 
 export async function writeChannelMirror(db: Db, c: ChannelMirror, now: number): Promise<void> {
-  const row = { id: c.id, kind: c.kind, name: c.name, ownerId: c.ownerId, createdAt: c.createdAt, updatedAt: now };
+  const row = {
+    id: c.id,
+    kind: c.kind,
+    name: c.name,
+    ownerId: c.ownerId,
+    createdAt: c.createdAt,
+    updatedAt: now,
+  };
   await db.batch([
     db
       .insert(channels)
@@ -26,6 +33,13 @@ export async function writeChannelMirror(db: Db, c: ChannelMirror, now: number):
     db.delete(memberships).where(eq(memberships.channelId, c.id)),
     ...c.members.map((m) => db.insert(memberships).values({ ...m, channelId: c.id })),
   ]);
+}
+
+export async function channelExists(db: Db, channelId: string): Promise<boolean> {
+  return (
+    (await db.select({ id: channels.id }).from(channels).where(eq(channels.id, channelId)).get()) !==
+    undefined
+  );
 }
 
 export async function channelIdsOf(db: Db, userId: string): Promise<{ channelId: string; kind: string }[]> {

@@ -2,6 +2,9 @@
  * @module storage/user/store
  * Every query of a UserInbox's SQLite, through the synchronous `ctx.storage.sql` API.
  * The schema is declared in drizzle (./schema.ts) and migrated from drizzle-kit's output.
+ *
+ * The object is the only writer, so channels and device streams are also kept in memory,
+ * written through: every channel update read them for every device (docs/performance.md).
  */
 import { preview } from "../../domain/message-text.ts";
 import type { ChannelSummary } from "../../protocol/frames.ts";
@@ -35,74 +38,107 @@ export function toSummary(c: InboxChannel): ChannelSummary {
     last_message:
       c.lastSeq === null
         ? null
-        : { seq: c.lastSeq, sender_id: c.lastSenderId ?? "", preview: c.lastPreview ?? "", ts: c.lastTs ?? 0 },
+        : {
+            seq: c.lastSeq,
+            sender_id: c.lastSenderId ?? "",
+            preview: c.lastPreview ?? "",
+            ts: c.lastTs ?? 0,
+          },
   };
 }
 
 export class InboxStore {
   readonly #sql: SqlStorage;
+  #channels: Map<string, InboxChannel> | undefined;
+  readonly #streams = new Map<string, Map<string, number>>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
   }
 
+  #channelMap(): Map<string, InboxChannel> {
+    if (!this.#channels) {
+      const rows = this.#sql
+        .exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels`)
+        .toArray() as unknown as InboxChannel[];
+      this.#channels = new Map(rows.map((c) => [c.channelId, c]));
+    }
+    return this.#channels;
+  }
+
   channel(channelId: string): InboxChannel | null {
-    const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels WHERE channel_id = ?`, channelId).toArray();
-    return (rows[0] as unknown as InboxChannel | undefined) ?? null;
+    return this.#channelMap().get(channelId) ?? null;
   }
 
   /** Most recent activity first. */
   channels(): InboxChannel[] {
-    return this.#sql
-      .exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels ORDER BY COALESCE(last_ts, updated_at) DESC`)
-      .toArray() as unknown as InboxChannel[];
+    return [...this.#channelMap().values()].sort((a, b) => (b.lastTs ?? 0) - (a.lastTs ?? 0));
   }
 
   /** Applies a channel's update; head and read marker only move forward. */
   applyUpdate(u: InboxUpdate, now: number): void {
+    const c = this.channel(u.channel_id);
     const last = u.messages.at(-1);
+    const newer = last !== undefined && last.seq > (c?.lastSeq ?? -1);
+    const next: InboxChannel = {
+      channelId: u.channel_id,
+      kind: u.kind,
+      name: u.name,
+      headSeq: Math.max(c?.headSeq ?? 0, u.head_seq),
+      readSeq: Math.max(c?.readSeq ?? 0, u.read_seq),
+      joinedSeq: u.joined_seq,
+      lastSeq: newer ? last.seq : (c?.lastSeq ?? null),
+      lastSenderId: newer ? last.sender_id : (c?.lastSenderId ?? null),
+      lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
+      lastTs: newer ? last.ts : (c?.lastTs ?? null),
+    };
     this.#sql.exec(
       `INSERT INTO channels (channel_id, kind, name, head_seq, read_seq, joined_seq, last_seq, last_sender_id, last_preview, last_ts, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (channel_id) DO UPDATE SET
-         name = excluded.name,
-         head_seq = MAX(channels.head_seq, excluded.head_seq),
-         read_seq = MAX(channels.read_seq, excluded.read_seq),
-         joined_seq = excluded.joined_seq,
-         last_seq = CASE WHEN excluded.last_seq > COALESCE(channels.last_seq, -1) THEN excluded.last_seq ELSE channels.last_seq END,
-         last_sender_id = CASE WHEN excluded.last_seq > COALESCE(channels.last_seq, -1) THEN excluded.last_sender_id ELSE channels.last_sender_id END,
-         last_preview = CASE WHEN excluded.last_seq > COALESCE(channels.last_seq, -1) THEN excluded.last_preview ELSE channels.last_preview END,
-         last_ts = CASE WHEN excluded.last_seq > COALESCE(channels.last_seq, -1) THEN excluded.last_ts ELSE channels.last_ts END,
-         updated_at = excluded.updated_at`,
-      u.channel_id,
-      u.kind,
-      u.name,
-      u.head_seq,
-      u.read_seq,
-      u.joined_seq,
-      last?.seq ?? null,
-      last?.sender_id ?? null,
-      last ? preview(last.text) : null,
-      last?.ts ?? null,
+       ON CONFLICT (channel_id) DO UPDATE SET name = excluded.name, head_seq = excluded.head_seq,
+         read_seq = excluded.read_seq, joined_seq = excluded.joined_seq, last_seq = excluded.last_seq,
+         last_sender_id = excluded.last_sender_id, last_preview = excluded.last_preview,
+         last_ts = excluded.last_ts, updated_at = excluded.updated_at`,
+      next.channelId,
+      next.kind,
+      next.name,
+      next.headSeq,
+      next.readSeq,
+      next.joinedSeq,
+      next.lastSeq,
+      next.lastSenderId,
+      next.lastPreview,
+      next.lastTs,
       now,
     );
+    this.#channelMap().set(u.channel_id, next);
   }
 
   deleteChannel(channelId: string): void {
     this.#sql.exec("DELETE FROM channels WHERE channel_id = ?", channelId);
     this.#sql.exec("DELETE FROM device_streams WHERE channel_id = ?", channelId);
+    this.#channelMap().delete(channelId);
+    for (const s of this.#streams.values()) s.delete(channelId);
   }
 
   /** The last seq sent to this device's user socket in this channel, if it is tracked. */
   sentSeq(deviceId: string, channelId: string): number | undefined {
-    const rows = this.#sql
-      .exec<{ sent_seq: number }>(
-        "SELECT sent_seq FROM device_streams WHERE device_id = ? AND channel_id = ?",
-        deviceId,
-        channelId,
-      )
-      .toArray();
-    return rows[0]?.sent_seq;
+    return this.#streamsOf(deviceId).get(channelId);
+  }
+
+  #streamsOf(deviceId: string): Map<string, number> {
+    let streams = this.#streams.get(deviceId);
+    if (!streams) {
+      const rows = this.#sql
+        .exec<{ channel_id: string; sent_seq: number }>(
+          "SELECT channel_id, sent_seq FROM device_streams WHERE device_id = ?",
+          deviceId,
+        )
+        .toArray();
+      streams = new Map(rows.map((r) => [r.channel_id, r.sent_seq]));
+      this.#streams.set(deviceId, streams);
+    }
+    return streams;
   }
 
   setSentSeq(deviceId: string, channelId: string, seq: number): void {
@@ -112,18 +148,24 @@ export class InboxStore {
       channelId,
       seq,
     );
+    this.#streamsOf(deviceId).set(channelId, seq);
   }
 
   /** A new connection starts untracked: live from the next message until it resumes. */
   clearStreams(deviceId: string): void {
     this.#sql.exec("DELETE FROM device_streams WHERE device_id = ?", deviceId);
+    this.#streams.set(deviceId, new Map());
   }
 
   /** Records a ticket as used; false if it already was. Expired entries are dropped. */
   useTicket(jti: string, expiresAt: number, now: number): boolean {
     this.#sql.exec("DELETE FROM used_tickets WHERE expires_at < ?", now);
     const inserted = this.#sql
-      .exec("INSERT INTO used_tickets (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING jti", jti, expiresAt)
+      .exec(
+        "INSERT INTO used_tickets (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING jti",
+        jti,
+        expiresAt,
+      )
       .toArray();
     return inserted.length === 1;
   }
@@ -133,8 +175,13 @@ export class InboxStore {
   }
 
   revoke(deviceId: string, now: number): void {
-    this.#sql.exec("INSERT INTO revoked_devices (device_id, revoked_at) VALUES (?, ?) ON CONFLICT DO NOTHING", deviceId, now);
+    this.#sql.exec(
+      "INSERT INTO revoked_devices (device_id, revoked_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+      deviceId,
+      now,
+    );
     this.#sql.exec("DELETE FROM device_streams WHERE device_id = ?", deviceId);
+    this.#streams.delete(deviceId);
   }
 
   recordChannelSocket(deviceId: string, channelId: string, now: number): void {
@@ -149,7 +196,10 @@ export class InboxStore {
   /** The channels where a device opened sockets; forgets them. */
   takeChannelSockets(deviceId: string): string[] {
     return this.#sql
-      .exec<{ channel_id: string }>("DELETE FROM channel_sockets WHERE device_id = ? RETURNING channel_id", deviceId)
+      .exec<{ channel_id: string }>(
+        "DELETE FROM channel_sockets WHERE device_id = ? RETURNING channel_id",
+        deviceId,
+      )
       .toArray()
       .map((r) => r.channel_id);
   }

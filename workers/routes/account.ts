@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { hashPassword, verifyPassword } from "../../domain/passwords.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
 import { ChangePasswordBody, DeleteAccountBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { deleteAllRelations } from "../../storage/d1/friends.ts";
@@ -14,7 +15,6 @@ import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
-import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const account = new Hono<AppEnv>();
 account.use(requireAuth);
@@ -42,7 +42,9 @@ account.delete("/", valid("json", DeleteAccountBody), async (c) => {
   // Leave every group first (ownership passes on); 1:1 history stays with the other side.
   const mine = await channelIdsOf(d, userId);
   await Promise.all(
-    mine.filter((m) => m.kind === "group").map((m) => unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))),
+    mine
+      .filter((m) => m.kind === "group")
+      .map((m) => unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))),
   );
   await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));
   await deleteAllRelations(d, userId);

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
+import { unwrap } from "../../durable-objects/rpc.ts";
 import { ChannelIdSchema, HistoryQuery, PostMessageBody, ReadBody, UserRefBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { dmChannelId } from "../../protocol/ids.ts";
@@ -13,7 +14,6 @@ import { canChat } from "../../storage/d1/friends.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
-import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const channels = new Hono<AppEnv>();
 channels.use(requireAuth);
@@ -31,15 +31,24 @@ channels.post("/dm", valid("json", UserRefBody), async (c) => {
   const me = c.get("userId");
   const other = c.req.valid("json").user_id;
   if (other === me) throw new ChatError("bad_request", "a 1:1 chat needs another user");
-  if (!(await canChat(db(c), me, other))) throw new ChatError("not_friends", "you can only chat with friends");
+  if (!(await canChat(db(c), me, other)))
+    throw new ChatError("not_friends", "you can only chat with friends");
   const id = dmChannelId(me, other);
   const info = await unwrap(
-    channelStub(c.env, id).create({ channelId: id, kind: "dm", name: null, ownerId: null, memberIds: [me, other] }),
+    channelStub(c.env, id).create({
+      channelId: id,
+      kind: "dm",
+      name: null,
+      ownerId: null,
+      memberIds: [me, other],
+    }),
   );
   return c.json(info);
 });
 
-channels.get("/:id", async (c) => c.json(await unwrap(channelStub(c.env, channelId(c)).info(c.get("userId")))));
+channels.get("/:id", async (c) =>
+  c.json(await unwrap(channelStub(c.env, channelId(c)).info(c.get("userId")))),
+);
 
 channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
   const q = c.req.valid("query");
@@ -51,7 +60,9 @@ channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
 
 channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
   const body = c.req.valid("json");
-  const ack = await unwrap(channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text));
+  const ack = await unwrap(
+    channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text),
+  );
   return c.json(ack, 201);
 });
 

@@ -10,6 +10,8 @@
  */
 import { Hono } from "hono";
 import { issueTicket, verifyTicket } from "../../domain/tokens.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
+import { IDENTITY_HEADERS } from "../../durable-objects/socket-identity.ts";
 import { ConnectBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { SUBPROTOCOL } from "../../protocol/frames.ts";
@@ -17,8 +19,6 @@ import { isChannelId } from "../../protocol/ids.ts";
 import { type AppContext, type AppEnv, channelStub, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
-import { unwrap } from "../../durable-objects/rpc.ts";
-import { IDENTITY_HEADERS } from "../../durable-objects/socket-identity.ts";
 
 export const connect = new Hono<AppEnv>();
 
@@ -43,7 +43,10 @@ function ticketOf(c: AppContext): string {
 }
 
 /** A copy of the upgrade request carrying the verified identity, for the Durable Object. */
-function withIdentity(c: AppContext, claims: { sub: string; did: string; jti: string; exp: number }): Request {
+function withIdentity(
+  c: AppContext,
+  claims: { sub: string; did: string; jti: string; exp: number },
+): Request {
   const headers = new Headers(c.req.raw.headers);
   headers.set(IDENTITY_HEADERS.userId, claims.sub);
   headers.set(IDENTITY_HEADERS.deviceId, claims.did);
@@ -73,6 +76,8 @@ connect.get("/ws/channels/:id", async (c) => {
     throw new ChatError("ticket_invalid", "this ticket is for another socket");
   }
   // The user object is the one place that remembers used tickets and revoked devices.
-  await unwrap(inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId));
+  await unwrap(
+    inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId),
+  );
   return channelStub(c.env, channelId).fetch(withIdentity(c, claims));
 });

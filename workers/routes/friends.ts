@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { UserIdSchema, UserRefBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
+import { dmChannelId } from "../../protocol/ids.ts";
 import {
   addBlock,
   deleteRelation,
@@ -18,8 +19,9 @@ import {
   removeBlock,
   setRelation,
 } from "../../storage/d1/friends.ts";
+import { channelExists } from "../../storage/d1/memberships.ts";
 import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/users.ts";
-import { type AppContext, type AppEnv, db } from "../context.ts";
+import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
@@ -32,6 +34,12 @@ function otherId(c: AppContext): string {
   return id.output;
 }
 
+/** Tells an existing 1:1 channel about a block, so it refuses posts from either side. */
+async function setDmBlocked(c: AppContext, me: string, other: string, blocked: boolean): Promise<void> {
+  const id = dmChannelId(me, other);
+  if (await channelExists(db(c), id)) await channelStub(c.env, id).setBlocked(me, blocked);
+}
+
 async function requireLiveUser(c: AppContext, id: string): Promise<void> {
   const u = await findUserById(db(c), id);
   if (!u || u.deletedAt) throw new ChatError("not_found", "no such user");
@@ -42,7 +50,9 @@ friends.get("/", async (c) => {
   const me = c.get("userId");
   const [rels, blocked] = await Promise.all([listRelations(d, me), listBlocks(d, me)]);
   const people = new Map(
-    (await findUsersByIds(d, [...rels.map((r) => r.otherId), ...blocked.map((b) => b.blockedId)])).map((u) => [u.id, toPublicUser(u)]),
+    (await findUsersByIds(d, [...rels.map((r) => r.otherId), ...blocked.map((b) => b.blockedId)])).map(
+      (u) => [u.id, toPublicUser(u)],
+    ),
   );
   return c.json({
     friends: rels.map((r) => ({ user: people.get(r.otherId), state: r.state, since: r.updatedAt })),
@@ -57,7 +67,8 @@ friends.post("/requests", valid("json", UserRefBody), async (c) => {
   if (other === me) throw new ChatError("bad_request", "you cannot befriend yourself");
   const d = db(c);
   await requireLiveUser(c, other);
-  if (await isBlockedEitherWay(d, me, other)) throw new ChatError("blocked", "you cannot send this user a request");
+  if (await isBlockedEitherWay(d, me, other))
+    throw new ChatError("blocked", "you cannot send this user a request");
   const state = await relation(d, me, other);
   if (state === "friends") return c.json({ state });
   if (state === "incoming") {
@@ -72,7 +83,8 @@ friends.post("/:userId/accept", async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   const d = db(c);
-  if ((await relation(d, me, other)) !== "incoming") throw new ChatError("not_found", "no request from this user");
+  if ((await relation(d, me, other)) !== "incoming")
+    throw new ChatError("not_found", "no request from this user");
   await setRelation(d, me, other, "friends", "friends", Date.now());
   return c.json({ state: "friends" });
 });
@@ -81,7 +93,8 @@ friends.post("/:userId/decline", async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   const d = db(c);
-  if ((await relation(d, me, other)) !== "incoming") throw new ChatError("not_found", "no request from this user");
+  if ((await relation(d, me, other)) !== "incoming")
+    throw new ChatError("not_found", "no request from this user");
   await deleteRelation(d, me, other);
   return c.body(null, 204);
 });
@@ -104,10 +117,13 @@ friends.post("/:userId/block", async (c) => {
   const d = db(c);
   await deleteRelation(d, me, other);
   await addBlock(d, me, other, Date.now());
+  await setDmBlocked(c, me, other, true);
   return c.json({ blocked: true });
 });
 
 friends.delete("/:userId/block", async (c) => {
-  await removeBlock(db(c), c.get("userId"), otherId(c));
+  const other = otherId(c);
+  await removeBlock(db(c), c.get("userId"), other);
+  await setDmBlocked(c, c.get("userId"), other, false);
   return c.body(null, 204);
 });

@@ -7,7 +7,14 @@
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { AddMembersBody, ChannelIdSchema, CreateGroupBody, RenameGroupBody, UserIdSchema } from "../../protocol/api.ts";
+import { unwrap } from "../../durable-objects/rpc.ts";
+import {
+  AddMembersBody,
+  ChannelIdSchema,
+  CreateGroupBody,
+  RenameGroupBody,
+  UserIdSchema,
+} from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { newGroupId } from "../../protocol/ids.ts";
 import { canChat } from "../../storage/d1/friends.ts";
@@ -15,7 +22,6 @@ import { channelIdsOf } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
-import { unwrap } from "../../durable-objects/rpc.ts";
 
 export const groups = new Hono<AppEnv>();
 groups.use(requireAuth);
@@ -30,10 +36,14 @@ function groupId(c: AppContext): string {
 async function requireConsent(c: AppContext, others: string[]): Promise<void> {
   const me = c.get("userId");
   const d = db(c);
-  const checks = await Promise.all(others.filter((o) => o !== me).map(async (o) => [o, await canChat(d, me, o)] as const));
+  const checks = await Promise.all(
+    others.filter((o) => o !== me).map(async (o) => [o, await canChat(d, me, o)] as const),
+  );
   const refused = checks.filter(([, ok]) => !ok).map(([o]) => o);
   if (refused.length > 0) {
-    throw new ChatError("not_friends", "only friends can be added to a group", { details: { user_ids: refused } });
+    throw new ChatError("not_friends", "only friends can be added to a group", {
+      details: { user_ids: refused },
+    });
   }
 }
 
@@ -58,7 +68,9 @@ groups.post("/", valid("json", CreateGroupBody), async (c) => {
 groups.get("/", async (c) => {
   const mine = await channelIdsOf(db(c), c.get("userId"));
   const infos = await Promise.all(
-    mine.filter((m) => m.kind === "group").map((m) => unwrap(channelStub(c.env, m.channelId).info(c.get("userId")))),
+    mine
+      .filter((m) => m.kind === "group")
+      .map((m) => unwrap(channelStub(c.env, m.channelId).info(c.get("userId")))),
   );
   return c.json({ groups: infos });
 });

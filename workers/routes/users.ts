@@ -3,9 +3,9 @@
  * My profile, and looking up other users by handle or id (public fields only).
  */
 import { Hono } from "hono";
+import * as v from "valibot";
 import { HandleSchema, UpdateMeBody, UserIdSchema } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
-import * as v from "valibot";
 import { findLiveUserByHandle, findUserById, toPublicUser, updateProfile } from "../../storage/d1/users.ts";
 import { type AppEnv, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
@@ -17,7 +17,12 @@ users.use(requireAuth);
 async function me(c: Parameters<typeof db>[0]) {
   const u = await findUserById(db(c), c.get("userId"));
   if (!u) throw new ChatError("not_found", "no such user");
-  return { ...toPublicUser(u), invisible: u.invisible, hide_previews: u.hidePreviews, created_at: u.createdAt };
+  return {
+    ...toPublicUser(u),
+    invisible: u.invisible,
+    hide_previews: u.hidePreviews,
+    created_at: u.createdAt,
+  };
 }
 
 users.get("/me", async (c) => c.json(await me(c)));

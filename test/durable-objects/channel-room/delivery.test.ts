@@ -3,8 +3,9 @@
  * absence, channel-socket sync, and nothing lost when the process dies between ack and
  * fan-out.
  */
-import { env } from "cloudflare:workers";
+
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
 import { api, connect, createGroup, seqsOf, signup } from "../../fixtures/api.ts";
@@ -15,7 +16,12 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 async function untilInboxHead(token: string, channelId: string, head: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const list = await api("GET", "/v1/channels", { token });
-    if (list.body.channels.some((c: { channel_id: string; head_seq: number }) => c.channel_id === channelId && c.head_seq === head)) return;
+    if (
+      list.body.channels.some(
+        (c: { channel_id: string; head_seq: number }) => c.channel_id === channelId && c.head_seq === head,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`inbox never reached head ${head}`);
@@ -28,7 +34,8 @@ describe("delivery through user sockets", () => {
     const group = await createGroup(a, [b]);
     const bUser = await connect(b);
     const chan = await connect(a, group.channel_id);
-    for (let i = 1; i <= 200; i++) chan.send({ v: 1, type: "send", client_msg_id: `b${i}`, text: `burst ${i}` });
+    for (let i = 1; i <= 200; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `b${i}`, text: `burst ${i}` });
     await chan.until((s) => s.of("ack").length === 200, 15_000, "200 acks");
     await bUser.until((s) => seqsOf(s, group.channel_id).length >= 200, 10_000, "200 deliveries");
     expect(seqsOf(bUser, group.channel_id)).toEqual(range(1, 200));
@@ -43,12 +50,14 @@ describe("delivery through user sockets", () => {
     const group = await createGroup(a, [b]);
     const chan = await connect(a, group.channel_id);
     const first = await connect(b);
-    for (let i = 1; i <= 3; i++) chan.send({ v: 1, type: "send", client_msg_id: `pre${i}`, text: `before ${i}` });
+    for (let i = 1; i <= 3; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `pre${i}`, text: `before ${i}` });
     await first.until((s) => seqsOf(s, group.channel_id).length === 3);
     const cursor = Math.max(...seqsOf(first, group.channel_id));
     first.close();
 
-    for (let i = 1; i <= 500; i++) chan.send({ v: 1, type: "send", client_msg_id: `off${i}`, text: `while away ${i}` });
+    for (let i = 1; i <= 500; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `off${i}`, text: `while away ${i}` });
     await chan.until((s) => s.of("ack").length === 503, 15_000, "acks");
     await untilInboxHead(b.token, group.channel_id, 503);
 
@@ -74,7 +83,8 @@ describe("delivery through user sockets", () => {
     const b = await signup("b");
     const group = await createGroup(a, [b]);
     const chan = await connect(a, group.channel_id);
-    for (let i = 1; i <= 300; i++) chan.send({ v: 1, type: "send", client_msg_id: `q${i}`, text: `quick ${i}` });
+    for (let i = 1; i <= 300; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `q${i}`, text: `quick ${i}` });
     await chan.until((s) => s.of("ack").length === 300, 15_000, "acks");
     // Reconnect at once: some updates to the user object may still be in flight.
     const back = await connect(b);
@@ -103,7 +113,10 @@ describe("delivery through user sockets", () => {
       if (page.complete) break;
     }
     expect(seqsOf(chan, group.channel_id)).toEqual(range(11, 450));
-    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: a.token, body: { client_msg_id: "live", text: "live" } });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "live", text: "live" },
+    });
     await chan.until((s) => s.of("message").length === 1);
     expect(chan.of("message")[0]!.message.seq).toBe(451);
   });
@@ -118,7 +131,8 @@ describe("delivery through user sockets", () => {
       room.faults.failUserUpdates = true;
     });
     const chan = await connect(a, group.channel_id);
-    for (let i = 1; i <= 30; i++) chan.send({ v: 1, type: "send", client_msg_id: `c${i}`, text: `crash ${i}` });
+    for (let i = 1; i <= 30; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `c${i}`, text: `crash ${i}` });
     await chan.until((s) => s.of("ack").length === 30, 10_000, "acks");
     await new Promise((r) => setTimeout(r, 200));
     expect(seqsOf(bUser, group.channel_id)).toEqual([]);

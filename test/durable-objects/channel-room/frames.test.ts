@@ -20,7 +20,7 @@ describe("frames", () => {
       [{ v: 1, type: "send", id: "t4", client_msg_id: "x", text: "hi", extra: true }, "bad_frame", "t4"],
       [{ v: 1, type: "sync", id: "t5", after_seq: -1 }, "bad_frame", "t5"],
       [{ v: 1, type: "send", id: "t6", client_msg_id: "x", text: "   \n" }, "message_empty", "t6"],
-      ["x".repeat(1_000_001), "frame_too_large", undefined],
+      ["x".repeat(1_250_001), "frame_too_large", undefined],
     ];
     for (const [frame, code, ref] of cases) {
       const n = chan.of("error").length;
@@ -36,6 +36,16 @@ describe("frames", () => {
     expect(chan.closed).toBeNull();
   });
 
+  it("takes a 100,000-emoji message even from an ASCII-only JSON encoder", async () => {
+    const a = await signup("a");
+    const group = await createGroup(a, [await signup("b")]);
+    const chan = await connect(a, group.channel_id);
+    const escaped = "\\ud83d\\ude00".repeat(100_000);
+    chan.send(`{"v":1,"type":"send","client_msg_id":"ascii","text":"${escaped}"}`);
+    await chan.until((s) => s.of("ack").length === 1 || s.of("error").length === 1 || s.closed !== null);
+    expect(chan.of("ack")).toHaveLength(1);
+  });
+
   it("takes 100,000 code points of astral characters and refuses 100,001", async () => {
     const a = await signup("a");
     const group = await createGroup(a, [await signup("b")]);
@@ -49,7 +59,10 @@ describe("frames", () => {
     const history = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: a.token });
     expect(history.body.messages).toHaveLength(1);
     expect([...history.body.messages[0].text].length).toBe(100_000);
-    const rest = await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: a.token, body: { client_msg_id: "r", text: `${max}😀` } });
+    const rest = await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "r", text: `${max}😀` },
+    });
     expect(rest).toMatchObject({ status: 400, body: { error: { code: "message_too_long" } } });
   });
 });

@@ -17,12 +17,15 @@ describe("ordering", () => {
     const chans = await Promise.all(senders.map((u) => connect(u, group.channel_id)));
     // Second devices listen on their user socket only.
     const listeners = await Promise.all(senders.map(async (u) => connect(await login(u))));
-    for (const l of listeners) l.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
+    for (const l of listeners)
+      l.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
     await Promise.all(listeners.map((l) => l.until((s) => s.of("resumed").length === 1)));
 
     const perSender = 25;
     for (let i = 0; i < perSender; i++) {
-      chans.forEach((c, k) => c.send({ v: 1, type: "send", client_msg_id: `s${k}-${i}`, text: `from ${k}: ${i}` }));
+      chans.forEach((c, k) => {
+        c.send({ v: 1, type: "send", client_msg_id: `s${k}-${i}`, text: `from ${k}: ${i}` });
+      });
     }
     const total = perSender * senders.length;
     await Promise.all(chans.map((c) => c.until((s) => s.of("ack").length === perSender, 10_000, "acks")));
@@ -46,7 +49,11 @@ describe("ordering", () => {
       const live = c.of("message").map((f) => f.message.seq);
       expect(live).toEqual([...live].sort((a, b) => a - b));
     }
-    await Promise.all(listeners.map((l) => l.until((s) => seqsOf(s, group.channel_id).length === total, 10_000, "user socket")));
+    await Promise.all(
+      listeners.map((l) =>
+        l.until((s) => seqsOf(s, group.channel_id).length === total, 10_000, "user socket"),
+      ),
+    );
     for (const l of listeners) {
       expect(seqsOf(l, group.channel_id)).toEqual(range(1, total));
       const ids = l.of("message").map((f) => [f.message.seq, f.message.client_msg_id]);
@@ -74,7 +81,11 @@ describe("ordering", () => {
       body: { client_msg_id: "same", text: "first" },
     });
     expect(http.body).toMatchObject({ seq: first!.seq, id: first!.id, ts: first!.ts });
-    const history = await api<{ messages: WireMessage[] }>("GET", `/v1/channels/${group.channel_id}/messages`, { token: b.token });
+    const history = await api<{ messages: WireMessage[] }>(
+      "GET",
+      `/v1/channels/${group.channel_id}/messages`,
+      { token: b.token },
+    );
     expect(history.body.messages.filter((m) => m.client_msg_id === "same")).toHaveLength(1);
     expect(history.body.messages).toHaveLength(4);
   });
@@ -89,6 +100,10 @@ describe("ordering", () => {
     phone.send({ v: 1, type: "send", client_msg_id: "m1", text: "note to self and others" });
     await laptopUser.until((s) => seqsOf(s, group.channel_id).length === 1, 5_000, "user socket copy");
     await laptopChan.until((s) => s.of("message").length === 1, 5_000, "channel socket copy");
-    expect(laptopUser.of("message")[0]!.message).toMatchObject({ sender_id: a.id, text: "note to self and others", seq: 1 });
+    expect(laptopUser.of("message")[0]!.message).toMatchObject({
+      sender_id: a.id,
+      text: "note to self and others",
+      seq: 1,
+    });
   });
 });

@@ -12,9 +12,15 @@ describe("permissions", () => {
     const b = await signup("b");
     const stranger = await signup("x");
     const group = await createGroup(a, [b]);
-    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: a.token, body: { client_msg_id: "1", text: "secret" } });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "1", text: "secret" },
+    });
 
-    const ticket = await api("POST", "/v1/connect", { token: stranger.token, body: { channel_id: group.channel_id } });
+    const ticket = await api("POST", "/v1/connect", {
+      token: stranger.token,
+      body: { channel_id: group.channel_id },
+    });
     expect(ticket.status).toBe(200);
     await expect(upgrade(ticket.body.url, ticket.body.ticket)).rejects.toThrow(/403.*not_a_member/);
 
@@ -27,7 +33,9 @@ describe("permissions", () => {
     expect(history).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
     expect(JSON.stringify(history.body)).not.toContain("secret");
     // A channel that does not exist answers exactly the same, so ids cannot be probed.
-    const ghost = await api("GET", `/v1/channels/gr_01ARZ3NDEKTSV4RRFFQ69G5FAV/messages`, { token: stranger.token });
+    const ghost = await api("GET", `/v1/channels/gr_01ARZ3NDEKTSV4RRFFQ69G5FAV/messages`, {
+      token: stranger.token,
+    });
     expect(ghost).toEqual(history);
     const unchanged = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: a.token });
     expect(unchanged.body.messages).toHaveLength(1);
@@ -40,13 +48,18 @@ describe("permissions", () => {
     const group = await createGroup(owner, [kept, removed]);
     const removedChan = await connect(removed, group.channel_id);
     const removedUser = await connect(removed);
-    const res = await api("DELETE", `/v1/groups/${group.channel_id}/members/${removed.id}`, { token: owner.token });
+    const res = await api("DELETE", `/v1/groups/${group.channel_id}/members/${removed.id}`, {
+      token: owner.token,
+    });
     expect(res.status).toBe(200);
     await removedChan.until((s) => s.closed !== null, 5_000, "close");
     expect(removedChan.closed?.code).toBe(CLOSE.removed);
     await removedUser.until((s) => s.of("channel").some((f) => f.removed === true), 5_000, "removal frame");
 
-    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: "after", text: "not for you" } });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: owner.token,
+      body: { client_msg_id: "after", text: "not for you" },
+    });
     const keptUser = await connect(kept);
     keptUser.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
     await keptUser.until((s) => seqsOf(s, group.channel_id).length === 1);
@@ -61,12 +74,21 @@ describe("permissions", () => {
     const late = await signup("l");
     const group = await createGroup(owner, [early]);
     for (const n of [1, 2]) {
-      await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: `b${n}`, text: `before ${n}` } });
+      await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: owner.token,
+        body: { client_msg_id: `b${n}`, text: `before ${n}` },
+      });
     }
     await api("POST", "/v1/friends/requests", { token: owner.token, body: { user_id: late.id } });
     await api("POST", `/v1/friends/${owner.id}/accept`, { token: late.token });
-    await api("POST", `/v1/groups/${group.channel_id}/members`, { token: owner.token, body: { user_ids: [late.id] } });
-    await api("POST", `/v1/channels/${group.channel_id}/messages`, { token: owner.token, body: { client_msg_id: "a1", text: "after" } });
+    await api("POST", `/v1/groups/${group.channel_id}/members`, {
+      token: owner.token,
+      body: { user_ids: [late.id] },
+    });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: owner.token,
+      body: { client_msg_id: "a1", text: "after" },
+    });
     const history = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: late.token });
     expect(history.body.messages.map((m: { text: string }) => m.text)).toEqual(["after"]);
     const chan = await connect(late, group.channel_id);
@@ -92,7 +114,9 @@ describe("sockets and tickets", () => {
     const t = await api("POST", "/v1/connect", { token: a.token, body: {} });
     const forged = `${t.body.ticket.slice(0, -4)}AAAA`;
     for (const ticket of ["", forged, a.token]) {
-      const res = await exports.default.fetch(`http://chat.test/v1/ws/user?ticket=${ticket}`, { headers: { upgrade: "websocket" } });
+      const res = await exports.default.fetch(`http://chat.test/v1/ws/user?ticket=${ticket}`, {
+        headers: { upgrade: "websocket" },
+      });
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("ticket_invalid");
     }

@@ -1,0 +1,90 @@
+/**
+ * A bare protocol client for load generation: HTTP calls, users, friendships and sockets that
+ * timestamp every frame on arrival. It speaks docs/protocol.md directly (no reconnects, no
+ * outbox) so the measurement sees the server, not a client library.
+ */
+import { performance } from "node:perf_hooks";
+
+export function makeApi(base) {
+  async function api(method, path, { token, body, headers: extra } = {}) {
+    const headers = { ...extra };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : {};
+    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+    return json;
+  }
+
+  let n = 0;
+  async function signup(prefix = "u") {
+    const handle = `${prefix}_${process.pid}_${++n}_${Math.random().toString(36).slice(2, 6)}`.slice(0, 32);
+    const r = await api("POST", "/v1/auth/signup", {
+      body: { handle, display_name: handle, password: "bench password 1" },
+    });
+    return { id: r.user.id, handle, token: r.access_token, deviceId: r.device_id };
+  }
+
+  /** Another device of the same user. */
+  async function login(user) {
+    const r = await api("POST", "/v1/auth/login", {
+      body: { handle: user.handle, password: "bench password 1" },
+      headers: { "cf-connecting-ip": `bench-${user.handle}` },
+    });
+    return { ...user, token: r.access_token, deviceId: r.device_id };
+  }
+
+  async function befriend(a, b) {
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    await api("POST", `/v1/friends/${a.id}/accept`, { token: b.token });
+  }
+
+  /** Opens a socket; every parsed frame is pushed to `frames` with its arrival time `at`. */
+  async function connect(user, channelId, onFrame) {
+    const t = await api("POST", "/v1/connect", {
+      token: user.token,
+      body: channelId ? { channel_id: channelId } : {},
+    });
+    const ws = new WebSocket(`${t.url}?ticket=${encodeURIComponent(t.ticket)}`);
+    await new Promise((resolve, reject) => {
+      ws.addEventListener("message", function first(e) {
+        if (typeof e.data === "string" && e.data.includes('"hello"')) {
+          ws.removeEventListener("message", first);
+          resolve();
+        }
+      });
+      ws.addEventListener("error", () => reject(new Error("socket error")), { once: true });
+    });
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data !== "string" || e.data === "pong") return;
+      onFrame(JSON.parse(e.data), performance.now());
+    });
+    return ws;
+  }
+
+  return { api, signup, login, befriend, connect };
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export function summarize(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const r = (x) => Math.round(x * 100) / 100;
+  return {
+    n: s.length,
+    p50: r(percentile(s, 50)),
+    p95: r(percentile(s, 95)),
+    p99: r(percentile(s, 99)),
+    max: r(s.at(-1) ?? Number.NaN),
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,35 @@
+/**
+ * Boots the real Worker (wrangler.toml: Hono app, both Durable Objects, D1) in local workerd
+ * with wrangler's test harness, listening on 127.0.0.1 with a random port, D1 migrated and a
+ * throwaway AUTH_SECRET. Used by the Node end-to-end tests and the benchmarks.
+ *
+ *   const server = await bootWorker({ vars: { FANOUT_WINDOW_MS: "100" } });
+ *   ... fetch(`${server.url}/v1/...`) / new WebSocket(...) ...
+ *   await server.close();
+ */
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestHarness } from "wrangler";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function bootWorker({ vars = {}, secrets = {} } = {}) {
+  process.env.WRANGLER_SEND_METRICS ??= "false";
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  const harness = createTestHarness({
+    root: ROOT,
+    workers: [
+      {
+        configPath: "./wrangler.toml",
+        vars,
+        secrets: { AUTH_SECRET: randomBytes(32).toString("base64url"), ...secrets },
+      },
+    ],
+  });
+  const { url } = await harness.listen();
+  const worker = harness.getWorker();
+  await worker.applyD1Migrations("DB");
+  const base = url.toString().replace(/\/$/, "");
+  return { url: base, harness, worker, close: () => harness.close() };
+}
