@@ -11,6 +11,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs
 import { constants } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureDeps } from "./ensure-deps.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -37,10 +38,7 @@ function runOrExit(cmd, args, extraEnv = {}) {
 }
 
 // 1. Dependencies. Not `npm ci`: it rejects the lockfile, which lacks workerd's non-Linux optional packages.
-if (!existsSync(path.join(bin, "wrangler"))) {
-  step("installing dependencies (npm install; EBADENGINE warnings under system Node 20 are expected)");
-  runOrExit("npm", ["install", "--no-audit", "--no-fund"]);
-}
+ensureDeps(root);
 // Prefer the Node 22 from the `node` devDependency; wrangler refuses to run on Node 20.
 const node = existsSync(path.join(bin, "node")) ? path.join(bin, "node") : process.execPath;
 const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");

@@ -5,9 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { ensureDeps } from "./ensure-deps.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
+ensureDeps(root);
 mkdirSync(".ci", { recursive: true });
 
 const bin = path.join(root, "node_modules", ".bin");
