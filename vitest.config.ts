@@ -24,6 +24,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             AUTH_SECRET: TEST_AUTH_SECRET,
             FANOUT_WINDOW_MS: "100",
+            // Short enough to test going offline; test sockets heartbeat every 250 ms.
+            PRESENCE_TIMEOUT_MS: "2000",
           },
         },
       }),

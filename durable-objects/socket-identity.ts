@@ -4,6 +4,7 @@
  * what each socket remembers across hibernation (its attachment, at most 2 KiB).
  */
 import { ChatError } from "../protocol/errors.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
 
 /** Set by the Worker after it verified the ticket; a client cannot reach a DO directly. */
 export const IDENTITY_HEADERS = {
@@ -72,4 +73,9 @@ export function sendQuietly(ws: WebSocket, data: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Sends one typed frame (every outbound frame goes through here or `sendQuietly`). */
+export function sendFrame(ws: WebSocket, frame: ServerFrame): void {
+  ws.send(JSON.stringify(frame));
 }

@@ -10,6 +10,8 @@ export const CLOSE = {
   revoked: 4001,
   /** The user is no longer a member of this channel. */
   removed: 4003,
+  /** No heartbeat for the presence timeout: the server considers the device gone. */
+  heartbeatTimeout: 4008,
   /** A newer connection of the same device replaced this one. */
   replaced: 4009,
 } as const;

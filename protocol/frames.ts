@@ -70,7 +70,10 @@ export const ResumeFrame = v.strictObject({
   cursors: v.pipe(v.array(v.strictObject({ channel_id: channelId, seq })), v.maxLength(10_000)),
 });
 
-const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame]);
+/** I am typing in this channel (channel socket). Sent at most once per 3 s; never stored. */
+export const TypingFrame = v.strictObject({ ...base, type: v.literal("typing") });
+
+const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame, TypingFrame]);
 const UserSocketFrame = v.variant("type", [ResumeFrame]);
 
 export type SendFrame = v.InferOutput<typeof SendFrame>;
@@ -207,6 +210,16 @@ export type ServerFrame =
   | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
   | { v: 1; type: "read"; channel_id: string; user_id: string; seq: number }
   | { v: 1; type: "resumed"; ref?: string; channels: number; messages: number }
+  | {
+      v: 1;
+      type: "presence";
+      user_id: string;
+      status: "online" | "offline";
+      last_active_at: number;
+      channel_id?: string;
+    }
+  | { v: 1; type: "typing"; channel_id: string; user_id: string; expires_at: number }
+  | { v: 1; type: "typing_stopped"; channel_id: string; user_id: string }
   | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string };
 
 export function errorFrame(err: ChatError, ref?: string): ServerFrame {

@@ -50,4 +50,6 @@ export interface ReadAfterResult {
   messages: WireMessage[];
   head_seq: number;
   complete: boolean;
+  /** The seq the next page starts after: the last message sent, or the member's join point. */
+  next_after_seq: number;
 }

@@ -5,18 +5,20 @@
  *
  * A message's path through here (docs/architecture.md draws it whole):
  * validate → store (seq and row in one transaction) → ack the sender → broadcast to the
- * channel sockets held here → tell each member's UserInbox, batched by `Fanout`.
- * What each member's user object still lacks is derived from storage (`synced_seq` behind
- * `head_seq`), so an update lost to a crash is simply still owed, and the alarm sends it.
+ * channel sockets held here (`ChannelSockets`) → owe every member's UserInbox an update
+ * (`MemberUpdates`). What a user object lacks is derived from storage, so an update lost to a
+ * crash is simply still owed, and the alarm sends it.
+ * The class translates runtime events into calls on those parts; typing (`Typing`) and the
+ * presence of members while someone views the channel are here too.
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
+import { heartbeatInterval } from "../../domain/presence.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
-import type { Ack, ChannelInfo } from "../../protocol/api.ts";
-import { MAX_GROUP_MEMBERS } from "../../protocol/api.ts";
+import { type Ack, type ChannelInfo, MAX_GROUP_MEMBERS } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import {
@@ -25,62 +27,40 @@ import {
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
   parseClientFrame,
-  type ServerFrame,
   SUBPROTOCOL,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
-import type { CreateChannelInput, HistoryPage, InboxUpdate, ReadAfterResult } from "../../protocol/rpc.ts";
+import type { CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
-import {
-  attachmentOf,
-  closeQuietly,
-  readIdentity,
-  refuseUpgrade,
-  type SocketAttachment,
-  sendQuietly,
-} from "../socket-identity.ts";
-import { Fanout } from "./fanout.ts";
+import { readIdentity, refuseUpgrade, sendFrame } from "../socket-identity.ts";
+import { ChannelSockets } from "./channel-sockets.ts";
+import { MemberUpdates } from "./member-updates.ts";
+import { Typing } from "./typing.ts";
 
-/** Messages per update to a user object; more follow in the next call. */
-const UPDATE_PAGE = 200;
+export { QUIET_WINDOW_MS } from "./member-updates.ts";
+
 /**
- * The fold window for a member that needs no live copy from its user object: every device it
- * has connected is viewing this channel (or none is connected). Its user object still learns
- * heads and read markers, just less often; a device that (re)connects resumes exactly anyway.
+ * While someone views this channel, its members' user objects publish presence changes here,
+ * for this long after each (re)subscription; it is renewed halfway through.
  */
-export const QUIET_WINDOW_MS = 1_000;
-/**
- * CPU budget for live updates: a channel spends about this much per fast update call, so the
- * fold window widens to keep fast calls under ~500/s when many members need a live copy.
- * (Locally every object shares one thread; see docs/performance.md.)
- */
-const FAST_CALL_BUDGET_MS = 2;
-/** How often sync positions reach storage (they are re-derivable; see ChannelStore.markSynced). */
-const SAVE_SYNC_MS = 1_000;
-/** Backstop for updates the fan-out could not send: the first retry, doubled up to a minute. */
+const WATCH_TTL_MS = 120_000;
+/** Backstop for updates that could not be sent: the first retry, doubled up to a minute. */
 const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 
-interface SocketState {
-  userId: string;
-  deviceId: string;
-  /** The last seq this socket has; live broadcasts go only to a socket that is contiguous. */
-  sentSeq: number | null;
-}
-
 export class ChannelRoom extends DurableObject<Env> {
   readonly #store: ChannelStore;
-  readonly #fanout: Fanout;
-  readonly #sockets = new Map<WebSocket, SocketState>();
+  readonly #sockets = new ChannelSockets();
+  readonly #updates: MemberUpdates;
+  readonly #typing: Typing;
   #alarmAt: number | null = null;
-  #saveTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Per member, the devices its user object last reported connected (unknown: absent). */
-  readonly #inboxDevices = new Map<string, string[]>();
   #retries = 0;
+  /** Members' presence is published here until then (0: not watching). */
+  #watchingUntil = 0;
   /**
    * Test seam for fault injection (never set in production): while true, every update to a
    * user object fails as if the process had died between the ack and the fan-out. It lives
@@ -91,25 +71,23 @@ export class ChannelRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new ChannelStore(ctx.storage.sql);
-    this.#fanout = new Fanout({
-      windowMs: (userId) => this.#windowFor(userId),
-      now: () => Date.now(),
-      setTimer: (fn, ms) => setTimeout(fn, ms),
-      send: (userId) => this.#updateMember(userId),
+    this.#updates = new MemberUpdates({
+      store: this.#store,
+      sockets: this.#sockets,
+      fastWindowMs: Number(env.FANOUT_WINDOW_MS),
+      send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
       onError: (userId, err) => this.#retryLater(`update of ${userId}`, err),
+      failing: () => this.faults.failUserUpdates,
+    });
+    this.#typing = new Typing({
+      intervalMs: Number(env.TYPING_INTERVAL_MS),
+      ttlMs: Number(env.TYPING_TTL_MS),
     });
     // Heartbeats are answered by the runtime without waking this object (issue #4).
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(drizzle(ctx.storage), migrations);
-      const head = this.#store.channel()?.headSeq ?? 0;
-      // After hibernation: a socket that was live was at the head (nothing runs while idle);
-      // one that was mid-sync resumes with its next sync request.
-      for (const ws of ctx.getWebSockets()) {
-        const a = attachmentOf(ws);
-        if (a)
-          this.#sockets.set(ws, { userId: a.userId, deviceId: a.deviceId, sentSeq: a.syncing ? null : head });
-      }
+      this.#sockets.rehydrate(ctx.getWebSockets(), this.#store.channel()?.headSeq ?? 0);
     });
   }
 
@@ -121,31 +99,25 @@ export class ChannelRoom extends DurableObject<Env> {
       const id = readIdentity(request);
       const channel = this.#requireChannel();
       this.#requireActive(id.userId);
-      for (const old of this.ctx.getWebSockets(id.deviceId)) {
-        this.#sockets.delete(old);
-        closeQuietly(old, CLOSE.replaced, "replaced by a newer connection of this device");
-      }
+      this.#sockets.close(
+        this.ctx.getWebSockets(id.deviceId),
+        CLOSE.replaced,
+        "replaced by a newer connection",
+      );
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [id.userId, id.deviceId]);
-      server.serializeAttachment({
+      this.#sockets.add(server, id.userId, id.deviceId, channel.headSeq);
+      this.#watchMembers();
+      sendFrame(server, {
         v: 1,
-        userId: id.userId,
-        deviceId: id.deviceId,
-        connectedAt: Date.now(),
-      } satisfies SocketAttachment);
-      this.#sockets.set(server, { userId: id.userId, deviceId: id.deviceId, sentSeq: channel.headSeq });
-      server.send(
-        JSON.stringify({
-          v: 1,
-          type: "hello",
-          socket: "channel",
-          user_id: id.userId,
-          device_id: id.deviceId,
-          channel_id: channel.channelId,
-          head_seq: channel.headSeq,
-          heartbeat_ms: 5_000,
-        } satisfies ServerFrame),
-      );
+        type: "hello",
+        socket: "channel",
+        user_id: id.userId,
+        device_id: id.deviceId,
+        channel_id: channel.channelId,
+        head_seq: channel.headSeq,
+        heartbeat_ms: heartbeatInterval(Number(this.env.PRESENCE_TIMEOUT_MS)),
+      });
       const headers = new Headers();
       if (request.headers.get("sec-websocket-protocol")?.includes(SUBPROTOCOL)) {
         headers.set("sec-websocket-protocol", SUBPROTOCOL);
@@ -159,9 +131,9 @@ export class ChannelRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = this.#sockets.get(ws);
-    if (!socket) return closeQuietly(ws, CLOSE.removed, "unknown socket");
+    if (!socket) return this.#sockets.close([ws], CLOSE.removed, "unknown socket");
     const parsed = parseClientFrame("channel", raw);
-    if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
+    if (!parsed.ok) return sendFrame(ws, errorFrame(parsed.error, parsed.ref));
     const frame = parsed.frame;
     try {
       switch (frame.type) {
@@ -170,44 +142,58 @@ export class ChannelRoom extends DurableObject<Env> {
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
-          ws.send(
-            JSON.stringify({
-              v: 1,
-              type: "ack",
-              ...this.#ack(message),
-              ...(frame.id && { ref: frame.id }),
-            } satisfies ServerFrame),
-          );
+          sendFrame(ws, { v: 1, type: "ack", ...this.#ack(message), ...(frame.id && { ref: frame.id }) });
           if (fresh) this.#deliver(message, ws);
           return;
         }
         case "sync":
-          return this.#sync(ws, socket, frame.after_seq, frame.limit ?? DEFAULT_PAGE_MESSAGES, frame.id);
+          return this.#sync(
+            ws,
+            socket.userId,
+            frame.after_seq,
+            frame.limit ?? DEFAULT_PAGE_MESSAGES,
+            frame.id,
+          );
         case "read":
           this.#markRead(socket.userId, frame.seq);
           return;
+        case "typing": {
+          const expiresAt = this.#typing.start(socket.userId, Date.now());
+          const channelId = this.#requireChannel().channelId;
+          if (expiresAt !== null) {
+            this.#sockets.broadcast(
+              { v: 1, type: "typing", channel_id: channelId, user_id: socket.userId, expires_at: expiresAt },
+              ws,
+            );
+          }
+          return;
+        }
       }
     } catch (err) {
-      ws.send(JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
+      sendFrame(ws, errorFrame(this.#asChatError(err), frame.id));
     }
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
-    this.#sockets.delete(ws);
+    this.#socketGone(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.#sockets.delete(ws);
+    this.#socketGone(ws);
+  }
+
+  #socketGone(ws: WebSocket): void {
+    const lastOfUser = this.#sockets.remove(ws);
+    if (lastOfUser) this.#stopTyping(lastOfUser);
   }
 
   // -------------------------------------------------------------------------------------------
-  // RPC from the Worker and from user objects.
+  // RPC from the Worker: membership, history, posting over HTTP.
 
   /** Creates the channel; for a 1:1 pair, returns the existing one when called again. */
   async create(input: CreateChannelInput): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
-      const existing = this.#store.channel();
-      if (existing) return this.#info(input.memberIds[0]!);
+      if (this.#store.channel()) return this.#info(input.memberIds[0]!);
       if (input.memberIds.length > MAX_GROUP_MEMBERS) {
         throw new ChatError("group_full", `a group has at most ${MAX_GROUP_MEMBERS} members`);
       }
@@ -258,8 +244,7 @@ export class ChannelRoom extends DurableObject<Env> {
       this.#requireGroup();
       const members = this.#activeMembers();
       checkRemove(members, actorId, targetId);
-      const target = requireMember(members, targetId);
-      if (target.role === "owner") {
+      if (requireMember(members, targetId).role === "owner") {
         const heir = nextOwner(members, targetId);
         if (heir) this.#store.setRole(heir, "owner");
         this.#store.touchMeta({ ownerId: heir ?? null });
@@ -267,10 +252,7 @@ export class ChannelRoom extends DurableObject<Env> {
         this.#store.touchMeta();
       }
       this.#store.markRemoved(targetId, Date.now());
-      for (const ws of this.ctx.getWebSockets(targetId)) {
-        this.#sockets.delete(ws);
-        closeQuietly(ws, CLOSE.removed, "you are no longer a member of this channel");
-      }
+      this.#sockets.close(this.#sockets.socketsOf(targetId), CLOSE.removed, "you are no longer a member");
       await this.#afterMembershipChange([targetId]);
       return actorId === targetId ? null : this.#info(actorId);
     });
@@ -278,8 +260,8 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** A member of this 1:1 channel blocked (or unblocked) the other: while blocked, nobody posts. */
   async setBlocked(userId: string, blocked: boolean): Promise<void> {
-    const c = this.#store.channel();
-    if (c?.kind === "dm" && this.#store.member(userId)) this.#store.setBlocked(userId, blocked);
+    if (this.#store.channel()?.kind === "dm" && this.#store.member(userId))
+      this.#store.setBlocked(userId, blocked);
   }
 
   /** Posts over HTTP: the same path as a channel socket's `send`. */
@@ -299,14 +281,16 @@ export class ChannelRoom extends DurableObject<Env> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const channel = this.#requireChannel();
-      const rows =
-        q.after !== undefined
-          ? this.#store.after(Math.max(q.after, member.joinedSeq), q.limit + 1)
-          : this.#store.before(q.before ?? channel.headSeq + 1, member.joinedSeq, q.limit + 1);
-      const has_more = rows.length > q.limit;
-      const messages =
-        q.after !== undefined ? rows.slice(0, q.limit) : rows.slice(rows.length > q.limit ? 1 : 0);
-      return { channel_id: channel.channelId, messages, has_more };
+      // Pages stop at `limit` messages or the page text budget, whichever comes first, so
+      // whether more exist is read from the range itself: the head forwards, the join backwards.
+      if (q.after !== undefined) {
+        const messages = this.#store.after(Math.max(q.after, member.joinedSeq), q.limit);
+        const last = messages.at(-1)?.seq ?? channel.headSeq;
+        return { channel_id: channel.channelId, messages, has_more: last < channel.headSeq };
+      }
+      const messages = this.#store.before(q.before ?? channel.headSeq + 1, member.joinedSeq, q.limit);
+      const first = messages[0]?.seq ?? member.joinedSeq + 1;
+      return { channel_id: channel.channelId, messages, has_more: first > member.joinedSeq + 1 };
     });
   }
 
@@ -317,44 +301,63 @@ export class ChannelRoom extends DurableObject<Env> {
     }));
   }
 
+  // -------------------------------------------------------------------------------------------
+  // RPC from user objects.
+
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
   async readAfter(userId: string, afterSeq: number, limit: number): Promise<RpcResult<ReadAfterResult>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const head = this.#requireChannel().headSeq;
-      const messages = this.#store.after(
-        Math.max(afterSeq, member.joinedSeq),
-        Math.min(limit, MAX_PAGE_MESSAGES),
-      );
-      const last = messages.at(-1)?.seq ?? Math.max(afterSeq, member.joinedSeq);
-      return { messages, head_seq: head, complete: last >= head };
+      const from = Math.max(afterSeq, member.joinedSeq);
+      const messages = this.#store.after(from, Math.min(limit, MAX_PAGE_MESSAGES));
+      // A cursor before the join point continues from the join point, never from itself.
+      const last = messages.at(-1)?.seq ?? from;
+      return { messages, head_seq: head, complete: last >= head, next_after_seq: last };
+    });
+  }
+
+  /** A device of this member connected: its updates must not wait out a long fold. */
+  async deviceConnected(userId: string): Promise<void> {
+    this.#updates.deviceConnected(userId);
+  }
+
+  /** A member's presence changed; tell whoever is viewing the channel. */
+  async presenceChanged(userId: string, status: "online" | "offline", lastActiveAt: number): Promise<void> {
+    const channel = this.#store.channel();
+    if (!channel || !this.#store.member(userId) || this.#sockets.size === 0) return;
+    this.#sockets.broadcast({
+      v: 1,
+      type: "presence",
+      channel_id: channel.channelId,
+      user_id: userId,
+      status,
+      last_active_at: lastActiveAt,
     });
   }
 
   /** Closes a revoked device's sockets here. */
   async disconnectDevice(deviceId: string): Promise<void> {
-    for (const ws of this.ctx.getWebSockets(deviceId)) {
-      this.#sockets.delete(ws);
-      closeQuietly(ws, CLOSE.revoked, "this device was signed out");
-    }
+    this.#sockets.close(this.ctx.getWebSockets(deviceId), CLOSE.revoked, "this device was signed out");
   }
 
   /** How many update calls this object made to each user object (tests and the benchmark). */
   async updateCalls(): Promise<Record<string, number>> {
-    return Object.fromEntries(this.#fanout.calls);
+    return Object.fromEntries(this.#updates.calls);
   }
 
-  /** The backstop: sends whatever the fan-out still owes (after a crash or a failed call). */
+  /** The backstop: D1's copy, whatever updates are still owed, presence subscriptions. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     this.#store.persistSynced();
+    this.#watchMembers();
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
     if (owed.length === 0) {
       this.#retries = 0;
       return;
     }
-    this.#fanout.notify(owed);
+    this.#updates.notify(owed);
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries++));
   }
 
@@ -391,161 +394,104 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
   #deliver(message: WireMessage, sender: WebSocket | null): void {
-    const frame = JSON.stringify({ v: 1, type: "message", message } satisfies ServerFrame);
-    for (const [ws, s] of this.#sockets) {
-      if (s.sentSeq !== message.seq - 1) continue; // mid-sync: its next page carries it
-      s.sentSeq = message.seq;
-      if (ws !== sender) sendQuietly(ws, frame);
-    }
-    this.#fanout.notify(this.#activeMembers().map((m) => m.userId));
+    this.#stopTyping(message.sender_id);
+    this.#sockets.deliver(message, sender);
+    this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }
 
   /** One page of messages after `afterSeq` for a channel socket; live again once complete. */
-  #sync(ws: WebSocket, socket: SocketState, afterSeq: number, limit: number, ref: string | undefined): void {
-    const member = this.#requireActive(socket.userId);
+  #sync(ws: WebSocket, userId: string, afterSeq: number, limit: number, ref: string | undefined): void {
+    const member = this.#requireActive(userId);
     const channel = this.#requireChannel();
     const from = Math.min(Math.max(afterSeq, member.joinedSeq), channel.headSeq);
     const messages = this.#store.after(from, limit);
     const last = messages.at(-1)?.seq ?? from;
     const complete = last >= channel.headSeq;
-    const wasSyncing = socket.sentSeq === null;
-    socket.sentSeq = complete ? last : null;
-    if (wasSyncing !== !complete) {
-      const a = attachmentOf(ws);
-      if (a) ws.serializeAttachment({ ...a, syncing: !complete } satisfies SocketAttachment);
-    }
-    ws.send(
-      JSON.stringify({
-        v: 1,
-        type: "messages",
-        channel_id: channel.channelId,
-        messages,
-        complete,
-        next_after_seq: last,
-        ...(ref && { ref }),
-      } satisfies ServerFrame),
-    );
+    this.#sockets.paged(ws, last, complete);
+    sendFrame(ws, {
+      v: 1,
+      type: "messages",
+      channel_id: channel.channelId,
+      messages,
+      complete,
+      next_after_seq: last,
+      ...(ref && { ref }),
+    });
   }
 
   #markRead(userId: string, seq: number): number {
     this.#requireActive(userId);
+    const channel = this.#requireChannel();
     const before = this.#store.member(userId)?.readSeq ?? 0;
-    const after = this.#store.markRead(userId, Math.min(seq, this.#requireChannel().headSeq));
+    const after = this.#store.markRead(userId, Math.min(seq, channel.headSeq));
     if (after > before) {
-      const frame = JSON.stringify({
+      this.#sockets.broadcast({
         v: 1,
         type: "read",
-        channel_id: this.#requireChannel().channelId,
+        channel_id: channel.channelId,
         user_id: userId,
         seq: after,
-      } satisfies ServerFrame);
-      for (const ws of this.#sockets.keys()) sendQuietly(ws, frame);
-      this.#fanout.notify([userId]);
+      });
+      this.#updates.notify([userId]);
     }
     return after;
   }
 
-  /** Sends one member's user object everything it lacks, a page per call. */
-  async #updateMember(userId: string): Promise<void> {
-    if (this.faults.failUserUpdates) throw new Error("fault injected: user updates fail");
-    for (;;) {
-      const channel = this.#store.channel();
-      const member = this.#store.member(userId);
-      if (!channel || !member) return;
-      const removed = member.removedAt !== null;
-      const messages =
-        !removed && member.syncedSeq < channel.headSeq
-          ? this.#store.after(member.syncedSeq, UPDATE_PAGE)
-          : [];
-      if (messages.length === 0 && member.syncedRev >= member.rev) return;
-      // Rows are live copies that may change during the await: take what is sent now.
-      const rev = member.rev;
-      const head = channel.headSeq;
-      const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
-      const update: InboxUpdate = {
-        channel_id: channel.channelId,
-        kind: channel.kind,
-        name: channel.name,
-        head_seq: head,
-        read_seq: member.readSeq,
-        joined_seq: member.joinedSeq,
-        removed,
-        messages,
-        viewing_devices: [...this.#viewingDevices(userId)],
-      };
-      const { devices } = await this.env.USER_INBOX.getByName(userId).applyChannelUpdate(update);
-      this.#inboxDevices.set(userId, devices);
-      if (removed) return this.#store.forgetMember(userId);
-      this.#store.markSynced(userId, upTo, rev);
-      this.#saveSyncSoon();
-      if (upTo >= head) return;
+  /** After a send or when the user's last socket here closes: a showing indicator ends. */
+  #stopTyping(userId: string): void {
+    const channelId = this.#store.channel()?.channelId;
+    if (channelId && this.#typing.stop(userId, Date.now())) {
+      this.#sockets.broadcast({ v: 1, type: "typing_stopped", channel_id: channelId, user_id: userId });
     }
-  }
-
-  /** Batches the writes of sync positions: at most one round per second (see markSynced). */
-  #saveSyncSoon(): void {
-    if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = null;
-      this.#store.persistSynced();
-    }, SAVE_SYNC_MS);
-  }
-
-  /** A user object reports that a device connected: fold no longer, and re-learn its devices. */
-  async deviceConnected(userId: string): Promise<void> {
-    this.#inboxDevices.delete(userId);
-    if (this.#store.member(userId)) this.#fanout.hurry(userId);
-  }
-
-  #windowFor(userId: string): number {
-    if (!this.#needsLiveCopy(userId)) return QUIET_WINDOW_MS;
-    let fast = 0;
-    for (const m of this.#store.members()) if (m.removedAt === null && this.#needsLiveCopy(m.userId)) fast++;
-    return Math.max(Number(this.env.FANOUT_WINDOW_MS), fast * FAST_CALL_BUDGET_MS);
-  }
-
-  /** Devices of this user holding a live (not mid-sync) channel socket here. */
-  #viewingDevices(userId: string): Set<string> {
-    const out = new Set<string>();
-    for (const s of this.#sockets.values())
-      if (s.userId === userId && s.sentSeq !== null) out.add(s.deviceId);
-    return out;
-  }
-
-  /** True unless every device the user object reported is viewing this channel. */
-  #needsLiveCopy(userId: string): boolean {
-    const devices = this.#inboxDevices.get(userId);
-    if (!devices) return true;
-    const viewing = this.#viewingDevices(userId);
-    return devices.some((d) => !viewing.has(d));
   }
 
   // -------------------------------------------------------------------------------------------
   // Membership and bookkeeping.
 
-  /** Brings D1's copy in step (awaited, so listings are current when the call returns). */
+  /** Owes the affected members an update and brings D1's copy in step (awaited for listings). */
   async #afterMembershipChange(owed: string[]): Promise<void> {
     this.#armAlarm(RETRY_MS * 5);
-    this.#fanout.notify(owed);
+    this.#updates.notify(owed);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
   }
 
   async #syncD1(): Promise<void> {
     const c = this.#store.channel();
     if (!c || c.d1Rev >= c.metaRev) return;
+    const members = this.#activeMembers().map((m) => ({
+      userId: m.userId,
+      role: m.role,
+      joinedAt: m.joinedAt,
+    }));
     await writeChannelMirror(
       openDb(this.env.DB),
-      {
-        id: c.channelId,
-        kind: c.kind,
-        name: c.name,
-        ownerId: c.ownerId,
-        createdAt: c.createdAt,
-        members: this.#activeMembers().map((m) => ({ userId: m.userId, role: m.role, joinedAt: m.joinedAt })),
-      },
+      { id: c.channelId, kind: c.kind, name: c.name, ownerId: c.ownerId, createdAt: c.createdAt, members },
       Date.now(),
     );
     this.#store.markD1Synced(c.metaRev);
+  }
+
+  /**
+   * While sockets are open here, subscribes to every member's presence (renewed halfway
+   * through by the alarm); with no socket, the subscriptions lapse by themselves.
+   */
+  #watchMembers(): void {
+    const now = Date.now();
+    const channelId = this.#store.channel()?.channelId;
+    if (this.ctx.getWebSockets().length === 0 || !channelId) {
+      this.#watchingUntil = 0;
+      return;
+    }
+    if (this.#watchingUntil - now > WATCH_TTL_MS / 2) return;
+    this.#watchingUntil = now + WATCH_TTL_MS;
+    for (const m of this.#activeMembers()) {
+      this.ctx.waitUntil(
+        this.env.USER_INBOX.getByName(m.userId)
+          .watchPresence(channelId, this.#watchingUntil)
+          .catch((err) => this.#retryLater(`presence watch of ${m.userId}`, err)),
+      );
+    }
+    this.#armAlarm(WATCH_TTL_MS / 2);
   }
 
   #info(actorId: string): ChannelInfo {
@@ -595,28 +541,17 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #retryLater(what: string, err: unknown): void {
-    console.warn(
-      JSON.stringify({
-        at: "ChannelRoom",
-        channel: this.#store.channel()?.channelId,
-        retry: what,
-        error: String(err),
-      }),
-    );
+    const channel = this.#store.channel()?.channelId;
+    console.warn(JSON.stringify({ at: "ChannelRoom", channel, retry: what, error: String(err) }));
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
+    const channel = this.#store.channel()?.channelId;
     console.error(
-      JSON.stringify({
-        at: "ChannelRoom",
-        channel: this.#store.channel()?.channelId,
-        ref,
-        error: String(err),
-        stack: err instanceof Error ? err.stack : undefined,
-      }),
+      JSON.stringify({ at: "ChannelRoom", channel, ref, error: String(err), stack: (err as Error)?.stack }),
     );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }

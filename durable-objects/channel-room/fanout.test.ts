@@ -141,8 +141,10 @@ describe("Fanout", () => {
 
     h.nth(0).resolve();
     await h.flush();
-    // The window since the first send's start has passed, so the owed send goes at once.
-    expect(h.sends.map((s) => s.at)).toEqual([0, 150]);
+    // The call took 150 ms, so the owed send waits until 2 × 150 ms after the first started.
+    expect(h.sends).toHaveLength(1);
+    await h.advanceTo(300);
+    expect(h.sends.map((s) => s.at)).toEqual([0, 300]);
     h.nth(1).resolve();
     await h.flush();
     await h.advanceTo(1000);
@@ -179,7 +181,9 @@ describe("Fanout", () => {
     expect(h.sends).toHaveLength(2);
     h.nth(1).resolve();
     await h.flush();
-    expect(h.sends.map((s) => s.at)).toEqual([0, WINDOW, 500]);
+    // That call took 400 ms: the follow-up goes 2 × 400 ms after it started.
+    await h.advanceTo(WINDOW + 800);
+    expect(h.sends.map((s) => s.at)).toEqual([0, WINDOW, WINDOW + 800]);
   });
 
   it("treats members independently", async () => {
@@ -201,7 +205,9 @@ describe("Fanout", () => {
 
     h.nth(0, "a").resolve();
     await h.flush();
-    expect(h.sendsTo("a").map((s) => s.at)).toEqual([0, WINDOW]);
+    // a's call took a whole window, so its follow-up waits two.
+    await h.advanceTo(2 * WINDOW);
+    expect(h.sendsTo("a").map((s) => s.at)).toEqual([0, 2 * WINDOW]);
     expect(h.fanout.calls).toEqual(
       new Map([
         ["a", 2],
@@ -249,7 +255,8 @@ describe("Fanout", () => {
     h.nth(0).reject(new Error("down"));
     await h.flush();
     expect(h.errors).toHaveLength(1);
-    expect(h.sends.map((s) => s.at)).toEqual([0, 200]);
+    await h.advanceTo(400);
+    expect(h.sends.map((s) => s.at)).toEqual([0, 400]);
   });
 
   it("counts the sends made to each member in calls", async () => {
@@ -301,5 +308,21 @@ describe("Fanout", () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(WINDOW);
     // The last notify (at 995 ms) is covered by a send that starts no earlier.
     expect(Math.max(...starts)).toBeGreaterThanOrEqual(995);
+  });
+});
+
+describe("load regulation", () => {
+  it("waits at least twice as long as a member's last call took before the next one", async () => {
+    const h = harness();
+    h.fanout.notify(["slow"]);
+    await h.advanceTo(300); // the call took 300 ms: the object is busy
+    h.nth(0).resolve();
+    await h.flush();
+    h.fanout.notify(["slow"]);
+    expect(h.sends).toHaveLength(1);
+    await h.advanceTo(599);
+    expect(h.sends).toHaveLength(1);
+    await h.advanceTo(600); // 2 × 300 ms after the last call started
+    expect(h.sends.map((x) => x.at)).toEqual([0, 600]);
   });
 });

@@ -6,7 +6,14 @@
  * not decided here: `send(userId)` reads the member's lag from storage, so a folded update
  * carries everything owed, and a failed one is simply owed again (the alarm retries it).
  * Clock and timers are injected so the policy is tested without a runtime.
+ *
+ * The fold also regulates load: the next call to a member waits at least twice as long as its
+ * last call took. Calls slow down when the object (or, locally, the one shared thread) is busy,
+ * so windows widen and fewer calls are made until the load is sustainable again.
  */
+
+/** The next call to a member waits at least this many times the last call's duration. */
+export const LOAD_FACTOR = 2;
 
 export interface FanoutDeps {
   /** The fold window for this member, read at each kick (it may depend on who is viewing). */
@@ -21,6 +28,7 @@ export interface FanoutDeps {
 export class Fanout {
   readonly #d: FanoutDeps;
   readonly #lastStart = new Map<string, number>();
+  readonly #lastDuration = new Map<string, number>();
   readonly #inFlight = new Set<string>();
   readonly #again = new Set<string>();
   readonly #timed = new Set<string>();
@@ -61,8 +69,8 @@ export class Fanout {
       return;
     }
     if (this.#timed.has(userId)) return;
-    const wait =
-      (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + this.#d.windowMs(userId) - this.#d.now();
+    const window = Math.max(this.#d.windowMs(userId), LOAD_FACTOR * (this.#lastDuration.get(userId) ?? 0));
+    const wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + window - this.#d.now();
     if (wait <= 0) {
       void this.#run(userId);
       return;
@@ -77,13 +85,15 @@ export class Fanout {
 
   async #run(userId: string): Promise<void> {
     this.#inFlight.add(userId);
-    this.#lastStart.set(userId, this.#d.now());
+    const started = this.#d.now();
+    this.#lastStart.set(userId, started);
     this.calls.set(userId, (this.calls.get(userId) ?? 0) + 1);
     try {
       await this.#d.send(userId);
     } catch (err) {
       this.#d.onError(userId, err);
     } finally {
+      this.#lastDuration.set(userId, this.#d.now() - started);
       this.#inFlight.delete(userId);
       if (this.#again.delete(userId)) this.#kick(userId);
     }

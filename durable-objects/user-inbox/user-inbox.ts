@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { heartbeatInterval, type PresenceStatus } from "../../domain/presence.ts";
 import migrations from "../../migrations/user-inbox/migrations.js";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
@@ -29,6 +30,8 @@ import {
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
+import { openDb } from "../../storage/d1/db.ts";
+import { friendIdsOf } from "../../storage/d1/friends.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
 import { QUIET_WINDOW_MS } from "../channel-room/channel-room.ts";
 import { type RpcResult, rpcCall, unwrap } from "../rpc.ts";
@@ -40,16 +43,42 @@ import {
   type SocketAttachment,
   sendQuietly,
 } from "../socket-identity.ts";
+import { Presence } from "./presence.ts";
+
+let constructions = 0;
+
+/** How many UserInbox instances this isolate has constructed: each one is a wake-up. */
+export function inboxConstructions(): number {
+  return constructions;
+}
 
 export class UserInbox extends DurableObject<Env> {
   readonly #store: InboxStore;
   readonly #chains = new Map<string, Promise<void>>();
   /** When each channel last updated this user (memory only; see #tellRecentChannels). */
   readonly #lastUpdate = new Map<string, number>();
+  readonly #presence: Presence;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    constructions++;
     this.#store = new InboxStore(ctx.storage.sql);
+    this.#presence = new Presence({
+      store: this.#store,
+      config: { timeoutMs: Number(env.PRESENCE_TIMEOUT_MS) },
+      now: () => Date.now(),
+      sockets: () =>
+        this.#openSockets().map(({ ws, a }) => ({
+          ws,
+          liveness: {
+            connectedAt: a.connectedAt,
+            lastHeartbeatAt: ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null,
+          },
+        })),
+      closeDead: (ws) => closeQuietly(ws, CLOSE.heartbeatTimeout, "no heartbeat"),
+      setAlarm: (at) => void ctx.storage.setAlarm(at),
+      publish: (status, lastActiveAt) => this.#publishPresence(status, lastActiveAt),
+    });
     // Heartbeats are answered by the runtime without waking this object (issue #4).
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
     void ctx.blockConcurrencyWhile(async () => {
@@ -77,6 +106,7 @@ export class UserInbox extends DurableObject<Env> {
       } satisfies SocketAttachment);
       this.#store.clearStreams(id.deviceId);
       this.#tellRecentChannels(id.userId);
+      this.ctx.waitUntil(this.#presence.connected());
       server.send(
         JSON.stringify({
           v: 1,
@@ -84,7 +114,7 @@ export class UserInbox extends DurableObject<Env> {
           socket: "user",
           user_id: id.userId,
           device_id: id.deviceId,
-          heartbeat_ms: 5_000,
+          heartbeat_ms: heartbeatInterval(Number(this.env.PRESENCE_TIMEOUT_MS)),
         } satisfies ServerFrame),
       );
       const headers = new Headers();
@@ -109,9 +139,18 @@ export class UserInbox extends DurableObject<Env> {
     });
   }
 
-  override async webSocketClose(): Promise<void> {}
+  override async webSocketClose(): Promise<void> {
+    this.#presence.disconnected();
+  }
 
-  override async webSocketError(): Promise<void> {}
+  override async webSocketError(): Promise<void> {
+    this.#presence.disconnected();
+  }
+
+  /** The presence sweep, the only alarm of this object. */
+  override async alarm(): Promise<void> {
+    await this.#presence.sweep();
+  }
 
   // -------------------------------------------------------------------------------------------
   // RPC.
@@ -225,6 +264,85 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Presence: published to friends (publish/subscribe per friendship) and to channels someone
+  // is viewing; friends' presence is kept here as they publish it.
+
+  /** What others see of this user (before any per-viewer rule, such as a block). */
+  async presence(): Promise<{ status: PresenceStatus; last_active_at: number }> {
+    return this.#presence.visible();
+  }
+
+  async setInvisible(invisible: boolean): Promise<void> {
+    await this.#presence.setInvisible(invisible);
+  }
+
+  /** My friends' presence, as they last published it. */
+  async friendPresence(): Promise<Record<string, { status: PresenceStatus; last_active_at: number }>> {
+    return Object.fromEntries(
+      this.#store
+        .friendPresence()
+        .map((f) => [f.userId, { status: f.status, last_active_at: f.lastActiveAt }]),
+    );
+  }
+
+  /** A friend published a change: keep it and tell my connected devices. */
+  async presenceChanged(userId: string, status: PresenceStatus, lastActiveAt: number): Promise<void> {
+    this.#store.setFriendPresence(userId, status, lastActiveAt);
+    const frame = JSON.stringify({
+      v: 1,
+      type: "presence",
+      user_id: userId,
+      status,
+      last_active_at: lastActiveAt,
+    } satisfies ServerFrame);
+    for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
+  }
+
+  /** A new friend: send them what they may see of me now. */
+  async sharePresenceWith(friendId: string): Promise<void> {
+    const { status, last_active_at } = this.#presence.visible();
+    await this.env.USER_INBOX.getByName(friendId).presenceChanged(
+      this.ctx.id.name ?? "",
+      status,
+      last_active_at,
+    );
+  }
+
+  /** No longer friends: forget what they published. */
+  async forgetPresenceOf(userId: string): Promise<void> {
+    this.#store.forgetFriendPresence(userId);
+  }
+
+  /** A channel with viewers wants my presence changes until `until` (it renews). */
+  async watchPresence(
+    channelId: string,
+    until: number,
+  ): Promise<{ status: PresenceStatus; last_active_at: number }> {
+    this.#store.watch(channelId, until);
+    return this.#presence.visible();
+  }
+
+  async #publishPresence(status: PresenceStatus, lastActiveAt: number): Promise<void> {
+    const userId = this.ctx.id.name;
+    if (!userId) return;
+    const friends = await friendIdsOf(openDb(this.env.DB), userId);
+    const channels = this.#store.watchers(Date.now());
+    await Promise.all([
+      ...friends.map((f) => this.env.USER_INBOX.getByName(f).presenceChanged(userId, status, lastActiveAt)),
+      ...channels.map((ch) =>
+        this.env.CHANNEL_ROOM.getByName(ch).presenceChanged(userId, status, lastActiveAt),
+      ),
+    ]);
+  }
+
+  #openSockets(): { ws: WebSocket; a: SocketAttachment }[] {
+    return this.ctx.getWebSockets().flatMap((ws) => {
+      const a = attachmentOf(ws);
+      return a && ws.readyState === WebSocket.OPEN ? [{ ws, a }] : [];
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Per-device streams.
 
   #admit(ticketId: string, expiresAt: number, deviceId: string): void {
@@ -257,7 +375,7 @@ export class UserInbox extends DurableObject<Env> {
     const first = messages[0];
     if (!first) return;
     let sent = this.#store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
-    if (first.seq > sent + 1) sent = await this.#fill(ws, a, channelId, sent, first.seq - 1);
+    if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
     for (const m of messages) {
       if (m.seq !== sent + 1) continue;
       if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m } satisfies ServerFrame)))
@@ -274,14 +392,16 @@ export class UserInbox extends DurableObject<Env> {
     channelId: string,
     after: number,
     upTo: number,
-  ): Promise<number> {
+  ): Promise<{ sent: number; count: number }> {
     let sent = after;
+    let count = 0;
     for (;;) {
       const page = await unwrap(
         this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, DEFAULT_PAGE_MESSAGES),
       );
       const messages = page.messages.filter((m) => m.seq <= upTo);
-      const last = messages.at(-1)?.seq ?? sent;
+      const last = messages.at(-1)?.seq ?? Math.max(sent, Math.min(page.next_after_seq, upTo));
+      count += messages.length;
       const complete = page.complete || last >= upTo;
       sendQuietly(
         ws,
@@ -295,7 +415,7 @@ export class UserInbox extends DurableObject<Env> {
         } satisfies ServerFrame),
       );
       sent = last;
-      if (complete || messages.length === 0) return sent;
+      if (complete || messages.length === 0) return { sent, count };
     }
   }
 
@@ -315,14 +435,15 @@ export class UserInbox extends DurableObject<Env> {
       let sent = from;
       if (from < known.headSeq) {
         try {
-          sent = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
+          const filled = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
+          sent = filled.sent;
+          messages += filled.count;
         } catch (err) {
           // Removed from the channel meanwhile: its removal update is on its way.
           if (err instanceof ChatError && err.code === "not_a_member") continue;
           throw err;
         }
         channels++;
-        messages += sent - from;
       }
       this.#store.setSentSeq(a.deviceId, cursor.channel_id, sent);
     }

@@ -26,6 +26,25 @@ CREATE TABLE `device_streams` (
 	PRIMARY KEY(`device_id`, `channel_id`)
 );
 --> statement-breakpoint
+CREATE TABLE `friend_presence` (
+	`user_id` text PRIMARY KEY NOT NULL,
+	`status` text NOT NULL,
+	`last_active_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `presence` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`status` text NOT NULL,
+	`last_active_at` integer NOT NULL,
+	`published_status` text NOT NULL,
+	`invisible` integer DEFAULT false NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `presence_watchers` (
+	`channel_id` text PRIMARY KEY NOT NULL,
+	`until` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `revoked_devices` (
 	`device_id` text PRIMARY KEY NOT NULL,
 	`revoked_at` integer NOT NULL

@@ -322,9 +322,12 @@ export class ChannelStore {
     return messages;
   }
 
-  /** Messages with `minSeq < seq < beforeSeq`, the newest `limit`, returned ascending. */
-  before(beforeSeq: number, minSeq: number, limit: number): WireMessage[] {
-    return this.#sql
+  /**
+   * Messages with `minSeq < seq < beforeSeq`, the newest `limit` within the page text budget
+   * (always at least one), returned ascending.
+   */
+  before(beforeSeq: number, minSeq: number, limit: number, maxChars = MAX_PAGE_CHARS): WireMessage[] {
+    const newestFirst = this.#sql
       .exec<Row>(
         `SELECT ${MESSAGE_COLS} FROM messages WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
         beforeSeq,
@@ -332,8 +335,8 @@ export class ChannelStore {
         limit,
       )
       .toArray()
-      .reverse()
       .map((r) => this.#wire(r));
+    return this.#bounded(newestFirst, maxChars).reverse();
   }
 
   #channelId?: string;

@@ -2,7 +2,7 @@
  * @module storage/d1/friends
  * Friendships and blocks, one row per side, each keyed by its owner's id.
  */
-import { and, eq, or } from "drizzle-orm";
+import { and, eq, inArray, or } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { blocks, friendships } from "./schema.ts";
 
@@ -48,6 +48,16 @@ export async function deleteRelation(db: Db, userId: string, otherId: string): P
     );
 }
 
+/** Everyone `userId` is friends with (a block ends a friendship, so none of them is blocked). */
+export async function friendIdsOf(db: Db, userId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: friendships.otherId })
+    .from(friendships)
+    .where(and(eq(friendships.userId, userId), eq(friendships.state, "friends")))
+    .all();
+  return rows.map((r) => r.id);
+}
+
 export async function listRelations(db: Db, userId: string) {
   return db.select().from(friendships).where(eq(friendships.userId, userId)).all();
 }
@@ -68,6 +78,17 @@ export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<
     )
     .get();
   return row !== undefined;
+}
+
+/** Which of `userIds` have blocked `viewerId`. */
+export async function blockersOf(db: Db, userIds: string[], viewerId: string): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db
+    .select({ id: blocks.userId })
+    .from(blocks)
+    .where(and(inArray(blocks.userId, userIds), eq(blocks.blockedId, viewerId)))
+    .all();
+  return rows.map((r) => r.id);
 }
 
 export async function addBlock(db: Db, userId: string, blockedId: string, now: number): Promise<void> {

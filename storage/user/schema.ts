@@ -56,3 +56,26 @@ export const channelSockets = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.deviceId, t.channelId] })],
 );
+
+/** This user's presence (one row, id = 1), and the status last published to others. */
+export const presence = sqliteTable("presence", {
+  id: integer("id").primaryKey(),
+  status: text("status", { enum: ["online", "offline"] }).notNull(),
+  lastActiveAt: integer("last_active_at").notNull(),
+  /** What friends and watching channels were last told (after the invisible setting). */
+  publishedStatus: text("published_status", { enum: ["online", "offline"] }).notNull(),
+  invisible: integer("invisible", { mode: "boolean" }).notNull().default(false),
+});
+
+/** Friends' presence as they published it to me (publish/subscribe per friendship). */
+export const friendPresence = sqliteTable("friend_presence", {
+  userId: text("user_id").primaryKey(),
+  status: text("status", { enum: ["online", "offline"] }).notNull(),
+  lastActiveAt: integer("last_active_at").notNull(),
+});
+
+/** Channels with someone viewing them, which want my presence changes until `until`. */
+export const presenceWatchers = sqliteTable("presence_watchers", {
+  channelId: text("channel_id").primaryKey(),
+  until: integer("until").notNull(),
+});

@@ -7,6 +7,7 @@
  * written through: every channel update read them for every device (docs/performance.md).
  */
 import { preview } from "../../domain/message-text.ts";
+import type { PresenceStatus } from "../../domain/presence.ts";
 import type { ChannelSummary } from "../../protocol/frames.ts";
 import type { InboxUpdate } from "../../protocol/rpc.ts";
 
@@ -203,4 +204,83 @@ export class InboxStore {
       .toArray()
       .map((r) => r.channel_id);
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Presence.
+
+  presence(): PresenceRow | null {
+    const rows = this.#sql
+      .exec<Row>(
+        "SELECT status, last_active_at AS lastActiveAt, published_status AS publishedStatus, invisible FROM presence WHERE id = 1",
+      )
+      .toArray();
+    const r = rows[0];
+    return r
+      ? {
+          status: r.status as PresenceStatus,
+          lastActiveAt: r.lastActiveAt as number,
+          publishedStatus: r.publishedStatus as PresenceStatus,
+          invisible: r.invisible === 1,
+        }
+      : null;
+  }
+
+  setPresence(p: PresenceRow): void {
+    this.#sql.exec(
+      `INSERT INTO presence (id, status, last_active_at, published_status, invisible) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, last_active_at = excluded.last_active_at,
+         published_status = excluded.published_status, invisible = excluded.invisible`,
+      p.status,
+      p.lastActiveAt,
+      p.publishedStatus,
+      p.invisible ? 1 : 0,
+    );
+  }
+
+  friendPresence(): { userId: string; status: PresenceStatus; lastActiveAt: number }[] {
+    return this.#sql
+      .exec<Row>("SELECT user_id AS userId, status, last_active_at AS lastActiveAt FROM friend_presence")
+      .toArray() as unknown as { userId: string; status: PresenceStatus; lastActiveAt: number }[];
+  }
+
+  setFriendPresence(userId: string, status: PresenceStatus, lastActiveAt: number): void {
+    this.#sql.exec(
+      "INSERT INTO friend_presence (user_id, status, last_active_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET status = excluded.status, last_active_at = excluded.last_active_at",
+      userId,
+      status,
+      lastActiveAt,
+    );
+  }
+
+  forgetFriendPresence(userId: string): void {
+    this.#sql.exec("DELETE FROM friend_presence WHERE user_id = ?", userId);
+  }
+
+  /** Channels still watching my presence; expired watches are dropped. */
+  watchers(now: number): string[] {
+    this.#sql.exec("DELETE FROM presence_watchers WHERE until < ?", now);
+    return this.#sql
+      .exec<{ channel_id: string }>("SELECT channel_id FROM presence_watchers")
+      .toArray()
+      .map((r) => r.channel_id);
+  }
+
+  watch(channelId: string, until: number): void {
+    this.#sql.exec(
+      "INSERT INTO presence_watchers (channel_id, until) VALUES (?, ?) ON CONFLICT DO UPDATE SET until = excluded.until",
+      channelId,
+      until,
+    );
+  }
+
+  unwatch(channelId: string): void {
+    this.#sql.exec("DELETE FROM presence_watchers WHERE channel_id = ?", channelId);
+  }
+}
+
+export interface PresenceRow {
+  status: PresenceStatus;
+  lastActiveAt: number;
+  publishedStatus: PresenceStatus;
+  invisible: boolean;
 }

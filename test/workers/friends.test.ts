@@ -36,6 +36,8 @@ describe("friend requests", () => {
         user: { id: b.id, handle: b.handle, display_name: b.handle.toUpperCase(), deleted: false },
         state: "friends",
         since: expect.any(Number),
+        // b has never connected, so a sees b offline.
+        presence: { status: "offline", last_active_at: 0 },
       },
     ]);
   });

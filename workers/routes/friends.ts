@@ -21,7 +21,7 @@ import {
 } from "../../storage/d1/friends.ts";
 import { channelExists } from "../../storage/d1/memberships.ts";
 import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/users.ts";
-import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
@@ -32,6 +32,16 @@ function otherId(c: AppContext): string {
   const id = v.safeParse(UserIdSchema, c.req.param("userId"));
   if (!id.success) throw new ChatError("not_found", "no such user");
   return id.output;
+}
+
+/** New friends see each other's presence from now on (each side publishes to the other). */
+async function sharePresence(c: AppContext, a: string, b: string): Promise<void> {
+  await Promise.all([inboxStub(c.env, a).sharePresenceWith(b), inboxStub(c.env, b).sharePresenceWith(a)]);
+}
+
+/** No longer friends (or blocked): neither keeps the other's presence. */
+async function unsharePresence(c: AppContext, a: string, b: string): Promise<void> {
+  await Promise.all([inboxStub(c.env, a).forgetPresenceOf(b), inboxStub(c.env, b).forgetPresenceOf(a)]);
 }
 
 /** Tells an existing 1:1 channel about a block, so it refuses posts from either side. */
@@ -54,8 +64,15 @@ friends.get("/", async (c) => {
       (u) => [u.id, toPublicUser(u)],
     ),
   );
+  const presence = await inboxStub(c.env, me).friendPresence();
+  const offline = { status: "offline", last_active_at: 0 } as const;
   return c.json({
-    friends: rels.map((r) => ({ user: people.get(r.otherId), state: r.state, since: r.updatedAt })),
+    friends: rels.map((r) => ({
+      user: people.get(r.otherId),
+      state: r.state,
+      since: r.updatedAt,
+      ...(r.state === "friends" && { presence: presence[r.otherId] ?? offline }),
+    })),
     blocked: blocked.map((b) => ({ user: people.get(b.blockedId), since: b.createdAt })),
   });
 });
@@ -73,6 +90,7 @@ friends.post("/requests", valid("json", UserRefBody), async (c) => {
   if (state === "friends") return c.json({ state });
   if (state === "incoming") {
     await setRelation(d, me, other, "friends", "friends", Date.now());
+    await sharePresence(c, me, other);
     return c.json({ state: "friends" });
   }
   await setRelation(d, me, other, "outgoing", "incoming", Date.now());
@@ -86,6 +104,7 @@ friends.post("/:userId/accept", async (c) => {
   if ((await relation(d, me, other)) !== "incoming")
     throw new ChatError("not_found", "no request from this user");
   await setRelation(d, me, other, "friends", "friends", Date.now());
+  await sharePresence(c, me, other);
   return c.json({ state: "friends" });
 });
 
@@ -106,6 +125,7 @@ friends.delete("/:userId", async (c) => {
   const d = db(c);
   if (!(await relation(d, me, other))) throw new ChatError("not_found", "no relation with this user");
   await deleteRelation(d, me, other);
+  await unsharePresence(c, me, other);
   return c.body(null, 204);
 });
 
@@ -116,6 +136,7 @@ friends.post("/:userId/block", async (c) => {
   await requireLiveUser(c, other);
   const d = db(c);
   await deleteRelation(d, me, other);
+  await unsharePresence(c, me, other);
   await addBlock(d, me, other, Date.now());
   await setDmBlocked(c, me, other, true);
   return c.json({ blocked: true });

@@ -17,9 +17,9 @@ import {
 } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { newGroupId } from "../../protocol/ids.ts";
-import { canChat } from "../../storage/d1/friends.ts";
+import { blockersOf, canChat } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
-import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
@@ -76,6 +76,26 @@ groups.get("/", async (c) => {
 });
 
 groups.get("/:id", async (c) => c.json(await unwrap(channelStub(c.env, groupId(c)).info(c.get("userId")))));
+
+/**
+ * Opening a group: its members' presence, read on demand (never pushed to every member).
+ * Invisible members and members who blocked me show offline.
+ */
+groups.get("/:id/presence", async (c) => {
+  const me = c.get("userId");
+  const info = await unwrap(channelStub(c.env, groupId(c)).info(me));
+  const ids = info.members.map((m) => m.user_id);
+  const hiddenFrom = new Set(await blockersOf(db(c), ids, me));
+  const members = await Promise.all(
+    ids.map(async (id) => {
+      const p = hiddenFrom.has(id)
+        ? { status: "offline" as const, last_active_at: 0 }
+        : await inboxStub(c.env, id).presence();
+      return { user_id: id, ...p };
+    }),
+  );
+  return c.json({ channel_id: info.channel_id, members });
+});
 
 groups.patch("/:id", valid("json", RenameGroupBody), async (c) =>
   c.json(await unwrap(channelStub(c.env, groupId(c)).rename(c.get("userId"), c.req.valid("json").name))),

@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { HandleSchema, UpdateMeBody, UserIdSchema } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { findLiveUserByHandle, findUserById, toPublicUser, updateProfile } from "../../storage/d1/users.ts";
-import { type AppEnv, db } from "../context.ts";
+import { type AppEnv, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
@@ -34,6 +34,8 @@ users.patch("/me", valid("json", UpdateMeBody), async (c) => {
     ...(body.invisible !== undefined && { invisible: body.invisible }),
     ...(body.hide_previews !== undefined && { hidePreviews: body.hide_previews }),
   });
+  // The user object decides what others see of this user's presence.
+  if (body.invisible !== undefined) await inboxStub(c.env, c.get("userId")).setInvisible(body.invisible);
   return c.json(await me(c));
 });
 

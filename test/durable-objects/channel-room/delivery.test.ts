@@ -146,3 +146,56 @@ describe("delivery through user sockets", () => {
     expect(list.body.channels[0]).toMatchObject({ channel_id: group.channel_id, head_seq: 30, unread: 30 });
   });
 });
+
+describe("regressions", () => {
+  it("keeps a resumed member live when its cursor is before its join point", async () => {
+    const owner = await signup("o");
+    const late = await signup("l");
+    const group = await createGroup(owner, []);
+    for (const n of [1, 2, 3]) {
+      await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: owner.token,
+        body: { client_msg_id: `e${n}`, text: "early" },
+      });
+    }
+    await api("POST", "/v1/friends/requests", { token: owner.token, body: { user_id: late.id } });
+    await api("POST", `/v1/friends/${owner.id}/accept`, { token: late.token });
+    await api("POST", `/v1/groups/${group.channel_id}/members`, {
+      token: owner.token,
+      body: { user_ids: [late.id] },
+    });
+    await untilInboxHead(late.token, group.channel_id, 3);
+    const socket = await connect(late);
+    socket.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
+    await socket.until((s) => s.of("resumed").length === 1);
+    expect(socket.of("resumed")[0]).toMatchObject({ messages: 0 });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: owner.token,
+      body: { client_msg_id: "n1", text: "now" },
+    });
+    await socket.until((s) => s.of("message").length === 1, 5_000, "live message");
+    expect(seqsOf(socket, group.channel_id)).toEqual([4]);
+  });
+
+  it("pages history by text size and says there is more", async () => {
+    const a = await signup("a");
+    const group = await createGroup(a, [await signup("b")]);
+    for (let i = 1; i <= 7; i++) {
+      await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: a.token,
+        body: { client_msg_id: `big${i}`, text: "x".repeat(100_000) },
+      });
+    }
+    const forward = await api("GET", `/v1/channels/${group.channel_id}/messages?after=0&limit=50`, {
+      token: a.token,
+    });
+    expect(forward.body.messages.length).toBeLessThan(7);
+    expect(forward.body.has_more).toBe(true);
+    const backward = await api("GET", `/v1/channels/${group.channel_id}/messages?limit=50`, {
+      token: a.token,
+    });
+    expect(backward.body.messages.at(-1).seq).toBe(7);
+    expect(backward.body.messages.length).toBeLessThan(7);
+    expect(backward.body.has_more).toBe(true);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * @module durable-objects/channel-room/channel-sockets
+ * The channel sockets a ChannelRoom holds and the one rule of their delivery: each socket
+ * remembers the last seq it has, and a live message goes only to a socket that is contiguous
+ * with it. A socket paging through what it missed (`sync`) is not, so its next page carries
+ * the message instead; order on every socket is seq order.
+ */
+import type { ServerFrame, WireMessage } from "../../protocol/frames.ts";
+import { attachmentOf, closeQuietly, type SocketAttachment, sendQuietly } from "../socket-identity.ts";
+
+interface SocketState {
+  userId: string;
+  deviceId: string;
+  /** The last seq this socket has; null while it is paging (mid-sync). */
+  sentSeq: number | null;
+}
+
+export class ChannelSockets {
+  readonly #state = new Map<WebSocket, SocketState>();
+  readonly #byUser = new Map<string, Set<WebSocket>>();
+
+  /**
+   * Takes back sockets after hibernation: one that was live was at the head (nothing runs
+   * while the object is idle); one that was mid-sync resumes with its next sync request.
+   */
+  rehydrate(sockets: WebSocket[], headSeq: number): void {
+    for (const ws of sockets) {
+      const a = attachmentOf(ws);
+      if (a) this.#add(ws, { userId: a.userId, deviceId: a.deviceId, sentSeq: a.syncing ? null : headSeq });
+    }
+  }
+
+  /** A new socket, live from `headSeq`. */
+  add(ws: WebSocket, userId: string, deviceId: string, headSeq: number): void {
+    ws.serializeAttachment({ v: 1, userId, deviceId, connectedAt: Date.now() } satisfies SocketAttachment);
+    this.#add(ws, { userId, deviceId, sentSeq: headSeq });
+  }
+
+  #add(ws: WebSocket, s: SocketState): void {
+    this.#state.set(ws, s);
+    const mine = this.#byUser.get(s.userId) ?? new Set<WebSocket>();
+    mine.add(ws);
+    this.#byUser.set(s.userId, mine);
+  }
+
+  /** Forgets a socket; returns its user if that user has no other socket here. */
+  remove(ws: WebSocket): string | undefined {
+    const s = this.#state.get(ws);
+    if (!s) return undefined;
+    this.#state.delete(ws);
+    const mine = this.#byUser.get(s.userId);
+    mine?.delete(ws);
+    if (mine && mine.size > 0) return undefined;
+    this.#byUser.delete(s.userId);
+    return s.userId;
+  }
+
+  get(ws: WebSocket): { userId: string; deviceId: string } | undefined {
+    return this.#state.get(ws);
+  }
+
+  get size(): number {
+    return this.#state.size;
+  }
+
+  /** Closes sockets (of a user, or of the given ones) and forgets them. */
+  close(sockets: Iterable<WebSocket>, code: number, reason: string): void {
+    for (const ws of [...sockets]) {
+      this.remove(ws);
+      closeQuietly(ws, code, reason);
+    }
+  }
+
+  socketsOf(userId: string): WebSocket[] {
+    return [...(this.#byUser.get(userId) ?? [])];
+  }
+
+  /** Devices of this user holding a live (not mid-sync) socket here. */
+  viewingDevices(userId: string): Set<string> {
+    const out = new Set<string>();
+    for (const ws of this.#byUser.get(userId) ?? []) {
+      const s = this.#state.get(ws);
+      if (s && s.sentSeq !== null) out.add(s.deviceId);
+    }
+    return out;
+  }
+
+  /** Sends a new message to every contiguous socket (the sender gets its ack instead). */
+  deliver(message: WireMessage, sender: WebSocket | null): void {
+    const frame = JSON.stringify({ v: 1, type: "message", message } satisfies ServerFrame);
+    for (const [ws, s] of this.#state) {
+      if (s.sentSeq !== message.seq - 1) continue;
+      s.sentSeq = message.seq;
+      if (ws !== sender) sendQuietly(ws, frame);
+    }
+  }
+
+  /** Records a sync page sent to `ws`: live again when complete, paging otherwise. */
+  paged(ws: WebSocket, lastSeq: number, complete: boolean): void {
+    const s = this.#state.get(ws);
+    if (!s) return;
+    const wasPaging = s.sentSeq === null;
+    s.sentSeq = complete ? lastSeq : null;
+    if (wasPaging === complete) {
+      // Only the change is persisted, so a hibernated paging socket is not treated as live.
+      const a = attachmentOf(ws);
+      if (a) ws.serializeAttachment({ ...a, syncing: !complete } satisfies SocketAttachment);
+    }
+  }
+
+  /** Sends one frame to every socket, or to all but one. */
+  broadcast(frame: ServerFrame, except?: WebSocket): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.#state.keys()) if (ws !== except) sendQuietly(ws, text);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * @module durable-objects/channel-room/member-updates
+ * Keeping every member's UserInbox in step with the channel: what it lacks is read from
+ * storage (messages after `synced_seq`, row changes after `synced_rev`), `Fanout` decides
+ * when to call, and this module decides how long to fold:
+ * - 100 ms (`FANOUT_WINDOW_MS`) for a member with a device that needs a live copy;
+ * - 1 s for a member none of whose connected devices does (all are viewing the channel here,
+ *   or none is connected): its user object needs heads and read markers, not live messages;
+ * - wider under load: fast calls are budgeted at ~2 ms each per channel.
+ * The user object answers each update with the devices it holds, which is how the channel
+ * knows; a device connecting is reported by `deviceConnected`.
+ */
+import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
+import type { ChannelStore } from "../../storage/channel/store.ts";
+import type { ChannelSockets } from "./channel-sockets.ts";
+import { Fanout } from "./fanout.ts";
+
+/** Messages per update to a user object; more follow in the next call. */
+const UPDATE_PAGE = 200;
+/** The fold window of a member that needs no live copy (see the module comment). */
+export const QUIET_WINDOW_MS = 1_000;
+/** CPU budget per fast update call: windows widen to keep them under ~500/s per channel. */
+const FAST_CALL_BUDGET_MS = 2;
+/** How often sync positions reach storage (they are re-derivable; see ChannelStore.markSynced). */
+const SAVE_SYNC_MS = 1_000;
+
+export interface MemberUpdatesDeps {
+  store: ChannelStore;
+  sockets: ChannelSockets;
+  fastWindowMs: number;
+  /** Calls the member's user object. */
+  send(userId: string, update: InboxUpdate): Promise<InboxUpdateResult>;
+  onError(userId: string, err: unknown): void;
+  /** Test seam: true while updates must fail (see ChannelRoom.faults). */
+  failing(): boolean;
+}
+
+export class MemberUpdates {
+  readonly #d: MemberUpdatesDeps;
+  readonly #fanout: Fanout;
+  /** Per member, the devices its user object last reported connected (unknown: absent). */
+  readonly #inboxDevices = new Map<string, string[]>();
+  #saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Fast members, counted once per turn (workerd's clock does not move within a turn). */
+  #fast: { at: number; n: number } | null = null;
+
+  constructor(deps: MemberUpdatesDeps) {
+    this.#d = deps;
+    this.#fanout = new Fanout({
+      windowMs: (userId) => this.#windowFor(userId),
+      now: () => Date.now(),
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      send: (userId) => this.#update(userId),
+      onError: deps.onError,
+    });
+  }
+
+  /** Something new is owed to these members. */
+  notify(userIds: Iterable<string>): void {
+    this.#fanout.notify(userIds);
+  }
+
+  /** A device of this user connected: stop folding its updates and learn its devices again. */
+  deviceConnected(userId: string): void {
+    this.#inboxDevices.delete(userId);
+    this.#fast = null;
+    if (this.#d.store.member(userId)) this.#fanout.hurry(userId);
+  }
+
+  /** Update calls made so far, per member. */
+  get calls(): ReadonlyMap<string, number> {
+    return this.#fanout.calls;
+  }
+
+  /** Sends one member's user object everything it lacks, a page per call. */
+  async #update(userId: string): Promise<void> {
+    if (this.#d.failing()) throw new Error("fault injected: user updates fail");
+    const store = this.#d.store;
+    for (;;) {
+      const channel = store.channel();
+      const member = store.member(userId);
+      if (!channel || !member) return;
+      const removed = member.removedAt !== null;
+      const messages =
+        !removed && member.syncedSeq < channel.headSeq ? store.after(member.syncedSeq, UPDATE_PAGE) : [];
+      if (messages.length === 0 && member.syncedRev >= member.rev) return;
+      // Rows are live copies that may change during the await: take what is sent now.
+      const rev = member.rev;
+      const head = channel.headSeq;
+      const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
+      const { devices } = await this.#d.send(userId, {
+        channel_id: channel.channelId,
+        kind: channel.kind,
+        name: channel.name,
+        head_seq: head,
+        read_seq: member.readSeq,
+        joined_seq: member.joinedSeq,
+        removed,
+        messages,
+        viewing_devices: [...this.#d.sockets.viewingDevices(userId)],
+      });
+      this.#inboxDevices.set(userId, devices);
+      this.#fast = null;
+      if (removed) return store.forgetMember(userId);
+      store.markSynced(userId, upTo, rev);
+      this.#saveSoon();
+      if (upTo >= head) return;
+    }
+  }
+
+  /** Writes sync positions at most once a second (see ChannelStore.markSynced). */
+  #saveSoon(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      this.#d.store.persistSynced();
+    }, SAVE_SYNC_MS);
+  }
+
+  #windowFor(userId: string): number {
+    if (!this.#needsLiveCopy(userId)) return QUIET_WINDOW_MS;
+    return Math.max(this.#d.fastWindowMs, this.#fastMembers() * FAST_CALL_BUDGET_MS);
+  }
+
+  #fastMembers(): number {
+    const now = Date.now();
+    if (this.#fast?.at !== now) {
+      let n = 0;
+      for (const m of this.#d.store.members()) if (m.removedAt === null && this.#needsLiveCopy(m.userId)) n++;
+      this.#fast = { at: now, n };
+    }
+    return this.#fast.n;
+  }
+
+  /** True unless every device the user object reported is viewing this channel. */
+  #needsLiveCopy(userId: string): boolean {
+    const devices = this.#inboxDevices.get(userId);
+    if (!devices) return true;
+    const viewing = this.#d.sockets.viewingDevices(userId);
+    return devices.some((d) => !viewing.has(d));
+  }
+}
