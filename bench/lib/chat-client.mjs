@@ -44,17 +44,25 @@ export function makeApi(base) {
     await api("POST", `/v1/friends/${a.id}/accept`, { token: b.token });
   }
 
-  /** Opens a socket; every parsed frame is pushed to `frames` with its arrival time `at`. */
-  async function connect(user, channelId, onFrame) {
+  /**
+   * Opens a socket and, like a real client, heartbeats at the interval its `hello` gives.
+   * Every parsed frame goes to `onFrame` with its arrival time; `onOpening` runs just before
+   * the upgrade is sent.
+   */
+  async function connect(user, channelId, onFrame, onOpening = () => {}) {
     const t = await api("POST", "/v1/connect", {
       token: user.token,
       body: channelId ? { channel_id: channelId } : {},
     });
+    onOpening();
     const ws = new WebSocket(`${t.url}?ticket=${encodeURIComponent(t.ticket)}`);
     await new Promise((resolve, reject) => {
       ws.addEventListener("message", function first(e) {
         if (typeof e.data === "string" && e.data.includes('"hello"')) {
           ws.removeEventListener("message", first);
+          const every = JSON.parse(e.data).heartbeat_ms;
+          const beat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), every);
+          ws.addEventListener("close", () => clearInterval(beat));
           resolve();
         }
       });

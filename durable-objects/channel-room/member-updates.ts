@@ -41,7 +41,10 @@ export class MemberUpdates {
   /** Per member, the devices its user object last reported connected (unknown: absent). */
   readonly #inboxDevices = new Map<string, string[]>();
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Fast members, counted once per turn (workerd's clock does not move within a turn). */
+  /**
+   * Fast members, counted at most once per millisecond: a message kicks every member in one
+   * turn, and recounting for each kick made the window O(members²) per message.
+   */
   #fast: { at: number; n: number } | null = null;
 
   constructor(deps: MemberUpdatesDeps) {

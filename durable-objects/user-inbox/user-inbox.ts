@@ -45,11 +45,15 @@ import {
 } from "../socket-identity.ts";
 import { Presence } from "./presence.ts";
 
-let constructions = 0;
+/**
+ * What woke UserInbox objects in this isolate: constructions (a start after hibernation or
+ * eviction), sweep alarms and socket messages (a heartbeat must never be one of these).
+ * Read by the presence benchmark and tests; wake-ups are what a hibernating object costs.
+ */
+const wakeups = { constructions: 0, alarms: 0, socketMessages: 0 };
 
-/** How many UserInbox instances this isolate has constructed: each one is a wake-up. */
 export function inboxConstructions(): number {
-  return constructions;
+  return wakeups.constructions;
 }
 
 export class UserInbox extends DurableObject<Env> {
@@ -61,7 +65,7 @@ export class UserInbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    constructions++;
+    wakeups.constructions++;
     this.#store = new InboxStore(ctx.storage.sql);
     this.#presence = new Presence({
       store: this.#store,
@@ -129,6 +133,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    wakeups.socketMessages++;
     const a = attachmentOf(ws);
     if (!a) return closeQuietly(ws, CLOSE.revoked, "unknown socket");
     const parsed = parseClientFrame("user", raw);
@@ -149,7 +154,13 @@ export class UserInbox extends DurableObject<Env> {
 
   /** The presence sweep, the only alarm of this object. */
   override async alarm(): Promise<void> {
+    wakeups.alarms++;
     await this.#presence.sweep();
+  }
+
+  /** This isolate's UserInbox wake-up counters (the call itself wakes this one object). */
+  async wakeups(): Promise<{ constructions: number; alarms: number; socketMessages: number }> {
+    return { ...wakeups };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -37,6 +37,20 @@ describe("presence", () => {
     expect(list.body.friends[0].presence.last_active_at).toBeGreaterThan(0);
   });
 
+  it("goes offline one grace period after the last device disconnects cleanly", async () => {
+    const me = await signup("me");
+    const friend = await signup("fr");
+    await befriend(me, friend);
+    const watcher = await connect(friend);
+    const mine = await connect(me);
+    await watcher.until((s) => presenceOf(s, me.id).length === 1);
+    const closedAt = Date.now();
+    mine.close();
+    await watcher.until((s) => presenceOf(s, me.id).length === 2, 4 * TIMEOUT, "offline");
+    expect(presenceOf(watcher, me.id)).toEqual(["online", "offline"]);
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(TIMEOUT - 100);
+  });
+
   it("causes no event for anyone when a device reconnects within the grace period", async () => {
     const me = await signup("me");
     const friend = await signup("fr");
