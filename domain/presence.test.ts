@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import {
+  heartbeatInterval,
+  isAlive,
+  lastSeen,
+  nextSweepAt,
+  statusAfterSweep,
+  visibleStatus,
+} from "./presence.ts";
+
+const cfg = { timeoutMs: 30_000 };
+
+describe("presence rules", () => {
+  it("judges a socket by its last heartbeat, or by when it connected if it never sent one", () => {
+    expect(lastSeen({ connectedAt: 1_000, lastHeartbeatAt: null })).toBe(1_000);
+    expect(lastSeen({ connectedAt: 1_000, lastHeartbeatAt: 20_000 })).toBe(20_000);
+    expect(isAlive({ connectedAt: 0, lastHeartbeatAt: 20_000 }, 49_999, cfg)).toBe(true);
+    expect(isAlive({ connectedAt: 0, lastHeartbeatAt: 20_000 }, 50_000, cfg)).toBe(false);
+  });
+
+  it("stays online through the grace period after the last socket, then goes offline", () => {
+    expect(statusAfterSweep(1, 0, 999_999, cfg)).toBe("online");
+    expect(statusAfterSweep(0, 100_000, 129_999, cfg)).toBe("online");
+    expect(statusAfterSweep(0, 100_000, 130_000, cfg)).toBe("offline");
+  });
+
+  it("sweeps once per timeout while sockets are open, else at the end of the grace period", () => {
+    expect(nextSweepAt(2, 0, 50_000, cfg)).toBe(80_000);
+    expect(nextSweepAt(0, 45_000, 50_000, cfg)).toBe(75_000);
+  });
+
+  it("shows an invisible user offline and asks clients for six heartbeats per timeout", () => {
+    expect(visibleStatus("online", true)).toBe("offline");
+    expect(visibleStatus("online", false)).toBe("online");
+    expect(heartbeatInterval(30_000)).toBe(5_000);
+    expect(heartbeatInterval(2_000)).toBe(333);
+    expect(heartbeatInterval(600_000)).toBe(5_000);
+  });
+});
