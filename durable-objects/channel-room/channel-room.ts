@@ -158,8 +158,10 @@ export class ChannelRoom extends DurableObject<Env> {
           this.#markRead(socket.userId, frame.seq);
           return;
         case "typing": {
-          const expiresAt = this.#typing.start(socket.userId, Date.now());
-          const channelId = this.#requireChannel().channelId;
+          const channel = this.#requireChannel();
+          // Nobody posts in a blocked 1:1 chat, so nobody is shown typing there either.
+          const expiresAt = channel.blockedBy === "[]" ? this.#typing.start(socket.userId, Date.now()) : null;
+          const channelId = channel.channelId;
           if (expiresAt !== null) {
             this.#sockets.broadcast(
               { v: 1, type: "typing", channel_id: channelId, user_id: socket.userId, expires_at: expiresAt },
@@ -325,7 +327,8 @@ export class ChannelRoom extends DurableObject<Env> {
   /** A member's presence changed; tell whoever is viewing the channel. */
   async presenceChanged(userId: string, status: "online" | "offline", lastActiveAt: number): Promise<void> {
     const channel = this.#store.channel();
-    if (!channel || !this.#store.member(userId) || this.#sockets.size === 0) return;
+    const member = this.#store.member(userId);
+    if (!channel || !member || member.removedAt !== null || this.#sockets.size === 0) return;
     this.#sockets.broadcast({
       v: 1,
       type: "presence",
@@ -482,16 +485,18 @@ export class ChannelRoom extends DurableObject<Env> {
       this.#watchingUntil = 0;
       return;
     }
-    if (this.#watchingUntil - now > WATCH_TTL_MS / 2) return;
-    this.#watchingUntil = now + WATCH_TTL_MS;
-    for (const m of this.#activeMembers()) {
-      this.ctx.waitUntil(
-        this.env.USER_INBOX.getByName(m.userId)
-          .watchPresence(channelId, this.#watchingUntil)
-          .catch((err) => this.#retryLater(`presence watch of ${m.userId}`, err)),
-      );
+    if (this.#watchingUntil - now <= WATCH_TTL_MS / 2) {
+      this.#watchingUntil = now + WATCH_TTL_MS;
+      for (const m of this.#activeMembers()) {
+        this.ctx.waitUntil(
+          this.env.USER_INBOX.getByName(m.userId)
+            .watchPresence(channelId, this.#watchingUntil)
+            .catch((err) => this.#retryLater(`presence watch of ${m.userId}`, err)),
+        );
+      }
     }
-    this.#armAlarm(WATCH_TTL_MS / 2);
+    // Always (re)armed for the renewal: an earlier alarm may have taken the slot meanwhile.
+    this.#armAlarm(this.#watchingUntil - WATCH_TTL_MS / 2 - now);
   }
 
   #info(actorId: string): ChannelInfo {

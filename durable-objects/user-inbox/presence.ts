@@ -110,8 +110,9 @@ export class Presence {
         await this.#d.publish(shown, p.invisible ? 0 : p.lastActiveAt);
         this.#save({ ...this.current(), publishedStatus: shown });
       } catch (err) {
-        // Left unpublished: the next sweep or connection publishes again.
+        // Left unpublished (friends could not even be listed): the sweep tries again.
         console.warn(JSON.stringify({ at: "Presence.publish", error: String(err) }));
+        this.#d.setAlarm(this.#d.now() + this.#d.config.timeoutMs);
       }
     });
     return this.#publishing;

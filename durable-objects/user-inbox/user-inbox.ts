@@ -80,7 +80,7 @@ export class UserInbox extends DurableObject<Env> {
           },
         })),
       closeDead: (ws) => closeQuietly(ws, CLOSE.heartbeatTimeout, "no heartbeat"),
-      setAlarm: (at) => void ctx.storage.setAlarm(at),
+      setAlarm: (at) => void this.#alarmNoLaterThan(at),
       publish: (status, lastActiveAt) => this.#publishPresence(status, lastActiveAt),
     });
     // Heartbeats are answered by the runtime without waking this object (issue #4).
@@ -325,12 +325,8 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** A channel with viewers wants my presence changes until `until` (it renews). */
-  async watchPresence(
-    channelId: string,
-    until: number,
-  ): Promise<{ status: PresenceStatus; last_active_at: number }> {
+  async watchPresence(channelId: string, until: number): Promise<void> {
     this.#store.watch(channelId, until);
-    return this.#presence.visible();
   }
 
   async #publishPresence(status: PresenceStatus, lastActiveAt: number): Promise<void> {
@@ -338,12 +334,25 @@ export class UserInbox extends DurableObject<Env> {
     if (!userId) return;
     const friends = await friendIdsOf(openDb(this.env.DB), userId);
     const channels = this.#store.watchers(Date.now());
-    await Promise.all([
+    // Best effort per recipient: one unreachable friend must not hold back the others.
+    const sent = await Promise.allSettled([
       ...friends.map((f) => this.env.USER_INBOX.getByName(f).presenceChanged(userId, status, lastActiveAt)),
       ...channels.map((ch) =>
         this.env.CHANNEL_ROOM.getByName(ch).presenceChanged(userId, status, lastActiveAt),
       ),
     ]);
+    const failed = sent.filter((r) => r.status === "rejected").length;
+    if (failed > 0)
+      console.warn(JSON.stringify({ at: "UserInbox.publishPresence", userId, failed, of: sent.length }));
+  }
+
+  /**
+   * Moves the sweep earlier, never later: connects and closes must not keep postponing the
+   * sweep that finds a silently dead socket. A due or past alarm is simply replaced.
+   */
+  async #alarmNoLaterThan(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at || current <= Date.now()) await this.ctx.storage.setAlarm(at);
   }
 
   #openSockets(): { ws: WebSocket; a: SocketAttachment }[] {
