@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_GROUP_MEMBERS } from "../protocol/api.ts";
-import { ChatError } from "../protocol/errors.ts";
+import { thrown } from "../test/fixtures/thrown.ts";
 import {
   checkAdd,
   checkRemove,
@@ -10,16 +10,6 @@ import {
   type Role,
   requireMember,
 } from "./membership.ts";
-
-function thrown(fn: () => unknown): ChatError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ChatError) return err;
-    throw err;
-  }
-  throw new Error("expected a ChatError, nothing was thrown");
-}
 
 const member = (userId: string, role: Role, joinedAt: number): MemberView => ({ userId, role, joinedAt });
 

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ChatError } from "../protocol/errors.ts";
 import { MAX_MESSAGE_CODE_POINTS } from "../protocol/frames.ts";
+import { thrown } from "../test/fixtures/thrown.ts";
 import { checkMessageText, codePointLength, preview } from "./message-text.ts";
 
 const EMOJI = "😀";
 const HIGH = "\ud83d";
 const LOW = "\ude00";
-
-function thrown(fn: () => unknown): ChatError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ChatError) return err;
-    throw err;
-  }
-  throw new Error("expected a ChatError, nothing was thrown");
-}
 
 /** True when the string holds a high surrogate without its low half, or the reverse. */
 function hasLoneSurrogate(text: string): boolean {

@@ -2,6 +2,7 @@ import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import { ChatError } from "../protocol/errors.ts";
 import { newGroupId, newId } from "../protocol/ids.ts";
+import { thrown } from "../test/fixtures/thrown.ts";
 import {
   ACCESS_TTL_S,
   issueAccessToken,
@@ -27,16 +28,6 @@ async function rejected(promise: Promise<unknown>): Promise<ChatError> {
     throw err;
   }
   throw new Error("expected a ChatError, the promise resolved");
-}
-
-function thrown(fn: () => unknown): ChatError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ChatError) return err;
-    throw err;
-  }
-  throw new Error("expected a ChatError, nothing was thrown");
 }
 
 const nowS = (): number => Math.floor(Date.now() / 1000);

@@ -4,7 +4,7 @@
  * what each socket remembers across hibernation (its attachment, at most 2 KiB).
  */
 import { ChatError } from "../protocol/errors.ts";
-import type { ServerFrame } from "../protocol/frames.ts";
+import { type ServerFrame, SUBPROTOCOL } from "../protocol/frames.ts";
 
 /** Set by the Worker after it verified the ticket; a client cannot reach a DO directly. */
 export const IDENTITY_HEADERS = {
@@ -46,6 +46,25 @@ export interface SocketAttachment {
 export function attachmentOf(ws: WebSocket): SocketAttachment | null {
   const a = ws.deserializeAttachment() as SocketAttachment | null;
   return a && a.v === 1 ? a : null;
+}
+
+/**
+ * Answers a WebSocket upgrade that the Worker authorised: `accept` takes the verified identity
+ * and returns the client end of an accepted pair, or throws a ChatError to refuse it. The
+ * subprotocol is echoed when the client offered it (browsers fail the connection otherwise).
+ */
+export function answerUpgrade(request: Request, accept: (id: Identity) => WebSocket): Response {
+  try {
+    const client = accept(readIdentity(request));
+    const headers = new Headers();
+    if (request.headers.get("sec-websocket-protocol")?.includes(SUBPROTOCOL)) {
+      headers.set("sec-websocket-protocol", SUBPROTOCOL);
+    }
+    return new Response(null, { status: 101, webSocket: client, headers });
+  } catch (err) {
+    if (err instanceof ChatError) return refuseUpgrade(err);
+    throw err;
+  }
 }
 
 /** The answer to a refused upgrade: the typed error as JSON with its status. */

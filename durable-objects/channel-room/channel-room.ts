@@ -27,7 +27,6 @@ import {
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
   parseClientFrame,
-  SUBPROTOCOL,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
@@ -36,7 +35,7 @@ import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/cha
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
-import { readIdentity, refuseUpgrade, sendFrame } from "../socket-identity.ts";
+import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
 import { Typing } from "./typing.ts";
@@ -95,8 +94,7 @@ export class ChannelRoom extends DurableObject<Env> {
   // WebSocket: upgrade, frames, close.
 
   override async fetch(request: Request): Promise<Response> {
-    try {
-      const id = readIdentity(request);
+    return answerUpgrade(request, (id) => {
       const channel = this.#requireChannel();
       this.#requireActive(id.userId);
       this.#sockets.close(
@@ -118,15 +116,8 @@ export class ChannelRoom extends DurableObject<Env> {
         head_seq: channel.headSeq,
         heartbeat_ms: heartbeatInterval(Number(this.env.PRESENCE_TIMEOUT_MS)),
       });
-      const headers = new Headers();
-      if (request.headers.get("sec-websocket-protocol")?.includes(SUBPROTOCOL)) {
-        headers.set("sec-websocket-protocol", SUBPROTOCOL);
-      }
-      return new Response(null, { status: 101, webSocket: client, headers });
-    } catch (err) {
-      if (err instanceof ChatError) return refuseUpgrade(err);
-      throw err;
-    }
+      return client;
+    });
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {

@@ -23,26 +23,23 @@ import {
   errorFrame,
   HEARTBEAT,
   parseClientFrame,
-  type ResumeFrame,
   type ServerFrame,
-  SUBPROTOCOL,
-  type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { friendIdsOf } from "../../storage/d1/friends.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
-import { QUIET_WINDOW_MS } from "../channel-room/channel-room.ts";
+import { QUIET_WINDOW_MS } from "../channel-room/member-updates.ts";
 import { type RpcResult, rpcCall, unwrap } from "../rpc.ts";
 import {
+  answerUpgrade,
   attachmentOf,
   closeQuietly,
-  readIdentity,
-  refuseUpgrade,
   type SocketAttachment,
   sendQuietly,
 } from "../socket-identity.ts";
+import { DeviceStreams } from "./device-streams.ts";
 import { Presence } from "./presence.ts";
 
 /**
@@ -58,7 +55,7 @@ export function inboxConstructions(): number {
 
 export class UserInbox extends DurableObject<Env> {
   readonly #store: InboxStore;
-  readonly #chains = new Map<string, Promise<void>>();
+  readonly #streams: DeviceStreams;
   /** When each channel last updated this user (memory only; see #tellRecentChannels). */
   readonly #lastUpdate = new Map<string, number>();
   readonly #presence: Presence;
@@ -67,6 +64,11 @@ export class UserInbox extends DurableObject<Env> {
     super(ctx, env);
     wakeups.constructions++;
     this.#store = new InboxStore(ctx.storage.sql);
+    this.#streams = new DeviceStreams({
+      store: this.#store,
+      readAfter: (channelId, userId, afterSeq) =>
+        unwrap(env.CHANNEL_ROOM.getByName(channelId).readAfter(userId, afterSeq, DEFAULT_PAGE_MESSAGES)),
+    });
     this.#presence = new Presence({
       store: this.#store,
       config: { timeoutMs: Number(env.PRESENCE_TIMEOUT_MS) },
@@ -94,8 +96,7 @@ export class UserInbox extends DurableObject<Env> {
   // The user socket.
 
   override async fetch(request: Request): Promise<Response> {
-    try {
-      const id = readIdentity(request);
+    return answerUpgrade(request, (id) => {
       this.#admit(id.ticketId, id.ticketExpiresAt, id.deviceId);
       for (const old of this.ctx.getWebSockets(id.deviceId)) {
         closeQuietly(old, CLOSE.replaced, "replaced by a newer connection of this device");
@@ -121,15 +122,8 @@ export class UserInbox extends DurableObject<Env> {
           heartbeat_ms: heartbeatInterval(Number(this.env.PRESENCE_TIMEOUT_MS)),
         } satisfies ServerFrame),
       );
-      const headers = new Headers();
-      if (request.headers.get("sec-websocket-protocol")?.includes(SUBPROTOCOL)) {
-        headers.set("sec-websocket-protocol", SUBPROTOCOL);
-      }
-      return new Response(null, { status: 101, webSocket: client, headers });
-    } catch (err) {
-      if (err instanceof ChatError) return refuseUpgrade(err);
-      throw err;
-    }
+      return client;
+    });
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
@@ -139,7 +133,7 @@ export class UserInbox extends DurableObject<Env> {
     const parsed = parseClientFrame("user", raw);
     if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
     const frame = parsed.frame;
-    await this.#enqueue(a.deviceId, () => this.#resume(ws, a, frame)).catch((err) => {
+    await this.#streams.resume({ ws, a }, frame).catch((err) => {
       sendQuietly(ws, JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
     });
   }
@@ -196,26 +190,11 @@ export class UserInbox extends DurableObject<Env> {
       } satisfies ServerFrame);
       for (const ws of sockets) sendQuietly(ws, frame);
     }
-    const last = u.messages.at(-1);
-    if (!last) return { devices };
-    const viewing = new Set(u.viewing_devices);
-    await Promise.all(
-      sockets.map((ws) => {
-        const a = attachmentOf(ws);
-        if (!a) return Promise.resolve();
-        // A device viewing the channel got these on its channel socket; the client would drop
-        // the copies by (channel, seq) anyway, so only its stream position moves.
-        if (viewing.has(a.deviceId)) {
-          return this.#enqueue(a.deviceId, () => {
-            if (this.#store.sentSeq(a.deviceId, u.channel_id) !== undefined)
-              this.#store.setSentSeq(a.deviceId, u.channel_id, last.seq);
-          });
-        }
-        return this.#enqueue(a.deviceId, () => this.#stream(ws, a, u.channel_id, u.messages)).catch((err) =>
-          console.warn(JSON.stringify({ at: "UserInbox.stream", device: a.deviceId, error: String(err) })),
-        );
-      }),
-    );
+    const open = sockets.flatMap((ws) => {
+      const a = attachmentOf(ws);
+      return a ? [{ ws, a }] : [];
+    });
+    await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
     return { devices };
   }
 
@@ -371,115 +350,6 @@ export class UserInbox extends DurableObject<Env> {
     if (this.#store.isRevoked(deviceId)) throw new ChatError("unauthenticated", "this device is signed out");
     if (!this.#store.useTicket(ticketId, expiresAt, now))
       throw new ChatError("ticket_used", "this ticket was already used");
-  }
-
-  /** Runs `task` after every earlier task of this device. */
-  #enqueue(deviceId: string, task: () => Promise<void> | void): Promise<void> {
-    const prev = this.#chains.get(deviceId) ?? Promise.resolve();
-    const next = prev.then(task);
-    const settled = next.catch(() => {});
-    this.#chains.set(deviceId, settled);
-    void settled.then(() => {
-      if (this.#chains.get(deviceId) === settled) this.#chains.delete(deviceId);
-    });
-    return next;
-  }
-
-  /** Sends new messages of a channel to one device, continuing its stream without a gap. */
-  async #stream(
-    ws: WebSocket,
-    a: SocketAttachment,
-    channelId: string,
-    messages: WireMessage[],
-  ): Promise<void> {
-    const first = messages[0];
-    if (!first) return;
-    let sent = this.#store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
-    if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
-    for (const m of messages) {
-      if (m.seq !== sent + 1) continue;
-      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m } satisfies ServerFrame)))
-        return;
-      sent = m.seq;
-    }
-    this.#store.setSentSeq(a.deviceId, channelId, sent);
-  }
-
-  /** Sends a device the messages after `after` up to `upTo` (or the head), from the channel. */
-  async #fill(
-    ws: WebSocket,
-    a: SocketAttachment,
-    channelId: string,
-    after: number,
-    upTo: number,
-  ): Promise<{ sent: number; count: number }> {
-    let sent = after;
-    let count = 0;
-    for (;;) {
-      const page = await unwrap(
-        this.env.CHANNEL_ROOM.getByName(channelId).readAfter(a.userId, sent, DEFAULT_PAGE_MESSAGES),
-      );
-      const messages = page.messages.filter((m) => m.seq <= upTo);
-      const last = messages.at(-1)?.seq ?? Math.max(sent, Math.min(page.next_after_seq, upTo));
-      count += messages.length;
-      const complete = page.complete || last >= upTo;
-      sendQuietly(
-        ws,
-        JSON.stringify({
-          v: 1,
-          type: "messages",
-          channel_id: channelId,
-          messages,
-          complete,
-          next_after_seq: last,
-        } satisfies ServerFrame),
-      );
-      sent = last;
-      if (complete || messages.length === 0) return { sent, count };
-    }
-  }
-
-  /**
-   * Resumes a device: for each channel it names, exactly the messages after its cursor, in
-   * pages; channels it did not name start live from now. Ends with a `resumed` frame.
-   */
-  async #resume(ws: WebSocket, a: SocketAttachment, frame: ResumeFrame): Promise<void> {
-    let channels = 0;
-    let messages = 0;
-    const named = new Set<string>();
-    for (const cursor of frame.cursors) {
-      const known = this.#store.channel(cursor.channel_id);
-      if (!known || named.has(cursor.channel_id)) continue;
-      named.add(cursor.channel_id);
-      const from = Math.min(cursor.seq, known.headSeq);
-      let sent = from;
-      if (from < known.headSeq) {
-        try {
-          const filled = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
-          sent = filled.sent;
-          messages += filled.count;
-        } catch (err) {
-          // Removed from the channel meanwhile: its removal update is on its way.
-          if (err instanceof ChatError && err.code === "not_a_member") continue;
-          throw err;
-        }
-        channels++;
-      }
-      this.#store.setSentSeq(a.deviceId, cursor.channel_id, sent);
-    }
-    for (const c of this.#store.channels()) {
-      if (named.has(c.channelId)) continue;
-      sendQuietly(ws, JSON.stringify({ v: 1, type: "channel", channel: toSummary(c) } satisfies ServerFrame));
-    }
-    ws.send(
-      JSON.stringify({
-        v: 1,
-        type: "resumed",
-        channels,
-        messages,
-        ...(frame.id && { ref: frame.id }),
-      } satisfies ServerFrame),
-    );
   }
 
   #removedSummary(u: InboxUpdate): ChannelSummary {

@@ -1,0 +1,159 @@
+/**
+ * @module durable-objects/user-inbox/device-streams
+ * Each device's user socket gets, per channel, a gap-free stream in seq order. The store
+ * remembers the last seq sent per (device, channel); live updates continue from there, a gap
+ * is filled from the channel, a device viewing the channel is skipped (it has the messages on
+ * its channel socket), and a (re)connecting device resets the stream from its own cursors
+ * with `resume`. Work for one device runs in order through a promise chain, so a resume and a
+ * live update never interleave.
+ */
+import { ChatError } from "../../protocol/errors.ts";
+import type { ResumeFrame, WireMessage } from "../../protocol/frames.ts";
+import type { ReadAfterResult } from "../../protocol/rpc.ts";
+import { type InboxStore, toSummary } from "../../storage/user/store.ts";
+import { type SocketAttachment, sendFrame, sendQuietly } from "../socket-identity.ts";
+
+export interface DeviceStreamsDeps {
+  store: InboxStore;
+  /** A page of the member's messages after `afterSeq`, from the channel (ChannelRoom.readAfter). */
+  readAfter(channelId: string, userId: string, afterSeq: number): Promise<ReadAfterResult>;
+}
+
+export interface Device {
+  ws: WebSocket;
+  a: SocketAttachment;
+}
+
+export class DeviceStreams {
+  readonly #d: DeviceStreamsDeps;
+  readonly #chains = new Map<string, Promise<void>>();
+
+  constructor(deps: DeviceStreamsDeps) {
+    this.#d = deps;
+  }
+
+  /** New messages of a channel for every connected device; viewing devices only advance. */
+  async deliver(
+    devices: Device[],
+    channelId: string,
+    messages: WireMessage[],
+    viewing: Set<string>,
+  ): Promise<void> {
+    const last = messages.at(-1);
+    if (!last) return;
+    const store = this.#d.store;
+    await Promise.all(
+      devices.map(({ ws, a }) =>
+        this.#enqueue(a.deviceId, () => {
+          // A viewing device got these on its channel socket; the client would drop the copies
+          // by (channel, seq) anyway, so only its stream position moves.
+          if (!viewing.has(a.deviceId)) return this.#stream(ws, a, channelId, messages);
+          if (store.sentSeq(a.deviceId, channelId) !== undefined)
+            store.setSentSeq(a.deviceId, channelId, last.seq);
+        }).catch((err) =>
+          console.warn(JSON.stringify({ at: "DeviceStreams", device: a.deviceId, error: String(err) })),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Resumes a device: for each channel it names, exactly the messages after its cursor, in
+   * pages; channels it did not name start live from now (their summaries are sent). Ends with
+   * a `resumed` frame.
+   */
+  resume({ ws, a }: Device, frame: ResumeFrame): Promise<void> {
+    return this.#enqueue(a.deviceId, async () => {
+      const store = this.#d.store;
+      let channels = 0;
+      let messages = 0;
+      const named = new Set<string>();
+      for (const cursor of frame.cursors) {
+        const known = store.channel(cursor.channel_id);
+        if (!known || named.has(cursor.channel_id)) continue;
+        named.add(cursor.channel_id);
+        const from = Math.min(cursor.seq, known.headSeq);
+        let sent = from;
+        if (from < known.headSeq) {
+          try {
+            const filled = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
+            sent = filled.sent;
+            messages += filled.count;
+          } catch (err) {
+            // Removed from the channel meanwhile: its removal update is on its way.
+            if (err instanceof ChatError && err.code === "not_a_member") continue;
+            throw err;
+          }
+          channels++;
+        }
+        store.setSentSeq(a.deviceId, cursor.channel_id, sent);
+      }
+      for (const c of store.channels()) {
+        if (!named.has(c.channelId)) sendFrame(ws, { v: 1, type: "channel", channel: toSummary(c) });
+      }
+      sendFrame(ws, { v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) });
+    });
+  }
+
+  /** Runs `task` after every earlier task of this device. */
+  #enqueue(deviceId: string, task: () => Promise<void> | void): Promise<void> {
+    const prev = this.#chains.get(deviceId) ?? Promise.resolve();
+    const next = prev.then(task);
+    const settled = next.catch(() => {});
+    this.#chains.set(deviceId, settled);
+    void settled.then(() => {
+      if (this.#chains.get(deviceId) === settled) this.#chains.delete(deviceId);
+    });
+    return next;
+  }
+
+  /** Sends new messages of a channel to one device, continuing its stream without a gap. */
+  async #stream(
+    ws: WebSocket,
+    a: SocketAttachment,
+    channelId: string,
+    messages: WireMessage[],
+  ): Promise<void> {
+    const first = messages[0];
+    if (!first) return;
+    const store = this.#d.store;
+    let sent = store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
+    if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
+    for (const m of messages) {
+      if (m.seq !== sent + 1) continue;
+      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m }))) return;
+      sent = m.seq;
+    }
+    store.setSentSeq(a.deviceId, channelId, sent);
+  }
+
+  /** Sends a device the messages after `after` up to `upTo` (or the head), in pages. */
+  async #fill(
+    ws: WebSocket,
+    a: SocketAttachment,
+    channelId: string,
+    after: number,
+    upTo: number,
+  ): Promise<{ sent: number; count: number }> {
+    let sent = after;
+    let count = 0;
+    for (;;) {
+      const page = await this.#d.readAfter(channelId, a.userId, sent);
+      const messages = page.messages.filter((m) => m.seq <= upTo);
+      // An empty page still moves on to where the member's readable range starts.
+      const last = messages.at(-1)?.seq ?? Math.max(sent, Math.min(page.next_after_seq, upTo));
+      count += messages.length;
+      const complete = page.complete || last >= upTo;
+      sendFrame(ws, {
+        v: 1,
+        type: "messages",
+        channel_id: channelId,
+        messages,
+        complete,
+        next_after_seq: last,
+      });
+      sent = last;
+      if (complete || messages.length === 0) return { sent, count };
+    }
+  }
+}
