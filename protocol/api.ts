@@ -96,6 +96,14 @@ export interface ChannelInfo {
   members: { user_id: string; role: "owner" | "admin" | "member"; joined_at: number }[];
 }
 
+/** Every member's markers: "delivered to 80 of 99, read by 37" is computed from these. */
+export interface Receipts {
+  channel_id: string;
+  members: { user_id: string; delivered_seq: number; read_seq: number }[];
+}
+
+export const MuteBody = v.strictObject({ muted: v.boolean() });
+
 export interface Ack {
   client_msg_id: string;
   channel_id: string;

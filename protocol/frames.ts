@@ -70,16 +70,27 @@ export const ResumeFrame = v.strictObject({
   cursors: v.pipe(v.array(v.strictObject({ channel_id: channelId, seq })), v.maxLength(10_000)),
 });
 
+/** This device has received everything up to `seq` in this channel (channel socket). */
+export const DeliveredFrame = v.strictObject({ ...base, type: v.literal("delivered"), seq });
+
+/** This device has received up to these seqs, for several channels at once (user socket). */
+export const DeliveredManyFrame = v.strictObject({
+  ...base,
+  type: v.literal("delivered"),
+  cursors: v.pipe(v.array(v.strictObject({ channel_id: channelId, seq })), v.maxLength(1_000)),
+});
+
 /** I am typing in this channel (channel socket). Sent at most once per 3 s; never stored. */
 export const TypingFrame = v.strictObject({ ...base, type: v.literal("typing") });
 
-const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame, TypingFrame]);
-const UserSocketFrame = v.variant("type", [ResumeFrame]);
+const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame, TypingFrame, DeliveredFrame]);
+const UserSocketFrame = v.variant("type", [ResumeFrame, DeliveredManyFrame]);
 
 export type SendFrame = v.InferOutput<typeof SendFrame>;
 export type SyncFrame = v.InferOutput<typeof SyncFrame>;
 export type ReadFrame = v.InferOutput<typeof ReadFrame>;
 export type ResumeFrame = v.InferOutput<typeof ResumeFrame>;
+export type DeliveredManyFrame = v.InferOutput<typeof DeliveredManyFrame>;
 export type ChannelClientFrame = v.InferOutput<typeof ChannelSocketFrame>;
 export type UserClientFrame = v.InferOutput<typeof UserSocketFrame>;
 
@@ -209,6 +220,7 @@ export type ServerFrame =
     }
   | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
   | { v: 1; type: "read"; channel_id: string; user_id: string; seq: number }
+  | { v: 1; type: "delivered"; channel_id: string; user_id: string; seq: number }
   | { v: 1; type: "resumed"; ref?: string; channels: number; messages: number }
   | {
       v: 1;

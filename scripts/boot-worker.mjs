@@ -1,7 +1,8 @@
 /**
  * Boots the real Worker (wrangler.toml: Hono app, both Durable Objects, D1) in local workerd
- * with wrangler's test harness, listening on 127.0.0.1 with a random port, D1 migrated and a
- * throwaway AUTH_SECRET. Used by the Node end-to-end tests and the benchmarks.
+ * with wrangler's test harness, listening on 127.0.0.1 with a random port, D1 migrated and
+ * throwaway secrets (AUTH_SECRET and a VAPID key pair; `secrets` overrides them). Used by the
+ * Node end-to-end tests and the benchmarks.
  *
  *   const server = await bootWorker({ vars: { FANOUT_WINDOW_MS: "100" } });
  *   ... fetch(`${server.url}/v1/...`) / new WebSocket(...) ...
@@ -11,19 +12,26 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createTestHarness } from "wrangler";
+import { generateVapidKeys } from "./vapid.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export async function bootWorker({ vars = {}, secrets = {} } = {}) {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  const vapid = generateVapidKeys();
   const harness = createTestHarness({
     root: ROOT,
     workers: [
       {
         configPath: "./wrangler.toml",
         vars,
-        secrets: { AUTH_SECRET: randomBytes(32).toString("base64url"), ...secrets },
+        secrets: {
+          AUTH_SECRET: randomBytes(32).toString("base64url"),
+          VAPID_PUBLIC_KEY: vapid.publicKey,
+          VAPID_PRIVATE_KEY: vapid.privateKey,
+          ...secrets,
+        },
       },
     ],
   });

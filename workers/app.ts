@@ -16,6 +16,7 @@ import { connect } from "./routes/connect.ts";
 import { devices } from "./routes/devices.ts";
 import { friends } from "./routes/friends.ts";
 import { groups } from "./routes/groups.ts";
+import { push } from "./routes/push.ts";
 import { users } from "./routes/users.ts";
 
 export const app = new Hono<AppEnv>();
@@ -43,6 +44,7 @@ app.route("/v1/groups", groups);
 app.route("/v1/channels", channels);
 app.route("/v1/devices", devices);
 app.route("/v1/account", account);
+app.route("/v1/push", push);
 app.route("/v1", connect);
 
 app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));

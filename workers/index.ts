@@ -1,12 +1,33 @@
 /**
  * @module workers/index
  * The composition root: the Worker's handlers and the Durable Object classes it exports.
+ * `fetch` is the Hono app; `queue` consumes push jobs and, after their last retry, their dead
+ * letters (wrangler.toml names both queues; `batch.queue` says which one a batch is from).
  */
+import type { PushJob } from "../protocol/push.ts";
 import { app } from "./app.ts";
+import {
+  consumeDeadLetters,
+  consumePushBatch,
+  PUSH_DEAD_LETTER_QUEUE,
+  PUSH_QUEUE,
+  pushConsumerDeps,
+} from "./consumers/push/consumer.ts";
 
 export { ChannelRoom } from "../durable-objects/channel-room/channel-room.ts";
 export { UserInbox } from "../durable-objects/user-inbox/user-inbox.ts";
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  async queue(batch, env, _ctx) {
+    switch (batch.queue) {
+      case PUSH_QUEUE:
+        return consumePushBatch(batch, pushConsumerDeps(env));
+      case PUSH_DEAD_LETTER_QUEUE:
+        return consumeDeadLetters(batch, pushConsumerDeps(env));
+      default:
+        // Throwing retries the whole batch: nothing is lost while a binding is misconfigured.
+        throw new Error(`no consumer for queue "${batch.queue}"`);
+    }
+  },
+} satisfies ExportedHandler<Env, PushJob>;

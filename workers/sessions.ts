@@ -1,13 +1,15 @@
 /**
  * @module workers/sessions
  * Opening and closing device sessions: a login creates a device and its tokens; signing a
- * device out marks it revoked in D1 (the source of truth for access tokens) and tells the
- * user's Durable Object, which closes that device's sockets and refuses its tickets.
+ * device out marks it revoked in D1 (the source of truth for access tokens), removes its push
+ * subscription and tells the user's Durable Object, which closes that device's sockets and
+ * refuses its tickets.
  */
 import { sha256 } from "../domain/encoding.ts";
 import { ACCESS_TTL_S, issueAccessToken, newRefreshSecret, REFRESH_TTL_S } from "../domain/tokens.ts";
 import { newId } from "../protocol/ids.ts";
 import type { Db } from "../storage/d1/db.ts";
+import { deleteSubscriptionsOfDevices } from "../storage/d1/push.ts";
 import { type NewDevice, revokeDevices } from "../storage/d1/users.ts";
 import { inboxStub } from "./context.ts";
 
@@ -54,7 +56,10 @@ export async function sessionTokens(
   };
 }
 
-/** Revokes devices in D1, then closes their sockets; returns the ids that were live. */
+/**
+ * Revokes devices in D1 and drops their push subscriptions (a signed-out device is never
+ * notified again), then closes their sockets; returns the ids that were live.
+ */
 export async function signOutDevices(
   env: Env,
   db: Db,
@@ -62,6 +67,8 @@ export async function signOutDevices(
   deviceIds: string[],
 ): Promise<string[]> {
   const revoked = await revokeDevices(db, userId, deviceIds, Date.now());
-  if (revoked.length > 0) await inboxStub(env, userId).revokeDevices(revoked);
+  if (revoked.length === 0) return revoked;
+  await deleteSubscriptionsOfDevices(db, revoked);
+  await inboxStub(env, userId).revokeDevices(revoked);
   return revoked;
 }

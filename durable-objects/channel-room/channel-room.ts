@@ -18,7 +18,7 @@ import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "..
 import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
-import { type Ack, type ChannelInfo, MAX_GROUP_MEMBERS } from "../../protocol/api.ts";
+import { type Ack, type ChannelInfo, MAX_GROUP_MEMBERS, type Receipts } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import {
@@ -147,6 +147,9 @@ export class ChannelRoom extends DurableObject<Env> {
           );
         case "read":
           this.#markRead(socket.userId, frame.seq);
+          return;
+        case "delivered":
+          this.#markDelivered(socket.userId, frame.seq);
           return;
         case "typing": {
           const channel = this.#requireChannel();
@@ -294,8 +297,30 @@ export class ChannelRoom extends DurableObject<Env> {
     }));
   }
 
+  /** Every member's delivered and read markers (members only). */
+  async receipts(userId: string): Promise<RpcResult<Receipts>> {
+    return rpcCall(() => {
+      this.#requireActive(userId);
+      return {
+        channel_id: this.#requireChannel().channelId,
+        members: this.#activeMembers().map((m) => ({
+          user_id: m.userId,
+          delivered_seq: Math.max(m.deliveredSeq, m.readSeq),
+          read_seq: m.readSeq,
+        })),
+      };
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
   // RPC from user objects.
+
+  /** A device of this member acknowledged receipt up to `seq` (through its user socket). */
+  async markDelivered(userId: string, seq: number): Promise<RpcResult<void>> {
+    return rpcCall(() => {
+      this.#markDelivered(userId, seq);
+    });
+  }
 
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
   async readAfter(userId: string, afterSeq: number, limit: number): Promise<RpcResult<ReadAfterResult>> {
@@ -411,6 +436,23 @@ export class ChannelRoom extends DurableObject<Env> {
       next_after_seq: last,
       ...(ref && { ref }),
     });
+  }
+
+  /** DELIVERED: markers only move forward; the change is shown to the channel's viewers. */
+  #markDelivered(userId: string, seq: number): void {
+    this.#requireActive(userId);
+    const channel = this.#requireChannel();
+    const before = this.#store.member(userId)?.deliveredSeq ?? 0;
+    const after = this.#store.markDelivered(userId, Math.min(seq, channel.headSeq));
+    if (after > before) {
+      this.#sockets.broadcast({
+        v: 1,
+        type: "delivered",
+        channel_id: channel.channelId,
+        user_id: userId,
+        seq: after,
+      });
+    }
   }
 
   #markRead(userId: string, seq: number): number {

@@ -41,6 +41,7 @@ import {
 } from "../socket-identity.ts";
 import { DeviceStreams } from "./device-streams.ts";
 import { Presence } from "./presence.ts";
+import { Pushes } from "./pushes.ts";
 
 /**
  * What woke UserInbox objects in this isolate: constructions (a start after hibernation or
@@ -56,6 +57,7 @@ export function inboxConstructions(): number {
 export class UserInbox extends DurableObject<Env> {
   readonly #store: InboxStore;
   readonly #streams: DeviceStreams;
+  readonly #pushes: Pushes;
   /** When each channel last updated this user (memory only; see #tellRecentChannels). */
   readonly #lastUpdate = new Map<string, number>();
   readonly #presence: Presence;
@@ -64,6 +66,14 @@ export class UserInbox extends DurableObject<Env> {
     super(ctx, env);
     wakeups.constructions++;
     this.#store = new InboxStore(ctx.storage.sql);
+    this.#pushes = new Pushes({
+      store: this.#store,
+      userId: ctx.id.name ?? "",
+      now: () => Date.now(),
+      enqueue: async (job) => {
+        await env.PUSH_QUEUE.send(job);
+      },
+    });
     this.#streams = new DeviceStreams({
       store: this.#store,
       readAfter: (channelId, userId, afterSeq) =>
@@ -133,9 +143,22 @@ export class UserInbox extends DurableObject<Env> {
     const parsed = parseClientFrame("user", raw);
     if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
     const frame = parsed.frame;
-    await this.#streams.resume({ ws, a }, frame).catch((err) => {
+    const work =
+      frame.type === "resume"
+        ? this.#streams.resume({ ws, a }, frame)
+        : this.#delivered(a.userId, frame.cursors);
+    await work.catch((err) => {
       sendQuietly(ws, JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
     });
+  }
+
+  /** DELIVERED acknowledgements from a device, passed to each channel (the authority). */
+  async #delivered(userId: string, cursors: { channel_id: string; seq: number }[]): Promise<void> {
+    await Promise.all(
+      cursors
+        .filter((c) => this.#store.channel(c.channel_id))
+        .map((c) => unwrap(this.env.CHANNEL_ROOM.getByName(c.channel_id).markDelivered(userId, c.seq))),
+    );
   }
 
   override async webSocketClose(): Promise<void> {
@@ -194,8 +217,17 @@ export class UserInbox extends DurableObject<Env> {
       const a = attachmentOf(ws);
       return a ? [{ ws, a }] : [];
     });
-    await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
+    if (open.length === 0) await this.#pushes.offline(u.channel_id, u.messages);
+    else await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
     return { devices };
+  }
+
+  /**
+   * The push consumer finished a job of this user for a channel (sent, dropped or given up):
+   * the channel may have its next notification queued.
+   */
+  async pushSettled(channelId: string, seq: number): Promise<void> {
+    await this.#pushes.settled(channelId, seq);
   }
 
   /** My conversations, most recent first, with unread counts. */
@@ -260,6 +292,15 @@ export class UserInbox extends DurableObject<Env> {
   /** What others see of this user (before any per-viewer rule, such as a block). */
   async presence(): Promise<{ status: PresenceStatus; last_active_at: number }> {
     return this.#presence.visible();
+  }
+
+  /** Push notifications of this channel on or off; false when the user is not in it. */
+  async setMuted(channelId: string, muted: boolean): Promise<boolean> {
+    return this.#store.setMuted(channelId, muted);
+  }
+
+  async setHidePreviews(hide: boolean): Promise<void> {
+    this.#store.setHidePreviews(hide);
   }
 
   async setInvisible(invisible: boolean): Promise<void> {

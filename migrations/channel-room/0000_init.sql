@@ -17,6 +17,7 @@ CREATE TABLE `members` (
 	`joined_at` integer NOT NULL,
 	`joined_seq` integer NOT NULL,
 	`read_seq` integer NOT NULL,
+	`delivered_seq` integer DEFAULT 0 NOT NULL,
 	`synced_seq` integer NOT NULL,
 	`rev` integer NOT NULL,
 	`synced_rev` integer NOT NULL,

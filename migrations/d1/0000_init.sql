@@ -53,6 +53,34 @@ CREATE TABLE `memberships` (
 );
 --> statement-breakpoint
 CREATE INDEX `memberships_channel` ON `memberships` (`channel_id`);--> statement-breakpoint
+CREATE TABLE `push_failures` (
+	`id` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`channel_id` text NOT NULL,
+	`seq` integer NOT NULL,
+	`attempts` integer NOT NULL,
+	`failed_at` integer NOT NULL,
+	`body` text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `push_sent` (
+	`device_id` text NOT NULL,
+	`channel_id` text NOT NULL,
+	`seq` integer NOT NULL,
+	`sent_at` integer NOT NULL,
+	PRIMARY KEY(`device_id`, `channel_id`, `seq`)
+);
+--> statement-breakpoint
+CREATE TABLE `push_subscriptions` (
+	`device_id` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`endpoint` text NOT NULL,
+	`p256dh` text NOT NULL,
+	`auth` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `push_subscriptions_user` ON `push_subscriptions` (`user_id`);--> statement-breakpoint
 CREATE TABLE `rate_limits` (
 	`key` text PRIMARY KEY NOT NULL,
 	`window_start` integer NOT NULL,

@@ -16,7 +16,8 @@ CREATE TABLE `channels` (
 	`last_sender_id` text,
 	`last_preview` text,
 	`last_ts` integer,
-	`updated_at` integer NOT NULL
+	`updated_at` integer NOT NULL,
+	`muted` integer DEFAULT false NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `device_streams` (
@@ -48,6 +49,11 @@ CREATE TABLE `presence_watchers` (
 CREATE TABLE `revoked_devices` (
 	`device_id` text PRIMARY KEY NOT NULL,
 	`revoked_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `settings` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`hide_previews` integer DEFAULT false NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `used_tickets` (

@@ -34,6 +34,8 @@ export const members = sqliteTable("members", {
   /** A member reads messages after this seq: new members see history from when they joined. */
   joinedSeq: integer("joined_seq").notNull(),
   readSeq: integer("read_seq").notNull(),
+  /** The highest seq one of this member's devices acknowledged receiving (DELIVERED). */
+  deliveredSeq: integer("delivered_seq").notNull().default(0),
   syncedSeq: integer("synced_seq").notNull(),
   rev: integer("rev").notNull(),
   syncedRev: integer("synced_rev").notNull(),

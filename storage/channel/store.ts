@@ -33,6 +33,7 @@ export interface MemberRow {
   joinedAt: number;
   joinedSeq: number;
   readSeq: number;
+  deliveredSeq: number;
   syncedSeq: number;
   rev: number;
   syncedRev: number;
@@ -44,7 +45,7 @@ type Row = Record<string, SqlStorageValue>;
 const CHANNEL_COLS =
   "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy";
 const MEMBER_COLS =
-  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt";
+  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt";
 const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts";
 
 /** The recent-messages tail keeps at most this many messages and this much text. */
@@ -195,6 +196,20 @@ export class ChannelStore {
       m.rev++;
     }
     return m?.readSeq ?? 0;
+  }
+
+  /** Moves a member's delivered marker forward only; returns the marker after the call. */
+  markDelivered(userId: string, seq: number): number {
+    const m = this.member(userId);
+    if (!m || m.deliveredSeq >= seq) return m?.deliveredSeq ?? 0;
+    this.#sql.exec(
+      "UPDATE members SET delivered_seq = ? WHERE user_id = ? AND delivered_seq < ?",
+      seq,
+      userId,
+      seq,
+    );
+    m.deliveredSeq = seq;
+    return seq;
   }
 
   /**

@@ -111,3 +111,40 @@ export const rateLimits = sqliteTable("rate_limits", {
   windowStart: integer("window_start").notNull(),
   count: integer("count").notNull().default(sql`0`),
 });
+
+/** Web Push subscriptions, one per device at most; they go with the device. */
+export const pushSubscriptions = sqliteTable(
+  "push_subscriptions",
+  {
+    deviceId: text("device_id").primaryKey(),
+    userId: text("user_id").notNull(),
+    endpoint: text("endpoint").notNull(),
+    p256dh: text("p256dh").notNull(),
+    auth: text("auth").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("push_subscriptions_user").on(t.userId)],
+);
+
+/** Pushes already sent, so a retried job never notifies a device twice for one message. */
+export const pushSent = sqliteTable(
+  "push_sent",
+  {
+    deviceId: text("device_id").notNull(),
+    channelId: text("channel_id").notNull(),
+    seq: integer("seq").notNull(),
+    sentAt: integer("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.channelId, t.seq] })],
+);
+
+/** Jobs that exhausted their retries (written by the dead-letter queue's consumer). */
+export const pushFailures = sqliteTable("push_failures", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull(),
+  channelId: text("channel_id").notNull(),
+  seq: integer("seq").notNull(),
+  attempts: integer("attempts").notNull(),
+  failedAt: integer("failed_at").notNull(),
+  body: text("body").notNull(),
+});

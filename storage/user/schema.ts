@@ -18,6 +18,15 @@ export const channels = sqliteTable("channels", {
   lastPreview: text("last_preview"),
   lastTs: integer("last_ts"),
   updatedAt: integer("updated_at").notNull(),
+  /** The user muted this channel: no push notifications for it. */
+  muted: integer("muted", { mode: "boolean" }).notNull().default(false),
+});
+
+/** This user's settings that the user object acts on (one row, id = 1). */
+export const settings = sqliteTable("settings", {
+  id: integer("id").primaryKey(),
+  /** Push notifications carry no preview of the message text. */
+  hidePreviews: integer("hide_previews", { mode: "boolean" }).notNull().default(false),
 });
 
 /**

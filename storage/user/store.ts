@@ -22,11 +22,12 @@ export interface InboxChannel {
   lastSenderId: string | null;
   lastPreview: string | null;
   lastTs: number | null;
+  muted: boolean;
 }
 
 type Row = Record<string, SqlStorageValue>;
 const CHANNEL_COLS =
-  "channel_id AS channelId, kind, name, head_seq AS headSeq, read_seq AS readSeq, joined_seq AS joinedSeq, last_seq AS lastSeq, last_sender_id AS lastSenderId, last_preview AS lastPreview, last_ts AS lastTs";
+  "channel_id AS channelId, kind, name, head_seq AS headSeq, read_seq AS readSeq, joined_seq AS joinedSeq, last_seq AS lastSeq, last_sender_id AS lastSenderId, last_preview AS lastPreview, last_ts AS lastTs, muted";
 
 export function toSummary(c: InboxChannel): ChannelSummary {
   return {
@@ -59,10 +60,10 @@ export class InboxStore {
 
   #channelMap(): Map<string, InboxChannel> {
     if (!this.#channels) {
-      const rows = this.#sql
-        .exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels`)
-        .toArray() as unknown as InboxChannel[];
-      this.#channels = new Map(rows.map((c) => [c.channelId, c]));
+      const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels`).toArray();
+      this.#channels = new Map(
+        rows.map((r) => [r.channelId as string, { ...(r as unknown as InboxChannel), muted: r.muted === 1 }]),
+      );
     }
     return this.#channels;
   }
@@ -92,6 +93,7 @@ export class InboxStore {
       lastSenderId: newer ? last.sender_id : (c?.lastSenderId ?? null),
       lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
       lastTs: newer ? last.ts : (c?.lastTs ?? null),
+      muted: c?.muted ?? false,
     };
     this.#sql.exec(
       `INSERT INTO channels (channel_id, kind, name, head_seq, read_seq, joined_seq, last_seq, last_sender_id, last_preview, last_ts, updated_at)
@@ -113,6 +115,34 @@ export class InboxStore {
       now,
     );
     this.#channelMap().set(u.channel_id, next);
+  }
+
+  setMuted(channelId: string, muted: boolean): boolean {
+    const c = this.channel(channelId);
+    if (!c) return false;
+    this.#sql.exec("UPDATE channels SET muted = ? WHERE channel_id = ?", muted ? 1 : 0, channelId);
+    c.muted = muted;
+    return true;
+  }
+
+  /** Channels with unread messages: the badge of a notification. */
+  unreadChannels(): number {
+    let n = 0;
+    for (const c of this.#channelMap().values()) if (c.headSeq > Math.max(c.readSeq, c.joinedSeq)) n++;
+    return n;
+  }
+
+  hidePreviews(): boolean {
+    return (
+      this.#sql.exec("SELECT hide_previews FROM settings WHERE id = 1").toArray()[0]?.hide_previews === 1
+    );
+  }
+
+  setHidePreviews(hide: boolean): void {
+    this.#sql.exec(
+      "INSERT INTO settings (id, hide_previews) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET hide_previews = excluded.hide_previews",
+      hide ? 1 : 0,
+    );
   }
 
   deleteChannel(channelId: string): void {

@@ -7,7 +7,14 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { unwrap } from "../../durable-objects/rpc.ts";
-import { ChannelIdSchema, HistoryQuery, PostMessageBody, ReadBody, UserRefBody } from "../../protocol/api.ts";
+import {
+  ChannelIdSchema,
+  HistoryQuery,
+  MuteBody,
+  PostMessageBody,
+  ReadBody,
+  UserRefBody,
+} from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { dmChannelId } from "../../protocol/ids.ts";
 import { canChat } from "../../storage/d1/friends.ts";
@@ -64,6 +71,20 @@ channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
     channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text),
   );
   return c.json(ack, 201);
+});
+
+/** Every member's delivered and read markers: the sender's "read by 37 of 99". */
+channels.get("/:id/receipts", async (c) =>
+  c.json(await unwrap(channelStub(c.env, channelId(c)).receipts(c.get("userId")))),
+);
+
+/** No push notifications for this channel (my setting, kept by my user object). */
+channels.put("/:id/mute", valid("json", MuteBody), async (c) => {
+  const muted = c.req.valid("json").muted;
+  if (!(await inboxStub(c.env, c.get("userId")).setMuted(channelId(c), muted))) {
+    throw new ChatError("not_found", "no such channel in your list");
+  }
+  return c.json({ channel_id: channelId(c), muted });
 });
 
 channels.post("/:id/read", valid("json", ReadBody), async (c) =>

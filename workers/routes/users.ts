@@ -36,6 +36,8 @@ users.patch("/me", valid("json", UpdateMeBody), async (c) => {
   });
   // The user object decides what others see of this user's presence.
   if (body.invisible !== undefined) await inboxStub(c.env, c.get("userId")).setInvisible(body.invisible);
+  if (body.hide_previews !== undefined)
+    await inboxStub(c.env, c.get("userId")).setHidePreviews(body.hide_previews);
   return c.json(await me(c));
 });
 

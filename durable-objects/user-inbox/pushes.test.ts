@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import type { WireMessage } from "../../protocol/frames.ts";
+import type { PushJob } from "../../protocol/push.ts";
+import type { InboxChannel, InboxStore } from "../../storage/user/store.ts";
+import { Pushes } from "./pushes.ts";
+
+const ME = "01ME0000000000000000000000";
+const THEM = "01TH0000000000000000000000";
+const CH = "gr_01CH000000000000000000000A";
+
+function msg(seq: number, sender = THEM, text = `message ${seq}`): WireMessage {
+  return { channel_id: CH, seq, id: `id${seq}`, sender_id: sender, client_msg_id: `c${seq}`, text, ts: seq };
+}
+
+/** A stand-in for the parts of the store the push rules read. */
+function setup(opts: { muted?: boolean; readSeq?: number; hide?: boolean } = {}) {
+  const channel = { channelId: CH, muted: opts.muted ?? false, readSeq: opts.readSeq ?? 0 } as InboxChannel;
+  const store = {
+    channel: (id: string) => (id === CH ? channel : null),
+    hidePreviews: () => opts.hide ?? false,
+    unreadChannels: () => 3,
+  } as unknown as InboxStore;
+  const jobs: PushJob[] = [];
+  const pushes = new Pushes({ store, userId: ME, now: () => 1_000, enqueue: async (j) => void jobs.push(j) });
+  return { pushes, jobs };
+}
+
+describe("when to push", () => {
+  it("queues one job for the newest message from someone else, with a 100-code-point preview", async () => {
+    const { pushes, jobs } = setup();
+    await pushes.offline(CH, [msg(1), msg(2, THEM, "😀".repeat(150)), msg(3, ME)]);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({
+      user_id: ME,
+      channel_id: CH,
+      seq: 2,
+      message_id: "id2",
+      sender_id: THEM,
+      badge: 3,
+    });
+    expect([...(jobs[0]!.preview ?? "")].length).toBe(100);
+    expect(JSON.stringify(jobs[0])).not.toContain("😀".repeat(101));
+  });
+
+  it("sends no preview when the user hides previews, and nothing for a muted or already-read channel", async () => {
+    const hidden = setup({ hide: true });
+    await hidden.pushes.offline(CH, [msg(1)]);
+    expect(hidden.jobs[0]?.preview).toBeNull();
+    const muted = setup({ muted: true });
+    await muted.pushes.offline(CH, [msg(1)]);
+    expect(muted.jobs).toEqual([]);
+    const read = setup({ readSeq: 5 });
+    await read.pushes.offline(CH, [msg(4), msg(5)]);
+    expect(read.jobs).toEqual([]);
+    const own = setup();
+    await own.pushes.offline(CH, [msg(1, ME)]);
+    expect(own.jobs).toEqual([]);
+  });
+
+  it("keeps one job per channel in flight and collapses a burst into the newest waiting one", async () => {
+    const { pushes, jobs } = setup();
+    await pushes.offline(CH, [msg(1)]);
+    for (let s = 2; s <= 20; s++) await pushes.offline(CH, [msg(s)]);
+    expect(jobs.map((j) => j.seq)).toEqual([1]);
+    await pushes.settled(CH, 1);
+    expect(jobs.map((j) => j.seq)).toEqual([1, 20]);
+    await pushes.settled(CH, 20);
+    expect(jobs.map((j) => j.seq)).toEqual([1, 20]);
+  });
+});

@@ -1,0 +1,443 @@
+// Push notifications: the subscription API, the `push` queue's consumer (ack, retry with
+// backoff or Retry-After, 404/410 drops the subscription, idempotent per device, channel and
+// seq), the dead-letter consumer, and the real queue pipeline through to the dead-letter queue.
+// Only the push service is faked: `fetch` to https://push.example.test answers as each test says.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { toBase64Url } from "../../domain/encoding.ts";
+import { type PushJob, type PushPayload, pushTopic } from "../../protocol/push.ts";
+import {
+  consumePushBatch,
+  PUSH_DEAD_LETTER_QUEUE,
+  PUSH_QUEUE,
+  PUSH_TTL_S,
+  pushConsumerDeps,
+} from "../../workers/consumers/push/consumer.ts";
+import worker from "../../workers/index.ts";
+import { api, login, signup, type TestUser } from "../fixtures/api.ts";
+import { expectError } from "./expect-error.ts";
+
+const PUSH_HOST = "push.example.test";
+
+// ---- the fake push service -------------------------------------------------------------------
+
+interface CapturedPush {
+  url: string;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+let pushes: CapturedPush[] = [];
+/** How the push service answers a request; each test sets its own. */
+let answer: (req: Request) => Response = () => new Response(null, { status: 201 });
+let fetchSpy: MockInstance<typeof fetch>;
+
+beforeEach(() => {
+  pushes = [];
+  answer = () => new Response(null, { status: 201 });
+  const realFetch = globalThis.fetch;
+  fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const req = new Request(input, init);
+    if (new URL(req.url).host !== PUSH_HOST) return realFetch(input, init);
+    pushes.push({ url: req.url, headers: req.headers, body: new Uint8Array(await req.arrayBuffer()) });
+    return answer(req);
+  });
+});
+
+afterEach(() => {
+  fetchSpy.mockRestore();
+});
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/** A browser's subscription: a fresh P-256 key pair and auth secret, as `toJSON()` gives them. */
+async function browserSubscription(path = crypto.randomUUID()) {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+    "deriveBits",
+  ])) as CryptoKeyPair;
+  const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+  return {
+    endpoint: `https://${PUSH_HOST}/send/${path}`,
+    expirationTime: null,
+    keys: { p256dh: toBase64Url(raw), auth: toBase64Url(crypto.getRandomValues(new Uint8Array(16))) },
+  };
+}
+
+async function subscribe(user: TestUser, path?: string): Promise<string> {
+  const sub = await browserSubscription(path);
+  const res = await api("PUT", "/v1/push/subscription", { token: user.token, body: sub });
+  expect(res.status, JSON.stringify(res.body)).toBe(204);
+  return sub.endpoint;
+}
+
+let seqCounter = 0;
+function jobFor(user: TestUser, patch: Partial<PushJob> = {}): PushJob {
+  seqCounter++;
+  return {
+    v: 1,
+    user_id: user.id,
+    channel_id: `test-channel-${crypto.randomUUID()}`,
+    seq: seqCounter,
+    message_id: `msg-${seqCounter}`,
+    sender_id: "someone-else",
+    preview: "hello there",
+    badge: 1,
+    queued_at: Date.now(),
+    ...patch,
+  };
+}
+
+/**
+ * Runs the Worker's queue handler on a one-message batch, as the Queues runtime would.
+ * `getQueueResult` names retried messages but drops their delay, so `retries` records the
+ * delay each `retry()` asked for.
+ */
+async function deliver(queue: string, body: unknown, opts: { id?: string; attempts?: number } = {}) {
+  const id = opts.id ?? crypto.randomUUID();
+  const batch = createMessageBatch<PushJob>(queue, [
+    { id, timestamp: new Date(), attempts: opts.attempts ?? 1, body: body as PushJob },
+  ]);
+  const retries: { msgId: string; delaySeconds?: number }[] = [];
+  for (const msg of batch.messages) {
+    const retry = msg.retry.bind(msg);
+    vi.spyOn(msg, "retry").mockImplementation((options) => {
+      retries.push({ msgId: msg.id, delaySeconds: options?.delaySeconds });
+      retry(options);
+    });
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  expect(result.retryMessages.map((r) => r.msgId)).toEqual(retries.map((r) => r.msgId));
+  return { id, result, retries };
+}
+
+async function subscriptionRow(deviceId: string) {
+  return env.DB.prepare("SELECT * FROM push_subscriptions WHERE device_id = ?")
+    .bind(deviceId)
+    .first<{ device_id: string; user_id: string; endpoint: string; p256dh: string; auth: string }>();
+}
+
+async function sentRows(channelId: string) {
+  const rows = await env.DB.prepare("SELECT device_id, seq FROM push_sent WHERE channel_id = ?")
+    .bind(channelId)
+    .all<{ device_id: string; seq: number }>();
+  return rows.results;
+}
+
+// ---- the subscription API --------------------------------------------------------------------
+
+describe("subscription API", () => {
+  it("serves the VAPID public key without a token", async () => {
+    const res = await api("GET", "/v1/push/vapid-public-key");
+    expect(res).toEqual({ status: 200, body: { public_key: env.VAPID_PUBLIC_KEY } });
+  });
+
+  it("stores one subscription per device; a new one replaces the old", async () => {
+    const user = await signup("push");
+    const first = await subscribe(user);
+    expect((await subscriptionRow(user.deviceId))?.endpoint).toBe(first);
+    const sub = await browserSubscription();
+    expect((await api("PUT", "/v1/push/subscription", { token: user.token, body: sub })).status).toBe(204);
+    const row = await subscriptionRow(user.deviceId);
+    expect(row).toMatchObject({
+      user_id: user.id,
+      endpoint: sub.endpoint,
+      p256dh: sub.keys.p256dh,
+      auth: sub.keys.auth,
+    });
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM push_subscriptions WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ n: number }>();
+    expect(count?.n).toBe(1);
+  });
+
+  it("moves an endpoint to the device that registers it last (one browser, two logins)", async () => {
+    const a = await signup("push");
+    const b = await signup("push");
+    const endpoint = await subscribe(a, "shared-browser");
+    await subscribe(b, "shared-browser");
+    expect(await subscriptionRow(a.deviceId)).toBeNull();
+    expect((await subscriptionRow(b.deviceId))?.endpoint).toBe(endpoint);
+  });
+
+  it("DELETE removes the caller's subscription only, and is idempotent", async () => {
+    const laptop = await signup("push");
+    const phone = await login(laptop, "phone");
+    await subscribe(laptop);
+    await subscribe(phone);
+    expect((await api("DELETE", "/v1/push/subscription", { token: phone.token })).status).toBe(204);
+    expect(await subscriptionRow(phone.deviceId)).toBeNull();
+    expect(await subscriptionRow(laptop.deviceId)).not.toBeNull();
+    expect((await api("DELETE", "/v1/push/subscription", { token: phone.token })).status).toBe(204);
+  });
+
+  it("refuses a subscription without a token", async () => {
+    expectError(
+      await api("PUT", "/v1/push/subscription", { body: await browserSubscription() }),
+      "unauthenticated",
+    );
+    expectError(await api("DELETE", "/v1/push/subscription"), "unauthenticated");
+  });
+
+  it("refuses an http:// endpoint, bad keys and unknown fields with validation_failed", async () => {
+    const user = await signup("push");
+    const good = await browserSubscription();
+    const bad: [string, unknown][] = [
+      ["http endpoint", { ...good, endpoint: `http://${PUSH_HOST}/send/x` }],
+      ["not a URL", { ...good, endpoint: "push me" }],
+      ["credentials in URL", { ...good, endpoint: `https://u:p@${PUSH_HOST}/x` }],
+      ["short p256dh", { ...good, keys: { ...good.keys, p256dh: good.keys.p256dh.slice(0, 40) } }],
+      ["compressed point", { ...good, keys: { ...good.keys, p256dh: `Ag${good.keys.p256dh.slice(2)}` } }],
+      ["auth not base64url", { ...good, keys: { ...good.keys, auth: "not+base64/url!!!!!!!!" } }],
+      ["auth too long", { ...good, keys: { ...good.keys, auth: `${good.keys.auth}AAAA` } }],
+      ["missing keys", { endpoint: good.endpoint }],
+      ["unknown field", { ...good, extra: 1 }],
+    ];
+    for (const [label, body] of bad) {
+      expectError(
+        await api("PUT", "/v1/push/subscription", { token: user.token, body }),
+        "validation_failed",
+        label,
+      );
+    }
+    expect(await subscriptionRow(user.deviceId)).toBeNull();
+  });
+
+  it("a revoked or signed-out device's subscription goes with it", async () => {
+    const laptop = await signup("push");
+    const phone = await login(laptop, "phone");
+    const tablet = await login(laptop, "tablet");
+    await subscribe(laptop);
+    await subscribe(phone);
+    await subscribe(tablet);
+    expect((await api("DELETE", `/v1/devices/${phone.deviceId}`, { token: laptop.token })).status).toBe(204);
+    expect(await subscriptionRow(phone.deviceId)).toBeNull();
+    expect((await api("POST", "/v1/auth/logout", { token: tablet.token })).status).toBe(204);
+    expect(await subscriptionRow(tablet.deviceId)).toBeNull();
+    expect(await subscriptionRow(laptop.deviceId)).not.toBeNull();
+  });
+});
+
+// ---- the consumer, one batch at a time -------------------------------------------------------
+
+describe("push consumer", () => {
+  it("201: sends an encrypted, VAPID-signed push, records it and acks; a redelivery sends nothing", async () => {
+    const user = await signup("push");
+    const endpoint = await subscribe(user);
+    const job = jobFor(user);
+    const { id, result } = await deliver(PUSH_QUEUE, job);
+    expect(result.explicitAcks).toEqual([id]);
+    expect(result.retryMessages).toEqual([]);
+
+    expect(pushes).toHaveLength(1);
+    const [push] = pushes;
+    expect(push?.url).toBe(endpoint);
+    expect(push?.headers.get("content-encoding")).toBe("aes128gcm");
+    expect(push?.headers.get("topic")).toBe(await pushTopic(job.channel_id));
+    expect(push?.headers.get("ttl")).toBe(String(PUSH_TTL_S));
+    expect(push?.headers.get("urgency")).toBe("high");
+    expect(push?.headers.get("authorization")).toMatch(
+      new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${env.VAPID_PUBLIC_KEY}$`),
+    );
+    // The plaintext is never on the wire: the body is the padded aes128gcm record.
+    expect(new TextDecoder().decode(push?.body)).not.toContain("hello there");
+    expect(await sentRows(job.channel_id)).toEqual([{ device_id: user.deviceId, seq: job.seq }]);
+
+    const again = await deliver(PUSH_QUEUE, job);
+    expect(again.result.explicitAcks).toEqual([again.id]);
+    expect(pushes).toHaveLength(1);
+  });
+
+  it("sends to every subscribed device and, on a retry, only to those that have not had it", async () => {
+    const laptop = await signup("push");
+    const phone = await login(laptop, "phone");
+    await subscribe(laptop);
+    const phoneEndpoint = await subscribe(phone);
+    const job = jobFor(laptop);
+    answer = (req) => new Response(null, { status: req.url === phoneEndpoint ? 500 : 201 });
+    const first = await deliver(PUSH_QUEUE, job);
+    expect(first.retries).toEqual([{ msgId: first.id, delaySeconds: 2 }]);
+    expect(pushes).toHaveLength(2);
+    expect(await sentRows(job.channel_id)).toEqual([{ device_id: laptop.deviceId, seq: job.seq }]);
+
+    answer = () => new Response(null, { status: 201 });
+    const second = await deliver(PUSH_QUEUE, job, { id: first.id, attempts: 2 });
+    expect(second.result.explicitAcks).toEqual([first.id]);
+    expect(pushes.slice(2).map((p) => p.url)).toEqual([phoneEndpoint]);
+    expect((await sentRows(job.channel_id)).map((r) => r.device_id).sort()).toEqual(
+      [laptop.deviceId, phone.deviceId].sort(),
+    );
+  });
+
+  it("404/410: removes the subscription and acks", async () => {
+    for (const status of [410, 404]) {
+      const user = await signup("push");
+      await subscribe(user);
+      answer = () => new Response("gone", { status });
+      const { id, result } = await deliver(PUSH_QUEUE, jobFor(user));
+      expect(result.explicitAcks, String(status)).toEqual([id]);
+      expect(result.retryMessages).toEqual([]);
+      expect(await subscriptionRow(user.deviceId), String(status)).toBeNull();
+    }
+  });
+
+  it("500: retries with exponential backoff and records nothing as sent", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    answer = () => new Response("oops", { status: 500 });
+    const job = jobFor(user);
+    const first = await deliver(PUSH_QUEUE, job);
+    expect(first.result.explicitAcks).toEqual([]);
+    expect(first.retries).toEqual([{ msgId: first.id, delaySeconds: 2 }]);
+    const third = await deliver(PUSH_QUEUE, job, { attempts: 3 });
+    expect(third.retries).toEqual([{ msgId: third.id, delaySeconds: 8 }]);
+    const late = await deliver(PUSH_QUEUE, job, { attempts: 20 });
+    expect(late.retries).toEqual([{ msgId: late.id, delaySeconds: 300 }]);
+    expect(await sentRows(job.channel_id)).toEqual([]);
+    expect(await subscriptionRow(user.deviceId)).not.toBeNull();
+  });
+
+  it("429 with Retry-After: 7 retries after exactly 7 seconds", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    answer = () => new Response(null, { status: 429, headers: { "retry-after": "7" } });
+    const { id, result, retries } = await deliver(PUSH_QUEUE, jobFor(user));
+    expect(retries).toEqual([{ msgId: id, delaySeconds: 7 }]);
+    expect(result.explicitAcks).toEqual([]);
+  });
+
+  it("a network error counts as a failed send and is retried", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    answer = () => {
+      throw new TypeError("connection reset");
+    };
+    const { id, retries } = await deliver(PUSH_QUEUE, jobFor(user));
+    expect(retries).toEqual([{ msgId: id, delaySeconds: 2 }]);
+  });
+
+  it("a malformed job is acked without sending (retrying cannot fix it)", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    const malformed: unknown[] = [
+      "not an object",
+      { ...jobFor(user), v: 2 },
+      { ...jobFor(user), seq: 0 },
+      { ...jobFor(user), extra: true },
+    ];
+    for (const body of malformed) {
+      const { id, result } = await deliver(PUSH_QUEUE, body);
+      expect(result.explicitAcks, JSON.stringify(body)).toEqual([id]);
+      expect(result.retryMessages).toEqual([]);
+    }
+    expect(pushes).toEqual([]);
+  });
+
+  it("a user with no subscription: acked, nothing sent", async () => {
+    const user = await signup("push");
+    const { id, result } = await deliver(PUSH_QUEUE, jobFor(user));
+    expect(result.explicitAcks).toEqual([id]);
+    expect(pushes).toEqual([]);
+  });
+
+  it("tells the user object when a job is settled, not while it is being retried", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    const settled: [string, string, number][] = [];
+    const sentPayloads: PushPayload[] = [];
+    const real = pushConsumerDeps(env);
+    const deps = pushConsumerDeps(env, {
+      settle: async (...args) => {
+        settled.push(args);
+      },
+      provider: {
+        send: async (target, payload, opts) => {
+          sentPayloads.push(payload);
+          return real.provider.send(target, payload, opts);
+        },
+      },
+    });
+    const job = jobFor(user, { preview: "é".repeat(150), sender_id: "sender-1", badge: 4 });
+    const run = async (attempts: number) => {
+      const batch = createMessageBatch<unknown>(PUSH_QUEUE, [
+        { id: "settle-test", timestamp: new Date(), attempts, body: job },
+      ]);
+      await consumePushBatch(batch, deps);
+      return getQueueResult(batch, createExecutionContext());
+    };
+    answer = () => new Response(null, { status: 503 });
+    expect((await run(1)).retryMessages).toHaveLength(1);
+    expect(settled).toEqual([]);
+    answer = () => new Response(null, { status: 201 });
+    expect((await run(2)).explicitAcks).toEqual(["settle-test"]);
+    expect(settled).toEqual([[user.id, job.channel_id, job.seq]]);
+    // The payload: a reference and a preview of at most 100 characters, never a body.
+    expect(sentPayloads.at(-1)).toEqual({
+      v: 1,
+      type: "message",
+      channel_id: job.channel_id,
+      seq: job.seq,
+      message_id: job.message_id,
+      sender_id: "sender-1",
+      preview: "é".repeat(100),
+      badge: 4,
+    } satisfies PushPayload);
+  });
+});
+
+describe("dead-letter consumer", () => {
+  it("records the failed job in push_failures under the message id and acks", async () => {
+    const user = await signup("push");
+    const job = jobFor(user);
+    const id = `dead-${crypto.randomUUID()}`;
+    const { result } = await deliver(PUSH_DEAD_LETTER_QUEUE, job, { id, attempts: 1 });
+    expect(result.explicitAcks).toEqual([id]);
+    const row = await env.DB.prepare("SELECT * FROM push_failures WHERE id = ?").bind(id).first();
+    expect(row).toMatchObject({ user_id: user.id, channel_id: job.channel_id, seq: job.seq, attempts: 1 });
+    expect(JSON.parse(String(row?.body))).toEqual(job);
+    // A redelivered dead letter is recorded once.
+    await deliver(PUSH_DEAD_LETTER_QUEUE, job, { id });
+    const n = await env.DB.prepare("SELECT count(*) AS n FROM push_failures WHERE id = ?").bind(id).first();
+    expect(n?.n).toBe(1);
+  });
+});
+
+// ---- the real queue pipeline in workerd ------------------------------------------------------
+
+async function poll<T>(what: string, check: () => Promise<T | null | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("queue pipeline", () => {
+  it("a job sent to PUSH_QUEUE reaches the device", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    const job = jobFor(user);
+    await env.PUSH_QUEUE.send(job);
+    await poll("push_sent row", async () => (await sentRows(job.channel_id))[0]);
+    expect(pushes).toHaveLength(1);
+  });
+
+  it("a push service answering 500 gets every attempt, then the job lands in push_failures", async () => {
+    const user = await signup("push");
+    await subscribe(user);
+    answer = () => new Response("down", { status: 500 });
+    const job = jobFor(user);
+    await env.PUSH_QUEUE.send(job);
+    // vitest.config.ts: maxRetries 2, so 3 attempts; the consumer backs off 2 s, then 4 s.
+    const row = await poll("push_failures row", () =>
+      env.DB.prepare("SELECT * FROM push_failures WHERE channel_id = ?").bind(job.channel_id).first(),
+    );
+    expect(row).toMatchObject({ user_id: user.id, seq: job.seq });
+    expect(pushes).toHaveLength(3);
+    expect(await sentRows(job.channel_id)).toEqual([]);
+  });
+});
