@@ -414,6 +414,9 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
   #deliver(message: WireMessage, sender: WebSocket | null): void {
     this.#stopTyping(message.sender_id);
+    // Whoever sends has read up to their own message: it is never unread for them. Silent (no
+    // `read` frame on the hot path); the sender's user object gets it with this update.
+    this.#store.markRead(message.sender_id, message.seq);
     this.#sockets.deliver(message, sender);
     this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }

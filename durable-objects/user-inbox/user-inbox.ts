@@ -188,8 +188,9 @@ export class UserInbox extends DurableObject<Env> {
    * Answers which devices hold a user socket, so the channel can tell whether they need it.
    */
   async applyChannelUpdate(u: InboxUpdate): Promise<InboxUpdateResult> {
-    const sockets = this.ctx.getWebSockets();
-    const devices = sockets.flatMap((ws) => attachmentOf(ws)?.deviceId ?? []);
+    const open = this.#openSockets();
+    const sockets = open.map((o) => o.ws);
+    const devices = open.map((o) => o.a.deviceId);
     if (u.removed) {
       this.#store.deleteChannel(u.channel_id);
       const frame = JSON.stringify({
@@ -213,10 +214,6 @@ export class UserInbox extends DurableObject<Env> {
       } satisfies ServerFrame);
       for (const ws of sockets) sendQuietly(ws, frame);
     }
-    const open = sockets.flatMap((ws) => {
-      const a = attachmentOf(ws);
-      return a ? [{ ws, a }] : [];
-    });
     if (open.length === 0) await this.#pushes.offline(u.channel_id, u.messages);
     else await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
     return { devices };

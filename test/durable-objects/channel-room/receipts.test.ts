@@ -77,3 +77,29 @@ describe("receipts and unread", () => {
     expect(after.body.channels[0]).toMatchObject({ read_seq: 4, unread: 0 });
   });
 });
+
+describe("my own messages", () => {
+  it("are never unread for me, on any of my devices", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "b1", text: "hi" },
+    });
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "a1", text: "hello" },
+    });
+    const other = await login(a, "other");
+    for (let i = 0; i < 40; i++) {
+      const list = await api("GET", "/v1/channels", { token: other.token });
+      if (list.body.channels[0]?.head_seq === 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const mine = await api("GET", "/v1/channels", { token: other.token });
+    expect(mine.body.channels[0]).toMatchObject({ head_seq: 2, read_seq: 2, unread: 0 });
+    const theirs = await api("GET", "/v1/channels", { token: b.token });
+    expect(theirs.body.channels[0]).toMatchObject({ head_seq: 2, read_seq: 1, unread: 1 });
+  });
+});
