@@ -99,7 +99,8 @@ export interface ChannelInfo {
 /** Every member's markers: "delivered to 80 of 99, read by 37" is computed from these. */
 export interface Receipts {
   channel_id: string;
-  members: { user_id: string; delivered_seq: number; read_seq: number }[];
+  /** A member counts for a message only if `joined_seq < seq` (it could see the message). */
+  members: { user_id: string; joined_seq: number; delivered_seq: number; read_seq: number }[];
 }
 
 export const MuteBody = v.strictObject({ muted: v.boolean() });

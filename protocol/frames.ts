@@ -184,6 +184,8 @@ export interface ChannelSummary {
   head_seq: number;
   read_seq: number;
   unread: number;
+  /** I muted this channel: no push notifications for it. */
+  muted: boolean;
   last_message: { seq: number; sender_id: string; preview: string; ts: number } | null;
 }
 

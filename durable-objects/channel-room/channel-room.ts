@@ -305,6 +305,7 @@ export class ChannelRoom extends DurableObject<Env> {
         channel_id: this.#requireChannel().channelId,
         members: this.#activeMembers().map((m) => ({
           user_id: m.userId,
+          joined_seq: m.joinedSeq,
           delivered_seq: Math.max(m.deliveredSeq, m.readSeq),
           read_seq: m.readSeq,
         })),

@@ -21,8 +21,15 @@ function setup(opts: { muted?: boolean; readSeq?: number; hide?: boolean } = {})
     unreadChannels: () => 3,
   } as unknown as InboxStore;
   const jobs: PushJob[] = [];
-  const pushes = new Pushes({ store, userId: ME, now: () => 1_000, enqueue: async (j) => void jobs.push(j) });
-  return { pushes, jobs };
+  const state = { online: false };
+  const pushes = new Pushes({
+    store,
+    userId: ME,
+    online: () => state.online,
+    now: () => 1_000,
+    enqueue: async (j) => void jobs.push(j),
+  });
+  return { pushes, jobs, state, channel };
 }
 
 describe("when to push", () => {
@@ -66,5 +73,21 @@ describe("when to push", () => {
     expect(jobs.map((j) => j.seq)).toEqual([1, 20]);
     await pushes.settled(CH, 20);
     expect(jobs.map((j) => j.seq)).toEqual([1, 20]);
+  });
+
+  it("checks a waiting notification again when its turn comes", async () => {
+    const online = setup();
+    await online.pushes.offline(CH, [msg(1)]);
+    await online.pushes.offline(CH, [msg(2)]);
+    online.state.online = true;
+    await online.pushes.settled(CH, 1);
+    expect(online.jobs.map((j) => j.seq)).toEqual([1]);
+
+    const read = setup();
+    await read.pushes.offline(CH, [msg(1)]);
+    await read.pushes.offline(CH, [msg(2)]);
+    read.channel.readSeq = 2;
+    await read.pushes.settled(CH, 1);
+    expect(read.jobs.map((j) => j.seq)).toEqual([1]);
   });
 });

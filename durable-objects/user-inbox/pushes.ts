@@ -18,6 +18,8 @@ const IN_FLIGHT_MAX_MS = 5 * 60_000;
 export interface PushesDeps {
   store: InboxStore;
   userId: string;
+  /** True while a device of the user holds a user socket (then nobody needs a push). */
+  online(): boolean;
   now(): number;
   enqueue(job: PushJob): Promise<void>;
 }
@@ -25,7 +27,8 @@ export interface PushesDeps {
 export class Pushes {
   readonly #d: PushesDeps;
   readonly #inFlight = new Map<string, { seq: number; at: number }>();
-  readonly #waiting = new Map<string, PushJob>();
+  /** The newest message waiting for the channel's in-flight job to finish. */
+  readonly #waiting = new Map<string, WireMessage>();
 
   constructor(deps: PushesDeps) {
     this.#d = deps;
@@ -33,10 +36,32 @@ export class Pushes {
 
   /** New messages of a channel reached this user while no device was connected. */
   async offline(channelId: string, messages: WireMessage[]): Promise<void> {
-    const store = this.#d.store;
-    const channel = store.channel(channelId);
     const newest = messages.findLast((m) => m.sender_id !== this.#d.userId);
-    if (!channel || channel.muted || !newest || channel.readSeq >= newest.seq) return;
+    if (!newest) return;
+    const flying = this.#inFlight.get(channelId);
+    if (flying && this.#d.now() - flying.at < IN_FLIGHT_MAX_MS) {
+      this.#waiting.set(channelId, newest);
+      return;
+    }
+    await this.#push(newest);
+  }
+
+  /** The consumer is done with the channel's job: the waiting message, if any, goes now. */
+  async settled(channelId: string, seq: number): Promise<void> {
+    const flying = this.#inFlight.get(channelId);
+    if (flying && flying.seq <= seq) this.#inFlight.delete(channelId);
+    const next = this.#waiting.get(channelId);
+    if (!next || this.#inFlight.has(channelId)) return;
+    this.#waiting.delete(channelId);
+    // Checked again now: the user may have come online, read it or muted the channel since.
+    if (next.seq > seq && !this.#d.online()) await this.#push(next);
+  }
+
+  async #push(newest: WireMessage): Promise<void> {
+    const store = this.#d.store;
+    const channelId = newest.channel_id;
+    const channel = store.channel(channelId);
+    if (!channel || channel.muted || channel.readSeq >= newest.seq) return;
     const job: PushJob = {
       v: 1,
       user_id: this.#d.userId,
@@ -48,26 +73,7 @@ export class Pushes {
       badge: store.unreadChannels(),
       queued_at: this.#d.now(),
     };
-    const flying = this.#inFlight.get(channelId);
-    if (flying && this.#d.now() - flying.at < IN_FLIGHT_MAX_MS) {
-      this.#waiting.set(channelId, job);
-      return;
-    }
-    await this.#send(job);
-  }
-
-  /** The consumer is done with the channel's job: the waiting one, if any, goes now. */
-  async settled(channelId: string, seq: number): Promise<void> {
-    const flying = this.#inFlight.get(channelId);
-    if (flying && flying.seq <= seq) this.#inFlight.delete(channelId);
-    const next = this.#waiting.get(channelId);
-    if (!next || this.#inFlight.has(channelId)) return;
-    this.#waiting.delete(channelId);
-    if (next.seq > seq) await this.#send(next);
-  }
-
-  async #send(job: PushJob): Promise<void> {
-    this.#inFlight.set(job.channel_id, { seq: job.seq, at: this.#d.now() });
+    this.#inFlight.set(channelId, { seq: job.seq, at: this.#d.now() });
     await this.#d.enqueue(job);
   }
 }

@@ -69,6 +69,7 @@ export class UserInbox extends DurableObject<Env> {
     this.#pushes = new Pushes({
       store: this.#store,
       userId: ctx.id.name ?? "",
+      online: () => this.#openSockets().length > 0,
       now: () => Date.now(),
       enqueue: async (job) => {
         await env.PUSH_QUEUE.send(job);
@@ -398,6 +399,7 @@ export class UserInbox extends DurableObject<Env> {
       head_seq: u.head_seq,
       read_seq: u.read_seq,
       unread: 0,
+      muted: false,
       last_message: null,
     };
   }

@@ -37,6 +37,7 @@ export function toSummary(c: InboxChannel): ChannelSummary {
     head_seq: c.headSeq,
     read_seq: c.readSeq,
     unread: Math.max(0, c.headSeq - Math.max(c.readSeq, c.joinedSeq)),
+    muted: c.muted,
     last_message:
       c.lastSeq === null
         ? null
