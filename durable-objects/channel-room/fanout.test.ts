@@ -224,7 +224,6 @@ describe("Fanout", () => {
     h.nth(0).reject(failure);
     await h.flush();
     expect(h.errors).toEqual([{ userId: "a", err: failure }]);
-    expect(h.fanout.idle).toBe(true);
 
     await h.advanceTo(WINDOW);
     h.fanout.notify(["a"]);
@@ -271,23 +270,6 @@ describe("Fanout", () => {
     expect(h.fanout.calls.get("b")).toBe(1);
     expect(h.fanout.calls.get("c")).toBeUndefined();
     expect(h.sends).toHaveLength(3);
-  });
-
-  it("is idle only when nothing is in flight or waiting on a timer", async () => {
-    const h = harness();
-    expect(h.fanout.idle).toBe(true);
-    h.fanout.notify(["a"]);
-    expect(h.fanout.idle).toBe(false);
-    h.nth(0).resolve();
-    await h.flush();
-    expect(h.fanout.idle).toBe(true);
-    await h.advanceTo(10);
-    h.fanout.notify(["a"]);
-    expect(h.fanout.idle).toBe(false);
-    await h.advanceTo(WINDOW);
-    h.nth(1).resolve();
-    await h.flush();
-    expect(h.fanout.idle).toBe(true);
   });
 
   it("turns 200 notifies over one second into about one send per 100 ms window", async () => {

@@ -44,11 +44,6 @@ export class Fanout {
     for (const id of userIds) this.#kick(id);
   }
 
-  /** Resolves once nothing is in flight or waiting (used before an alarm re-check). */
-  get idle(): boolean {
-    return this.#inFlight.size === 0 && this.#timed.size === 0;
-  }
-
   /**
    * Sends now if a folded update is waiting for this member (its window no longer applies,
    * say because a device just connected); otherwise the same as `notify`.
