@@ -6,6 +6,9 @@ import type { ChannelSummary } from "../../protocol/frames.ts";
 import { api, befriend, createGroup, openDm, signup, type TestUser } from "../fixtures/api.ts";
 import { expectError } from "./expect-error.ts";
 
+/** A user with no device connected gets a channel's updates folded over about a second. */
+const WAIT = { timeout: 5_000, interval: 50 };
+
 async function myChannels(user: TestUser): Promise<ChannelSummary[]> {
   const res = await api<{ channels: ChannelSummary[] }>("GET", "/v1/channels", { token: user.token });
   expect(res.status).toBe(200);
@@ -83,9 +86,10 @@ describe("GET /v1/channels", () => {
         name: "team",
         unread: 0,
       });
-    });
-    await vi.waitFor(async () =>
-      expect((await myChannels(c)).map((ch) => ch.channel_id)).toEqual([group.channel_id]),
+    }, WAIT);
+    await vi.waitFor(
+      async () => expect((await myChannels(c)).map((ch) => ch.channel_id)).toEqual([group.channel_id]),
+      WAIT,
     );
   });
 

@@ -83,7 +83,10 @@ describe("push notifications", () => {
     const b = await signup("b");
     const group = await createGroup(a, [b]);
     const endpoint = await subscribe(b);
-    await post(a, group.channel_id, 20, "burst");
+    const sender = await connect(a, group.channel_id);
+    for (let i = 1; i <= 20; i++)
+      sender.send({ v: 1, type: "send", client_msg_id: `burst${i}`, text: `burst ${i}` });
+    await sender.until((s) => s.of("ack").length === 20);
     // Wait for the first request, then until no more arrive for a while.
     for (let i = 0; i < 100 && to(endpoint).length === 0; i++) await sleep(100);
     for (let quiet = 0, seen = to(endpoint).length; quiet < 5; ) {
