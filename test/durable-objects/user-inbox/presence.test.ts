@@ -17,12 +17,17 @@ const presenceOf = (s: TestSocket, userId: string) =>
     .filter((f) => f.user_id === userId && f.channel_id === undefined)
     .map((f) => f.status);
 
+/** Me, and a friend of mine whose user socket is open, watching for my presence. */
+async function friendWatching() {
+  const me = await signup("me");
+  const friend = await signup("fr");
+  await befriend(me, friend);
+  return { me, friend, watcher: await connect(friend) };
+}
+
 describe("presence", () => {
   it("tells a friend when I come online, and when I go offline after my heartbeats stop", async () => {
-    const me = await signup("me");
-    const friend = await signup("fr");
-    await befriend(me, friend);
-    const watcher = await connect(friend);
+    const { me, friend, watcher } = await friendWatching();
     const mine = await connect(me);
     await watcher.until((s) => presenceOf(s, me.id).includes("online"), 5_000, "online");
 
@@ -38,10 +43,7 @@ describe("presence", () => {
   });
 
   it("goes offline one grace period after the last device disconnects cleanly", async () => {
-    const me = await signup("me");
-    const friend = await signup("fr");
-    await befriend(me, friend);
-    const watcher = await connect(friend);
+    const { me, watcher } = await friendWatching();
     const mine = await connect(me);
     await watcher.until((s) => presenceOf(s, me.id).length === 1);
     const closedAt = Date.now();
@@ -52,10 +54,7 @@ describe("presence", () => {
   });
 
   it("causes no event for anyone when a device reconnects within the grace period", async () => {
-    const me = await signup("me");
-    const friend = await signup("fr");
-    await befriend(me, friend);
-    const watcher = await connect(friend);
+    const { me, watcher } = await friendWatching();
     const first = await connect(me);
     await watcher.until((s) => presenceOf(s, me.id).length === 1);
     first.close();
@@ -80,10 +79,7 @@ describe("presence", () => {
   });
 
   it("shows an invisible user offline, and announces nothing when they connect", async () => {
-    const me = await signup("me");
-    const friend = await signup("fr");
-    await befriend(me, friend);
-    const watcher = await connect(friend);
+    const { me, friend, watcher } = await friendWatching();
     const mine = await connect(me);
     await watcher.until((s) => presenceOf(s, me.id).length === 1);
     await api("PATCH", "/v1/users/me", { token: me.token, body: { invisible: true } });
