@@ -16,6 +16,7 @@ import {
 } from "../../workers/consumers/push/consumer.ts";
 import worker from "../../workers/index.ts";
 import { api, login, signup, type TestUser } from "../fixtures/api.ts";
+import { poll } from "../fixtures/poll.ts";
 import { expectError } from "./expect-error.ts";
 
 const PUSH_HOST = "push.example.test";
@@ -405,16 +406,6 @@ describe("dead-letter consumer", () => {
 });
 
 // ---- the real queue pipeline in workerd ------------------------------------------------------
-
-async function poll<T>(what: string, check: () => Promise<T | null | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("queue pipeline", () => {
   it("a job sent to PUSH_QUEUE reaches the device", async () => {

@@ -8,24 +8,9 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
-import { api, connect, createGroup, seqsOf, signup } from "../../fixtures/api.ts";
+import { api, channelAtHead, connect, createGroup, seqsOf, signup } from "../../fixtures/api.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Waits until the user's conversation list shows the channel at `head`. */
-async function untilInboxHead(token: string, channelId: string, head: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const list = await api("GET", "/v1/channels", { token });
-    if (
-      list.body.channels.some(
-        (c: { channel_id: string; head_seq: number }) => c.channel_id === channelId && c.head_seq === head,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`inbox never reached head ${head}`);
-}
 
 describe("delivery through user sockets", () => {
   it("delivers a 200-message burst once and in order, in at most a tenth as many calls", async () => {
@@ -59,7 +44,7 @@ describe("delivery through user sockets", () => {
     for (let i = 1; i <= 500; i++)
       chan.send({ v: 1, type: "send", client_msg_id: `off${i}`, text: `while away ${i}` });
     await chan.until((s) => s.of("ack").length === 503, 15_000, "acks");
-    await untilInboxHead(b.token, group.channel_id, 503);
+    await channelAtHead(b.token, group.channel_id, 503);
 
     const back = await connect(b);
     back.send({ v: 1, type: "resume", id: "r1", cursors: [{ channel_id: group.channel_id, seq: cursor }] });
@@ -164,7 +149,7 @@ describe("regressions", () => {
       token: owner.token,
       body: { user_ids: [late.id] },
     });
-    await untilInboxHead(late.token, group.channel_id, 3);
+    await channelAtHead(late.token, group.channel_id, 3);
     const socket = await connect(late);
     socket.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
     await socket.until((s) => s.of("resumed").length === 1);

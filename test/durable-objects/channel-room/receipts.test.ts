@@ -3,7 +3,7 @@
  * the read marker passes a message; both only move forward, and a user's devices agree.
  */
 import { describe, expect, it } from "vitest";
-import { api, connect, createGroup, login, signup } from "../../fixtures/api.ts";
+import { api, channelAtHead, connect, createGroup, login, signup } from "../../fixtures/api.ts";
 
 describe("receipts and unread", () => {
   it("shows the sender who received and who read, in counts per message", async () => {
@@ -60,12 +60,8 @@ describe("receipts and unread", () => {
     const phone = await connect(b);
     const laptop = await login(b, "laptop");
     // Posted while b had no device connected: b's list catches up within about a second.
-    let before = await api("GET", "/v1/channels", { token: laptop.token });
-    for (let i = 0; i < 60 && before.body.channels[0]?.head_seq !== 4; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      before = await api("GET", "/v1/channels", { token: laptop.token });
-    }
-    expect(before.body.channels[0]).toMatchObject({ head_seq: 4, unread: 4 });
+    const before = await channelAtHead(laptop.token, group.channel_id, 4);
+    expect(before).toMatchObject({ head_seq: 4, unread: 4 });
 
     const read = await api("POST", `/v1/channels/${group.channel_id}/read`, {
       token: laptop.token,
@@ -98,15 +94,15 @@ describe("my own messages", () => {
     });
     const other = await login(a, "other");
     // Users with no device connected get the channel's updates folded over a second.
-    const listAt = async (token: string, head: number) => {
-      for (let i = 0; i < 60; i++) {
-        const list = await api("GET", "/v1/channels", { token });
-        if (list.body.channels[0]?.head_seq === head) return list.body.channels[0];
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`list never reached head ${head}`);
-    };
-    expect(await listAt(other.token, 2)).toMatchObject({ head_seq: 2, read_seq: 2, unread: 0 });
-    expect(await listAt(b.token, 2)).toMatchObject({ head_seq: 2, read_seq: 1, unread: 1 });
+    expect(await channelAtHead(other.token, group.channel_id, 2)).toMatchObject({
+      head_seq: 2,
+      read_seq: 2,
+      unread: 0,
+    });
+    expect(await channelAtHead(b.token, group.channel_id, 2)).toMatchObject({
+      head_seq: 2,
+      read_seq: 1,
+      unread: 1,
+    });
   });
 });

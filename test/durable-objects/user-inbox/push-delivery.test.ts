@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, connect, createGroup, signup, type TestUser } from "../../fixtures/api.ts";
+import { poll } from "../../fixtures/poll.ts";
 
 const PUSH_HOST = "https://push.example.test/";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,10 +112,15 @@ describe("push notifications", () => {
     const group = await createGroup(a, [b]);
     const endpoint = await subscribe(b);
     // The group reaches B's list with the channel's first update to B's user object.
-    for (let i = 0; i < 50; i++) {
-      if ((await api("GET", "/v1/channels", { token: b.token })).body.channels.length > 0) break;
-      await sleep(50);
-    }
+    await poll(
+      "the group in b's list",
+      async () => {
+        const list = await api("GET", "/v1/channels", { token: b.token });
+        return list.body.channels.length > 0;
+      },
+      5_000,
+      50,
+    );
     const mute = await api("PUT", `/v1/channels/${group.channel_id}/mute`, {
       token: b.token,
       body: { muted: true },
