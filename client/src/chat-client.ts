@@ -1,0 +1,1354 @@
+/**
+ * @module client/chat-client
+ * `ChatClient`: the whole client side of docs/protocol.md behind one object. It signs in and
+ * keeps the session fresh, holds the always-on user socket and one channel socket for the
+ * conversation on screen, resumes from its cursors after every reconnect, keeps an outbox with
+ * local echoes, and follows presence, typing and receipts. The app reads state
+ * (`messages`, `conversations`, `presence`, `ticks`, …) and listens to events (`on`).
+ *
+ * The logic is §11 of docs/protocol.md ("a minimal client"), made into a library: every
+ * section there has its counterpart here, named the same where possible (`apply`, `drain`,
+ * `loadLatest`, `fillGap`, `flushDelivered`, …).
+ */
+import type { Ack } from "../../protocol/api.ts";
+import { ChatApiError, isPermanent } from "./chat-api-error.ts";
+import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
+import { type ClientStore, defaultStore } from "./client-store.ts";
+import { Emitter } from "./emitter.ts";
+import { MessageLog } from "./message-log.ts";
+import { firstCodePoints, PREVIEW_CODE_POINTS, textProblem } from "./message-text.ts";
+import { Outbox, type OutboxEntry } from "./outbox.ts";
+import { ReceiptBook } from "./receipts.ts";
+import { Rest } from "./rest.ts";
+import { SnapshotClock } from "./snapshot-clock.ts";
+import type {
+  ChannelInfo,
+  ChannelSummary,
+  ChatEvents,
+  ChatMessage,
+  ConnectInfo,
+  ConnectionState,
+  DeviceInfo,
+  FriendState,
+  FriendsList,
+  GroupPresence,
+  HistoryPage,
+  Me,
+  Presence,
+  PresenceStatus,
+  PublicUser,
+  PushSubscriptionBody,
+  Receipts,
+  ServerFrame,
+  ServerFrameOf,
+  Session,
+  SessionTokens,
+  SignedOutReason,
+  StoredSession,
+  Ticks,
+  WireMessage,
+} from "./types.ts";
+import { TypingIndicators, TypingThrottle } from "./typing.ts";
+
+/** Newest page loaded for a channel new to this device. */
+const LATEST_PAGE = 50;
+/** Pages used to fill a gap over REST (the REST maximum). */
+const FILL_PAGE = 200;
+/** Pages asked of a channel socket's `sync` (the protocol maximum). */
+const SYNC_PAGE = 500;
+const DELIVERED_EVERY_MS = 500;
+const MAX_RESUME_CURSORS = 10_000;
+const MAX_DELIVERED_CURSORS = 1_000;
+/** A gap may close by itself (a page on its way): fill it over REST only if it is still there after this. */
+const FILL_DELAY_MS = 300;
+/** A list entry missing from `GET /v1/channels` is dropped only if older than this (the list lags ~1 s). */
+const LIST_LAG_MS = 3_000;
+
+export interface ChatClientOptions {
+  /** Where the server is, e.g. `https://chat.example.com` (no `/v1`). */
+  baseUrl: string;
+  /** Where the session and outbox persist. Default: IndexedDB in browsers, memory in Node. */
+  store?: ClientStore;
+  /** Names this device in the user's device list (signup and login). */
+  device?: { name: string; platform: string };
+  /** Reconnect backoff: `baseMs` (default 500) doubling up to `maxMs` (default 30 000), jittered. */
+  reconnect?: Partial<Backoff>;
+  /** Prefix of the store keys (default `"edge-chat"`): `<prefix>:session`, `<prefix>:outbox`. */
+  storageKey?: string;
+  /** A REST call with no answer after this long fails (`network`) and is retried where it matters (default 15 000). */
+  requestTimeoutMs?: number;
+  /** A `fetch` to use instead of the global one. */
+  fetch?: typeof fetch;
+  /** A WebSocket constructor, where there is no global one. */
+  WebSocket?: unknown;
+}
+
+type SignupInput = { handle: string; display_name: string; password: string };
+type LoginInput = { handle: string; password: string };
+type AuthAnswer = SessionTokens & { user: PublicUser };
+
+/**
+ * A chat client for one device.
+ *
+ * @example
+ * const chat = new ChatClient({ baseUrl: "https://chat.example.com" });
+ * if (!(await chat.restore())) await chat.login({ handle: "alice", password: "correct horse battery" });
+ * chat.on("message", ({ channel_id }) => render(chat.messages(channel_id)));
+ * chat.on("state", ({ state }) => showBanner(state));
+ * chat.connect();
+ * chat.openConversation(channelId);
+ * chat.send(channelId, "hello");
+ */
+export class ChatClient {
+  readonly #o: ChatClientOptions;
+  readonly #store: ClientStore;
+  readonly #keys: { session: string; outbox: string };
+  readonly #backoff: Backoff;
+  readonly #rest: Rest;
+  readonly #events = new Emitter<ChatEvents>();
+  readonly #log = new MessageLog();
+  readonly #outbox: Outbox;
+  readonly #receipts = new ReceiptBook();
+  readonly #typingIn: TypingIndicators;
+  readonly #typingOut = new TypingThrottle();
+  readonly #presence = new Map<string, Presence>();
+  readonly #summaries = new Map<string, { summary: ChannelSummary; at: number }>();
+  readonly #echoes = new WeakMap<OutboxEntry, ChatMessage>();
+  /** Which presence entries and list entries frames changed, against the snapshots in flight. */
+  readonly #presenceClock = new SnapshotClock();
+  readonly #listClock = new SnapshotClock();
+
+  #session: StoredSession | null = null;
+  #sessionWrites: Promise<void> = Promise.resolve();
+  /** Bumped at every sign-in and sign-out: late answers of an earlier session are dropped. */
+  #generation = 0;
+  #loggingOut = false;
+
+  /** The app wants to be connected (between `connect()` and `disconnect()`). */
+  #connected = false;
+  #state: ConnectionState = "offline";
+  #user: ChatSocket | null = null;
+  /** The user socket sent `resume` and has not seen `resumed` yet. */
+  #resuming = false;
+
+  /** The conversation on screen, and its channel socket. */
+  #viewing: string | null = null;
+  #channel: ChatSocket | null = null;
+  /** `head_seq` of the channel socket's last `hello`. */
+  #helloHead: number | undefined;
+  /** The channel socket is catching up with `sync` (no live frames until it completes). */
+  #syncing = false;
+
+  readonly #undelivered = new Set<string>();
+  #deliveredTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #loading = new Map<string, Promise<void>>();
+  readonly #filling = new Set<string>();
+  readonly #fillTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #posting = new Set<string>();
+  readonly #postAgain = new Set<string>();
+  readonly #outboxRetry = new Map<string, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
+  readonly #readSent = new Map<string, { seq: number; at: number }>();
+  #unlistenNetwork: (() => void) | null = null;
+
+  constructor(options: ChatClientOptions) {
+    this.#o = options;
+    this.#store = options.store ?? defaultStore();
+    const prefix = options.storageKey ?? "edge-chat";
+    this.#keys = { session: `${prefix}:session`, outbox: `${prefix}:outbox` };
+    this.#backoff = { baseMs: options.reconnect?.baseMs ?? 500, maxMs: options.reconnect?.maxMs ?? 30_000 };
+    const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+    this.#rest = new Rest({
+      baseUrl: options.baseUrl,
+      fetch: doFetch as typeof fetch,
+      timeoutMs: options.requestTimeoutMs ?? 15_000,
+      session: () => this.#session,
+      storedSession: async () => (await this.#store.get<StoredSession>(this.#keys.session)) ?? null,
+      adopt: (s) => this.#adopt(s),
+      signedOut: (reason) => {
+        if (!this.#loggingOut) this.#signOut(reason);
+      },
+    });
+    this.#outbox = new Outbox((entries) => this.#store.set(this.#keys.outbox, entries));
+    this.#typingIn = new TypingIndicators((channel_id, user_ids) =>
+      this.#events.emit("typing", { channel_id, user_ids }),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Session
+
+  /** Who is signed in, or null. */
+  get session(): Session | null {
+    const s = this.#session;
+    return s ? { user_id: s.user_id, device_id: s.device_id, handle: s.handle } : null;
+  }
+
+  /**
+   * Creates an account and signs this device in (a new device). Throws {@link ChatApiError}
+   * (`validation_failed`, `handle_taken`).
+   */
+  async signup(input: SignupInput): Promise<void> {
+    const r = await this.#rest.request<AuthAnswer>(
+      "POST",
+      "/v1/auth/signup",
+      { ...input, device: this.#o.device },
+      { auth: false },
+    );
+    await this.#begin(r);
+  }
+
+  /**
+   * Signs in; every login is a new device of the account (docs/protocol.md §3.1). Throws
+   * {@link ChatApiError} (`invalid_credentials`, `rate_limited`).
+   */
+  async login(input: LoginInput): Promise<void> {
+    const r = await this.#rest.request<AuthAnswer>(
+      "POST",
+      "/v1/auth/login",
+      { ...input, device: this.#o.device },
+      { auth: false },
+    );
+    await this.#begin(r);
+  }
+
+  /** Loads the stored session and outbox, if any. True if signed in. Does not connect. */
+  async restore(): Promise<boolean> {
+    if (this.#session) return true;
+    const s = await this.#store.get<StoredSession>(this.#keys.session);
+    if (!s?.refresh_token || !s.user_id || this.#session) return this.#session !== null;
+    this.#session = s;
+    const entries = (await this.#store.get<OutboxEntry[]>(this.#keys.outbox)) ?? [];
+    this.#outbox.load(entries.filter((e) => typeof e?.client_msg_id === "string"));
+    return true;
+  }
+
+  /** Signs this device out on the server, then forgets the session and outbox and closes every socket. */
+  async logout(): Promise<void> {
+    if (!this.#session) return;
+    this.#loggingOut = true;
+    try {
+      await this.#rest.request("POST", "/v1/auth/logout");
+    } catch {
+      // Already signed out, or no network: the device is forgotten here either way.
+    } finally {
+      this.#loggingOut = false;
+    }
+    this.#signOut("logout");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // REST
+
+  /**
+   * Any REST call under /v1, with the access token and its refresh. `path` may start with
+   * `/v1` or not. Throws {@link ChatApiError}.
+   * @example
+   * const me = await chat.request<Me>("GET", "/users/me");
+   */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#rest.request<T>(method, path, body);
+  }
+
+  me(): Promise<Me> {
+    return this.request("GET", "/v1/users/me");
+  }
+
+  /** Changes `display_name`, `invisible` or `hide_previews`. */
+  updateMe(patch: { display_name?: string; invisible?: boolean; hide_previews?: boolean }): Promise<Me> {
+    return this.request("PATCH", "/v1/users/me", patch);
+  }
+
+  /** A live account by handle; throws `not_found`. */
+  findUser(handle: string): Promise<PublicUser> {
+    return this.request("GET", `/v1/users/by-handle/${enc(handle)}`);
+  }
+
+  user(userId: string): Promise<PublicUser> {
+    return this.request("GET", `/v1/users/${enc(userId)}`);
+  }
+
+  /** Friends, requests and blocks. Also refreshes the presence of friends. */
+  async friends(): Promise<FriendsList> {
+    const gen = this.#generation;
+    const started = this.#presenceClock.start();
+    const list = await this.request<FriendsList>("GET", "/v1/friends");
+    if (gen !== this.#generation) return list;
+    for (const f of list.friends) {
+      if (f.presence && !this.#presenceClock.stale(f.user.id, started)) {
+        this.#setPresence(f.user.id, f.presence.status, f.presence.last_active_at);
+      }
+    }
+    return list;
+  }
+
+  /** Sends a friend request to a handle (accepts theirs if they asked first). */
+  async requestFriend(handle: string): Promise<{ state: FriendState }> {
+    const user = await this.findUser(handle);
+    return this.requestFriendById(user.id);
+  }
+
+  requestFriendById(userId: string): Promise<{ state: FriendState }> {
+    return this.request("POST", "/v1/friends/requests", { user_id: userId });
+  }
+
+  acceptFriend(userId: string): Promise<{ state: FriendState }> {
+    return this.request("POST", `/v1/friends/${enc(userId)}/accept`);
+  }
+
+  async declineFriend(userId: string): Promise<void> {
+    await this.request("POST", `/v1/friends/${enc(userId)}/decline`);
+  }
+
+  /** Unfriends, or withdraws a request. */
+  async removeFriend(userId: string): Promise<void> {
+    await this.request("DELETE", `/v1/friends/${enc(userId)}`);
+  }
+
+  async block(userId: string): Promise<void> {
+    await this.request("POST", `/v1/friends/${enc(userId)}/block`);
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.request("DELETE", `/v1/friends/${enc(userId)}/block`);
+  }
+
+  /** The conversation list from the server; it also refreshes {@link conversations}. */
+  async channels(): Promise<ChannelSummary[]> {
+    const started = Date.now();
+    const tick = this.#listClock.start();
+    const gen = this.#generation;
+    const { channels } = await this.request<{ channels: ChannelSummary[] }>("GET", "/v1/channels");
+    if (gen !== this.#generation) return channels;
+    const listed = new Set<string>();
+    for (const c of channels) {
+      listed.add(c.channel_id);
+      if (!this.#listClock.stale(c.channel_id, tick)) this.#putSummary(c);
+    }
+    for (const [id, { summary, at }] of this.#summaries) {
+      if (!listed.has(id) && at < started - LIST_LAG_MS) this.#removeChannel(summary);
+    }
+    return channels;
+  }
+
+  channel(channelId: string): Promise<ChannelInfo> {
+    return this.request("GET", `/v1/channels/${enc(channelId)}`);
+  }
+
+  /** Opens (or finds) the 1:1 channel with a friend. */
+  openDm(userId: string): Promise<ChannelInfo> {
+    return this.request("POST", "/v1/channels/dm", { user_id: userId });
+  }
+
+  createGroup(name: string, memberIds: string[] = []): Promise<ChannelInfo> {
+    return this.request("POST", "/v1/groups", { name, member_ids: memberIds });
+  }
+
+  renameGroup(channelId: string, name: string): Promise<ChannelInfo> {
+    return this.request("PATCH", `/v1/groups/${enc(channelId)}`, { name });
+  }
+
+  addMembers(channelId: string, userIds: string[]): Promise<ChannelInfo> {
+    return this.request("POST", `/v1/groups/${enc(channelId)}/members`, { user_ids: userIds });
+  }
+
+  /** Removes a member (owner or admin); removing yourself is leaving (then resolves null). */
+  removeMember(channelId: string, userId: string): Promise<ChannelInfo | null> {
+    return this.request("DELETE", `/v1/groups/${enc(channelId)}/members/${enc(userId)}`);
+  }
+
+  async leaveGroup(channelId: string): Promise<void> {
+    await this.request("POST", `/v1/groups/${enc(channelId)}/leave`);
+  }
+
+  /** Push notifications for a channel off (`true`) or on, for all of the user's devices. */
+  async mute(channelId: string, muted: boolean): Promise<{ channel_id: string; muted: boolean }> {
+    const r = await this.request<{ channel_id: string; muted: boolean }>(
+      "PUT",
+      `/v1/channels/${enc(channelId)}/mute`,
+      { muted },
+    );
+    const known = this.#summaries.get(channelId);
+    if (known) this.#putSummary({ ...known.summary, muted: r.muted });
+    return r;
+  }
+
+  /** Every member's markers, read now (also feeds {@link ticks}). */
+  async loadReceipts(channelId: string): Promise<Receipts> {
+    const gen = this.#generation;
+    const r = await this.request<Receipts>("GET", `/v1/channels/${enc(channelId)}/receipts`);
+    if (gen === this.#generation) {
+      this.#receipts.snapshot(r);
+      this.#events.emit("receipts", { channel_id: channelId });
+    }
+    return r;
+  }
+
+  async devices(): Promise<DeviceInfo[]> {
+    return (await this.request<{ devices: DeviceInfo[] }>("GET", "/v1/devices")).devices;
+  }
+
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.request("DELETE", `/v1/devices/${enc(deviceId)}`);
+  }
+
+  /** The VAPID key for `pushManager.subscribe({ applicationServerKey })`. */
+  async pushPublicKey(): Promise<string> {
+    const r = await this.#rest.request<{ public_key: string }>(
+      "GET",
+      "/v1/push/vapid-public-key",
+      undefined,
+      {
+        auth: false,
+      },
+    );
+    return r.public_key;
+  }
+
+  /** Stores this device's push subscription (`subscription.toJSON()`), replacing any earlier one. */
+  async subscribePush(subscription: PushSubscriptionBody): Promise<void> {
+    await this.request("PUT", "/v1/push/subscription", subscription);
+  }
+
+  /** Removes this device's push subscription. The server keeps one per device, so `endpoint` is not needed. */
+  async unsubscribePush(_endpoint?: string): Promise<void> {
+    await this.request("DELETE", "/v1/push/subscription");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection
+
+  /** See {@link ConnectionState}. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The conversation on screen (see {@link openConversation}), or null. */
+  get conversation(): string | null {
+    return this.#viewing;
+  }
+
+  /** State of the conversation's channel socket (`offline` when there is none). */
+  get conversationState(): ConnectionState {
+    return socketState(this.#channel?.status);
+  }
+
+  /**
+   * Opens the user socket and keeps it open, reconnecting and resuming as needed, until
+   * {@link disconnect} or sign-out. Idempotent. Reopens the conversation on screen, if any.
+   */
+  connect(): void {
+    if (!this.#session) throw new Error("ChatClient.connect(): not signed in");
+    if (this.#connected) return;
+    this.#connected = true;
+    this.#listenToNetwork();
+    this.#user = this.#newUserSocket();
+    if (this.#viewing !== null) this.#openChannelSocket(this.#viewing);
+    this.#deliveredTimer = setInterval(() => this.#flushDelivered(), DELIVERED_EVERY_MS);
+    this.#updateState();
+  }
+
+  /** Closes every socket; the state becomes `offline`. The conversation on screen is remembered for the next `connect()`. */
+  disconnect(): void {
+    if (!this.#connected) return;
+    this.#teardown();
+    this.#updateState();
+  }
+
+  /**
+   * Makes `channelId` the conversation on screen: opens its channel socket (closing the
+   * previous one), and loads its newest page over REST if this device has not seen it yet.
+   * Works before `connect()`: the socket opens when the client connects.
+   */
+  openConversation(channelId: string): void {
+    this.#requireSession();
+    if (this.#viewing === channelId && (this.#channel !== null || !this.#connected)) return;
+    this.closeConversation();
+    this.#viewing = channelId;
+    if (this.#log.cursor(channelId) === undefined) this.#loadLatestQuietly(channelId);
+    if (this.#connected) this.#openChannelSocket(channelId);
+  }
+
+  /** No conversation on screen: closes its channel socket. Its messages keep arriving on the user socket. */
+  closeConversation(): void {
+    const channelId = this.#viewing;
+    if (channelId === null) return;
+    this.#viewing = null;
+    this.#stopChannelSocket(channelId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+
+  /**
+   * What this device holds of a channel, in `seq` order, followed by local echoes (`pending`,
+   * `failed`) oldest first. Sent messages keep their object identity between calls.
+   */
+  messages(channelId: string): ChatMessage[] {
+    const echoes = this.#outbox.entries(channelId).map((e) => this.#echo(e));
+    const held = this.#log.sorted(channelId);
+    return echoes.length === 0 ? [...held] : [...held, ...echoes];
+  }
+
+  /** The highest `seq` held without gaps in a channel, or undefined if it is not loaded here. */
+  cursor(channelId: string): number | undefined {
+    return this.#log.cursor(channelId);
+  }
+
+  /** Loads the page before the oldest message held (scrolling back). */
+  async loadOlder(channelId: string, limit = LATEST_PAGE): Promise<{ hasMore: boolean }> {
+    if (this.#log.cursor(channelId) === undefined) {
+      await this.#loadLatest(channelId);
+      return { hasMore: this.#log.hasOlder(channelId) };
+    }
+    const oldest = this.#log.oldest(channelId) ?? (this.#log.cursor(channelId) ?? 0) + 1;
+    if (oldest <= 1 || !this.#log.hasOlder(channelId)) return { hasMore: false };
+    const gen = this.#generation;
+    const page = await this.request<HistoryPage>(
+      "GET",
+      `/v1/channels/${enc(channelId)}/messages?before=${oldest}&limit=${limit}`,
+    );
+    if (gen !== this.#generation) return { hasMore: false };
+    this.#ingestPage(channelId, page.messages);
+    this.#log.setHasOlder(channelId, page.has_more);
+    this.#events.emit("history", { channel_id: channelId });
+    return { hasMore: page.has_more };
+  }
+
+  /**
+   * Sends a text: returns its local echo (`pending`) at once. The message is queued in the
+   * outbox under a new `client_msg_id`, persisted, then sent on the channel socket if this is
+   * the conversation on screen, else over REST; it is resent with the same id after every
+   * reconnect until the server stores it. A text the server can never store (blank, too long)
+   * is `failed` at once.
+   * @example
+   * const echo = chat.send(channelId, "on my way");
+   * chat.on("message", ({ message }) => {
+   *   if (message.client_msg_id === echo.client_msg_id) console.log(message.status); // "sent"
+   * });
+   */
+  send(channelId: string, text: string): ChatMessage {
+    this.#requireSession();
+    this.#typingOut.reset(channelId);
+    const problem = textProblem(text);
+    const entry: OutboxEntry = {
+      client_msg_id: newClientMsgId(),
+      channel_id: channelId,
+      text,
+      created_at: Date.now(),
+      status: problem ? "failed" : "pending",
+      ...(problem && { error: problem }),
+    };
+    const persisted = this.#outbox.add(entry);
+    const echo = this.#echo(entry);
+    this.#events.emit("message", { channel_id: channelId, message: echo });
+    // Persist before sending (docs/protocol.md §11): a reload must find what may have left.
+    if (!problem) void persisted.then(() => this.#flushOutbox(channelId));
+    return echo;
+  }
+
+  /** Sends a failed (or still pending) message again, with the same `client_msg_id`. */
+  retry(clientMsgId: string): void {
+    const e = this.#outbox.get(clientMsgId);
+    if (!e) return;
+    if (e.status === "failed") {
+      if (textProblem(e.text)) return;
+      const pending = this.#outbox.requeue(clientMsgId);
+      if (pending)
+        this.#events.emit("message", { channel_id: pending.channel_id, message: this.#echo(pending) });
+    }
+    this.#flushOutbox(e.channel_id);
+  }
+
+  /** Drops a pending or failed message from the outbox (it may still have reached the server). */
+  discard(clientMsgId: string): void {
+    const e = this.#outbox.get(clientMsgId);
+    if (e && this.#outbox.delete(clientMsgId)) this.#events.emit("history", { channel_id: e.channel_id });
+  }
+
+  /**
+   * Marks the channel read up to what this device holds (its cursor): on the channel socket
+   * if it is the conversation on screen, else over REST. Cheap to call often.
+   */
+  markRead(channelId: string): void {
+    const seq = this.#log.cursor(channelId) ?? 0;
+    if (seq === 0) return;
+    const known = this.#summaries.get(channelId)?.summary;
+    if (known && known.read_seq >= seq) return;
+    const last = this.#readSent.get(channelId);
+    if (last && last.seq >= seq && Date.now() - last.at < 5_000) return;
+    this.#readSent.set(channelId, { seq, at: Date.now() });
+    const onSocket = this.#viewing === channelId && this.#channel?.send({ type: "read", seq });
+    if (!onSocket) {
+      this.request("POST", `/v1/channels/${enc(channelId)}/read`, { seq }).catch((err) => this.#report(err));
+    }
+    // The server confirms with a `channel` frame; show the count cleared now.
+    if (known && known.unread > 0) {
+      this.#listClock.touch(channelId);
+      this.#putSummary({ ...known, unread: Math.max(0, known.head_seq - seq) });
+    }
+  }
+
+  /** Call on every keystroke in a conversation on screen; at most one `typing` frame per 3 s leaves. */
+  typing(channelId: string): void {
+    if (this.#viewing !== channelId || !this.#channel?.isOpen) return;
+    if (this.#typingOut.take(channelId)) this.#channel.send({ type: "typing" });
+  }
+
+  /** Others typing in the conversation on screen (this user's other devices excluded). */
+  typingUsers(channelId: string): string[] {
+    return this.#typingIn.users(channelId);
+  }
+
+  /** A friend's or viewed group member's presence, if known. */
+  presence(userId: string): Presence | undefined {
+    const p = this.#presence.get(userId);
+    return p ? { ...p } : undefined;
+  }
+
+  /**
+   * Ticks of my message `seq`: how many other members could see it, got it on a device, read
+   * it. Current for the conversation on screen; elsewhere call {@link loadReceipts} first.
+   */
+  ticks(channelId: string, seq: number): Ticks {
+    return this.#receipts.ticks(channelId, seq, this.#session?.user_id);
+  }
+
+  /** The conversation list, most recent message first, as kept current by the user socket. */
+  conversations(): ChannelSummary[] {
+    return [...this.#summaries.values()]
+      .map((s) => s.summary)
+      .sort((a, b) => (b.last_message?.ts ?? 0) - (a.last_message?.ts ?? 0));
+  }
+
+  /**
+   * Listens to an event; returns the function that stops listening.
+   * @example
+   * const off = chat.on("typing", ({ channel_id, user_ids }) => showTyping(channel_id, user_ids));
+   */
+  on<K extends keyof ChatEvents>(event: K, fn: (e: ChatEvents[K]) => void): () => void {
+    return this.#events.on(event, fn);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sockets
+
+  #newUserSocket(): ChatSocket {
+    const socket: ChatSocket = new ChatSocket({
+      ticket: () => this.#rest.request<ConnectInfo>("POST", "/v1/connect", {}),
+      onFrame: (f) => {
+        if (this.#user === socket) this.#onUserFrame(f, socket);
+      },
+      onStatus: (status) => {
+        if (this.#user !== socket) return;
+        if (status !== "open") this.#resuming = false;
+        this.#updateState();
+      },
+      onStop: (reason) => {
+        if (this.#user !== socket) return;
+        if (reason === "revoked") return this.#signOut("revoked");
+        this.#user = null;
+        this.#events.emit("error", {
+          code: "replaced",
+          message: "another connection of this device replaced the user socket",
+        });
+        this.#updateState();
+      },
+      backoff: this.#backoff,
+      WebSocket: this.#o.WebSocket,
+    });
+    return socket;
+  }
+
+  #onUserFrame(f: ServerFrame, socket: ChatSocket): void {
+    switch (f.type) {
+      case "hello":
+        // Live from now for every channel: ask for what was missed, from the cursors (§7.2).
+        this.#resuming = true;
+        socket.send({
+          type: "resume",
+          id: "resume",
+          cursors: this.#log.cursors().slice(0, MAX_RESUME_CURSORS),
+        });
+        // Sockets carry changes only: take snapshots after each connection (§7.5, §8.4).
+        this.friends().catch((err) => this.#report(err));
+        this.channels().catch((err) => this.#report(err));
+        return;
+      case "messages":
+        // Resume pages start at the cursor sent (or the join point); gap-fill pages at the
+        // server's idea of this device's stream, which only a REST fill can check.
+        this.#applyPage(f, this.#resuming);
+        return;
+      case "message":
+        this.#applyLive(f.message);
+        return;
+      case "channel":
+        this.#listClock.touch(f.channel.channel_id);
+        if (f.removed) this.#removeChannel(f.channel);
+        else this.#putSummary(f.channel);
+        return;
+      case "resumed":
+        this.#resuming = false;
+        this.#afterCatchUp();
+        this.#flushOutbox(); // anything not acked yet goes again, same ids
+        return;
+      case "presence":
+        this.#presenceClock.touch(f.user_id);
+        this.#setPresence(f.user_id, f.status, f.last_active_at);
+        return;
+      case "error":
+        if (f.ref === "resume") this.#resuming = false;
+        this.#events.emit("error", { code: f.code, message: f.message, ...(f.ref && { ref: f.ref }) });
+        return;
+    }
+  }
+
+  #openChannelSocket(channelId: string): void {
+    const socket: ChatSocket = new ChatSocket({
+      ticket: () => this.#rest.request<ConnectInfo>("POST", "/v1/connect", { channel_id: channelId }),
+      onFrame: (f) => {
+        if (this.#channel === socket) this.#onChannelFrame(channelId, f, socket);
+      },
+      onStatus: (status) => {
+        if (this.#channel !== socket) return;
+        if (status !== "open") this.#syncing = false;
+        this.#events.emit("conversation_state", { channel_id: channelId, state: socketState(status) });
+      },
+      onStop: (reason) => {
+        if (this.#channel !== socket) return;
+        if (reason === "revoked") return this.#signOut("revoked");
+        this.#stopChannelSocket(channelId);
+        this.#events.emit("error", {
+          code: reason === "removed" ? "not_a_member" : "replaced",
+          message:
+            reason === "removed"
+              ? "you are no longer a member of this channel"
+              : "another connection of this device replaced this channel socket",
+          channel_id: channelId,
+        });
+      },
+      beforeRetry: async (failures) => {
+        // A refused upgrade looks like any failed connection: after a few, ask REST why (403 not_a_member).
+        if (failures % 3 !== 0) return;
+        try {
+          await this.channel(channelId);
+        } catch (err) {
+          if (!(err instanceof ChatApiError) || (err.code !== "not_a_member" && err.code !== "not_found"))
+            return;
+          if (this.#channel !== socket) return;
+          this.#stopChannelSocket(channelId);
+          this.#events.emit("error", { code: err.code, message: err.message, channel_id: channelId });
+        }
+      },
+      backoff: this.#backoff,
+      WebSocket: this.#o.WebSocket,
+    });
+    this.#channel = socket;
+    this.#helloHead = undefined;
+    this.#syncing = false;
+    this.#events.emit("conversation_state", { channel_id: channelId, state: "connecting" });
+  }
+
+  #stopChannelSocket(channelId: string): void {
+    const socket = this.#channel;
+    this.#channel = null;
+    this.#helloHead = undefined;
+    this.#syncing = false;
+    this.#typingIn.clear(channelId);
+    if (!socket) return;
+    socket.stop();
+    this.#events.emit("conversation_state", { channel_id: channelId, state: "offline" });
+    this.#flushOutbox(channelId); // what waited for an ack there goes over REST now
+  }
+
+  #onChannelFrame(channelId: string, f: ServerFrame, socket: ChatSocket): void {
+    switch (f.type) {
+      case "hello": {
+        // Live from head_seq: catch up from the cursor first (§4.3), never wait for the user socket.
+        this.#helloHead = f.head_seq ?? 0;
+        this.#syncing = false;
+        const cursor = this.#log.cursor(channelId);
+        if (cursor === undefined) this.#loadLatestQuietly(channelId);
+        else this.#syncFrom(cursor, socket);
+        this.#flushOutbox(channelId);
+        if (channelId.startsWith("gr_")) this.#loadGroupPresence(channelId);
+        this.loadReceipts(channelId).catch((err) => this.#report(err, channelId));
+        return;
+      }
+      case "messages":
+        this.#applyPage(f, true);
+        if (!f.complete) {
+          socket.send({ type: "sync", id: "sync", after_seq: f.next_after_seq, limit: SYNC_PAGE });
+        } else {
+          this.#syncing = false;
+          this.#afterCatchUp();
+        }
+        return;
+      case "message":
+        this.#applyLive(f.message);
+        return;
+      case "ack":
+        this.#reconcile(f);
+        return;
+      case "read":
+      case "delivered":
+        if (
+          this.#receipts.raise(channelId, f.user_id, f.type === "read" ? "read_seq" : "delivered_seq", f.seq)
+        ) {
+          this.#events.emit("receipts", { channel_id: channelId });
+        }
+        return;
+      case "typing":
+        if (f.user_id !== this.#session?.user_id) this.#typingIn.show(channelId, f.user_id, f.expires_at);
+        return;
+      case "typing_stopped":
+        this.#typingIn.hide(channelId, f.user_id);
+        return;
+      case "presence":
+        this.#presenceClock.touch(f.user_id);
+        this.#setPresence(f.user_id, f.status, f.last_active_at);
+        return;
+      case "error":
+        this.#channelError(channelId, f);
+        return;
+    }
+  }
+
+  #syncFrom(cursor: number, socket: ChatSocket): void {
+    if (this.#syncing || this.#helloHead === undefined || cursor >= this.#helloHead) return;
+    this.#syncing = socket.send({ type: "sync", id: "sync", after_seq: cursor, limit: SYNC_PAGE });
+  }
+
+  #channelError(channelId: string, f: ServerFrameOf<"error">): void {
+    const entry = f.ref === undefined ? undefined : this.#outbox.get(f.ref);
+    if (entry?.status === "pending") {
+      this.#sendRefused(entry, f.code, f.message);
+      return;
+    }
+    if (f.ref === "sync") this.#syncing = false;
+    this.#events.emit("error", {
+      code: f.code,
+      message: f.message,
+      channel_id: channelId,
+      ...(f.ref && { ref: f.ref }),
+    });
+  }
+
+  #updateState(): void {
+    const state: ConnectionState =
+      !this.#connected || !this.#user || isOffline() ? "offline" : socketState(this.#user.status);
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#events.emit("state", { state });
+  }
+
+  #listenToNetwork(): void {
+    const target = globalThis as {
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+    };
+    if (typeof target.addEventListener !== "function" || this.#unlistenNetwork) return;
+    const online = () => {
+      this.#user?.wake();
+      this.#channel?.wake();
+      this.#updateState();
+    };
+    const offline = () => this.#updateState();
+    target.addEventListener("online", online);
+    target.addEventListener("offline", offline);
+    this.#unlistenNetwork = () => {
+      target.removeEventListener?.("online", online);
+      target.removeEventListener?.("offline", offline);
+    };
+  }
+
+  /** Closes every socket and stops every timer; keeps the session and what is held. */
+  #teardown(): void {
+    this.#connected = false;
+    const user = this.#user;
+    this.#user = null;
+    user?.stop();
+    if (this.#viewing !== null) this.#stopChannelSocket(this.#viewing);
+    this.#resuming = false;
+    clearInterval(this.#deliveredTimer);
+    this.#deliveredTimer = undefined;
+    for (const t of this.#fillTimers.values()) clearTimeout(t);
+    this.#fillTimers.clear();
+    for (const r of this.#outboxRetry.values()) clearTimeout(r.timer);
+    this.#outboxRetry.clear();
+    this.#typingIn.clearAll();
+    this.#unlistenNetwork?.();
+    this.#unlistenNetwork = null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Holding messages: dedupe by (channel_id, seq), cursors without gaps (§11 "apply")
+
+  /** Takes one message from any source. Returns whether it was new and whether it settled an outbox entry. */
+  #ingest(
+    m: WireMessage,
+    opts: { load: boolean },
+  ): { added: boolean; reconciled: boolean; receipts: boolean } {
+    const r = this.#log.add(m);
+    const mine = m.sender_id === this.#session?.user_id;
+    const reconciled = mine && this.#outbox.delete(m.client_msg_id);
+    let receipts = false;
+    if (r.added) {
+      if (!mine) this.#undelivered.add(m.channel_id); // acknowledged in the next batch
+      // Sending moves the sender's read marker to their message, without a `read` frame.
+      receipts = this.#receipts.raise(m.channel_id, m.sender_id, "read_seq", m.seq);
+    }
+    if (r.unknown) {
+      if (opts.load) this.#loadLatestQuietly(m.channel_id); // a channel new to this device
+    } else if (r.gap) {
+      this.#scheduleFill(m.channel_id);
+    }
+    return { added: r.added, reconciled, receipts };
+  }
+
+  #applyLive(m: WireMessage): void {
+    const r = this.#ingest(m, { load: true });
+    if (r.receipts) this.#events.emit("receipts", { channel_id: m.channel_id });
+    const changed = this.#advanceSummary(m);
+    if (changed) this.#emitSummary(m.channel_id);
+    const held = this.#log.get(m.channel_id, m.seq);
+    if ((r.added || r.reconciled) && held)
+      this.#events.emit("message", { channel_id: m.channel_id, message: held });
+  }
+
+  /**
+   * A `messages` page from either socket. A trusted page (a `sync` reply, a resume page)
+   * starts where the server started: at the cursor sent, or at the member's join point when
+   * the cursor was below it; nothing this device may see lies in between.
+   */
+  #applyPage(f: ServerFrameOf<"messages">, trusted: boolean): void {
+    if (trusted) this.#log.skipTo(f.channel_id, f.messages[0] ? f.messages[0].seq - 1 : f.next_after_seq);
+    if (this.#ingestPage(f.channel_id, f.messages))
+      this.#events.emit("history", { channel_id: f.channel_id });
+  }
+
+  /** Ingests a batch; emits what changed except `history`. True if anything changed. */
+  #ingestPage(channelId: string, messages: readonly WireMessage[]): boolean {
+    let changed = false;
+    let receipts = false;
+    let summary = false;
+    for (const m of messages) {
+      const r = this.#ingest(m, { load: true });
+      changed ||= r.added || r.reconciled;
+      receipts ||= r.receipts;
+      summary = this.#advanceSummary(m) || summary;
+      const held = r.reconciled ? this.#log.get(m.channel_id, m.seq) : undefined;
+      if (held) this.#events.emit("message", { channel_id: channelId, message: held });
+    }
+    if (receipts) this.#events.emit("receipts", { channel_id: channelId });
+    if (summary) this.#emitSummary(channelId);
+    return changed;
+  }
+
+  /** An `ack` (socket) or `201` (REST): the outbox entry becomes the stored message. */
+  #reconcile(ack: Ack): void {
+    const entry = this.#outbox.get(ack.client_msg_id);
+    const me = this.#session?.user_id;
+    if (!entry || !me) return; // settled already, by another copy
+    if (this.#outboxRetry.get(ack.channel_id)?.timer === undefined) this.#outboxRetry.delete(ack.channel_id);
+    // The sending channel socket gets no `message` frame for its own message: build it (§6.2).
+    this.#applyLive({
+      channel_id: ack.channel_id,
+      seq: ack.seq,
+      id: ack.id,
+      sender_id: me,
+      client_msg_id: ack.client_msg_id,
+      text: entry.text,
+      ts: ack.ts,
+    });
+  }
+
+  #loadLatestQuietly(channelId: string): void {
+    this.#loadLatest(channelId).catch((err) => this.#report(err, channelId));
+  }
+
+  /** History of a channel this device has not seen: its newest page, then a cursor (§11 "loadLatest"). */
+  #loadLatest(channelId: string): Promise<void> {
+    const running = this.#loading.get(channelId);
+    if (running) return running;
+    const gen = this.#generation;
+    const run = (async () => {
+      const page = await this.request<HistoryPage>(
+        "GET",
+        `/v1/channels/${enc(channelId)}/messages?limit=${LATEST_PAGE}`,
+      );
+      if (gen !== this.#generation) return;
+      const first = this.#log.cursor(channelId) === undefined;
+      this.#ingestPage(channelId, page.messages);
+      if (first) {
+        // Newest page: nothing newer existed when it was read. 0 if nothing is visible yet, even
+        // below the join point: resume and sync skip to it.
+        this.#log.setCursor(channelId, page.messages.at(-1)?.seq ?? 0);
+        this.#log.setHasOlder(channelId, page.has_more);
+      }
+      this.#events.emit("history", { channel_id: channelId });
+      if (this.#log.hasGap(channelId)) this.#scheduleFill(channelId);
+      const cursor = this.#log.cursor(channelId);
+      if (this.#viewing === channelId && this.#channel?.isOpen && cursor !== undefined) {
+        this.#syncFrom(cursor, this.#channel);
+      }
+    })().finally(() => {
+      this.#loading.delete(channelId);
+    });
+    this.#loading.set(channelId, run);
+    return run;
+  }
+
+  #scheduleFill(channelId: string, delayMs = FILL_DELAY_MS): void {
+    if (this.#fillTimers.has(channelId) || this.#filling.has(channelId)) return;
+    this.#fillTimers.set(
+      channelId,
+      setTimeout(() => {
+        this.#fillTimers.delete(channelId);
+        void this.#fillGap(channelId);
+      }, delayMs),
+    );
+  }
+
+  /** Gaps left once a catch-up (resume, sync) ended. */
+  #afterCatchUp(): void {
+    for (const channelId of this.#log.gaps()) this.#scheduleFill(channelId);
+  }
+
+  /** Fetches what lies between the cursor and the messages held beyond it (§11 "fillGap"). */
+  async #fillGap(channelId: string): Promise<void> {
+    if (!this.#log.hasGap(channelId) || this.#filling.has(channelId)) return;
+    // A catch-up in progress brings these in order; #afterCatchUp looks again when it ends.
+    if (this.#resuming || (this.#syncing && this.#viewing === channelId)) return;
+    const gen = this.#generation;
+    this.#filling.add(channelId);
+    try {
+      while (gen === this.#generation && this.#log.hasGap(channelId)) {
+        const after = this.#log.cursor(channelId);
+        if (after === undefined) break;
+        const page = await this.request<HistoryPage>(
+          "GET",
+          `/v1/channels/${enc(channelId)}/messages?after=${after}&limit=${FILL_PAGE}`,
+        );
+        if (gen !== this.#generation) return;
+        // REST started at max(after, joined_seq): nothing visible lies before its first message.
+        const first = page.messages[0]?.seq;
+        if (first !== undefined) this.#log.skipTo(channelId, first - 1);
+        if (this.#ingestPage(channelId, page.messages))
+          this.#events.emit("history", { channel_id: channelId });
+        if (!page.has_more || page.messages.length === 0) break;
+      }
+    } catch (err) {
+      this.#report(err, channelId);
+      if (gen === this.#generation && this.#connected) this.#scheduleFill(channelId, 2_000);
+    } finally {
+      this.#filling.delete(channelId);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbox
+
+  #echo(e: OutboxEntry): ChatMessage {
+    let echo = this.#echoes.get(e);
+    if (!echo) {
+      echo = {
+        channel_id: e.channel_id,
+        seq: 0,
+        id: "",
+        sender_id: this.#session?.user_id ?? "",
+        client_msg_id: e.client_msg_id,
+        text: e.text,
+        ts: e.created_at,
+        status: e.status,
+        ...(e.error && { error: e.error }),
+      };
+      this.#echoes.set(e, echo);
+    }
+    return echo;
+  }
+
+  /** Sends what is pending: on the channel socket of the conversation on screen, else over REST. */
+  #flushOutbox(only?: string): void {
+    if (!this.#connected || !this.#session) return;
+    for (const channelId of this.#outbox.pendingChannels()) {
+      if (only !== undefined && channelId !== only) continue;
+      const socket = this.#viewing === channelId ? this.#channel : null;
+      if (socket?.isOpen) {
+        for (const e of this.#outbox.pending(channelId)) {
+          // `id` comes back as `ref` on the ack or error.
+          socket.send({ type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text });
+        }
+      } else {
+        void this.#postOutbox(channelId);
+      }
+    }
+  }
+
+  /** Posts a channel's pending entries over REST, one after another so `seq` follows the order written. */
+  async #postOutbox(channelId: string): Promise<void> {
+    if (this.#posting.has(channelId)) {
+      this.#postAgain.add(channelId);
+      return;
+    }
+    const gen = this.#generation;
+    this.#posting.add(channelId);
+    try {
+      do {
+        this.#postAgain.delete(channelId);
+        for (const e of this.#outbox.pending(channelId)) {
+          if (gen !== this.#generation || !this.#connected) return;
+          if (this.#outbox.get(e.client_msg_id)?.status !== "pending") continue;
+          let ack: Ack;
+          try {
+            ack = await this.request<Ack>("POST", `/v1/channels/${enc(channelId)}/messages`, {
+              client_msg_id: e.client_msg_id,
+              text: e.text,
+            });
+          } catch (err) {
+            if (gen !== this.#generation) return;
+            const api = err instanceof ChatApiError ? err : new ChatApiError("network", 0, String(err));
+            if (this.#sendRefused(e, api.code, api.message)) continue;
+            return;
+          }
+          if (gen !== this.#generation) return;
+          this.#reconcile(ack);
+        }
+      } while (this.#postAgain.has(channelId));
+    } finally {
+      this.#posting.delete(channelId);
+    }
+  }
+
+  /**
+   * The server refused a send. Permanent codes fail the entry; `blocked` leaves it queued (it
+   * goes again after the next reconnect); anything else is retried with backoff. True if the
+   * next entries may still be tried.
+   */
+  #sendRefused(entry: OutboxEntry, code: string, message: string): boolean {
+    if (isPermanent(code)) {
+      const failed = this.#outbox.fail(entry.client_msg_id, { code, message });
+      if (failed)
+        this.#events.emit("message", { channel_id: failed.channel_id, message: this.#echo(failed) });
+      return true;
+    }
+    if (code === "blocked") {
+      this.#events.emit("error", {
+        code,
+        message,
+        channel_id: entry.channel_id,
+        client_msg_id: entry.client_msg_id,
+      });
+      return false;
+    }
+    if (code !== "unauthenticated") this.#retryOutboxLater(entry.channel_id);
+    return false;
+  }
+
+  #retryOutboxLater(channelId: string): void {
+    const prev = this.#outboxRetry.get(channelId);
+    if (prev?.timer !== undefined || !this.#connected) return;
+    const delayMs = Math.min(this.#backoff.maxMs, prev ? prev.delayMs * 2 : 1_000);
+    const timer = setTimeout(
+      () => {
+        this.#outboxRetry.set(channelId, { delayMs });
+        this.#flushOutbox(channelId);
+      },
+      delayMs * (0.5 + Math.random()),
+    );
+    this.#outboxRetry.set(channelId, { delayMs, timer });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // DELIVERED, every 500 ms, one batch for the channels that received something (§11 "flushDelivered")
+
+  #flushDelivered(): void {
+    if (this.#undelivered.size === 0) return;
+    const batch: { channel_id: string; seq: number }[] = [];
+    for (const channelId of this.#undelivered) {
+      const seq = this.#log.cursor(channelId); // everything up to here is held, without gaps
+      if (seq === undefined) continue; // still loading: acknowledged once it has a cursor
+      if (this.#viewing === channelId && this.#channel?.send({ type: "delivered", seq })) {
+        this.#undelivered.delete(channelId);
+      } else {
+        batch.push({ channel_id: channelId, seq });
+      }
+    }
+    if (batch.length === 0 || !this.#user?.isOpen) return; // try again in the next batch
+    for (let i = 0; i < batch.length; i += MAX_DELIVERED_CURSORS) {
+      this.#user.send({ type: "delivered", cursors: batch.slice(i, i + MAX_DELIVERED_CURSORS) });
+    }
+    for (const c of batch) this.#undelivered.delete(c.channel_id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Conversation list, presence
+
+  #putSummary(c: ChannelSummary): void {
+    const known = this.#summaries.get(c.channel_id)?.summary;
+    let next = c;
+    // The list and `channel` frames can trail live messages: never move the head back.
+    if (known && known.head_seq > c.head_seq) {
+      next = {
+        ...c,
+        head_seq: known.head_seq,
+        last_message: known.last_message,
+        unread: Math.max(0, c.unread + known.head_seq - c.head_seq),
+      };
+    }
+    this.#summaries.set(c.channel_id, { summary: next, at: Date.now() });
+    if (!known || JSON.stringify(known) !== JSON.stringify(next)) {
+      this.#events.emit("channel", { channel: next, removed: false });
+    }
+  }
+
+  /** A message from the sockets moves its list entry: head, unread (others' messages), last message (§2.3). */
+  #advanceSummary(m: WireMessage): boolean {
+    const known = this.#summaries.get(m.channel_id);
+    if (!known || m.seq <= known.summary.head_seq) return false;
+    this.#listClock.touch(m.channel_id);
+    const s = known.summary;
+    const mine = m.sender_id === this.#session?.user_id;
+    known.summary = {
+      ...s,
+      head_seq: m.seq,
+      read_seq: mine ? m.seq : s.read_seq,
+      unread: mine ? 0 : s.unread + (m.seq - s.head_seq),
+      last_message: {
+        seq: m.seq,
+        sender_id: m.sender_id,
+        preview: firstCodePoints(m.text, PREVIEW_CODE_POINTS),
+        ts: m.ts,
+      },
+    };
+    return true;
+  }
+
+  #emitSummary(channelId: string): void {
+    const known = this.#summaries.get(channelId);
+    if (known) this.#events.emit("channel", { channel: known.summary, removed: false });
+  }
+
+  /** Removed from a group, or left it: stop following it; its messages stay readable. */
+  #removeChannel(c: ChannelSummary): void {
+    const id = c.channel_id;
+    this.#summaries.delete(id);
+    this.#log.dropCursor(id);
+    this.#receipts.forget(id);
+    this.#undelivered.delete(id);
+    if (this.#viewing === id) this.#stopChannelSocket(id);
+    this.#events.emit("channel", { channel: c, removed: true });
+  }
+
+  #setPresence(userId: string, status: PresenceStatus, lastActiveAt: number): void {
+    const known = this.#presence.get(userId);
+    if (known?.status === status && known.last_active_at === lastActiveAt) return;
+    this.#presence.set(userId, { status, last_active_at: lastActiveAt });
+    this.#events.emit("presence", { user_id: userId, status, last_active_at: lastActiveAt });
+  }
+
+  #loadGroupPresence(channelId: string): void {
+    const gen = this.#generation;
+    const started = this.#presenceClock.start();
+    this.request<GroupPresence>("GET", `/v1/groups/${enc(channelId)}/presence`)
+      .then((r) => {
+        if (gen !== this.#generation) return;
+        for (const m of r.members) {
+          if (!this.#presenceClock.stale(m.user_id, started))
+            this.#setPresence(m.user_id, m.status, m.last_active_at);
+        }
+      })
+      .catch((err) => this.#report(err, channelId));
+  }
+
+  /** A background call failed: tell the app, unless it is only the network (the sockets retry). */
+  #report(err: unknown, channelId?: string): void {
+    if (err instanceof ChatApiError && (err.code === "network" || err.code === "unauthenticated")) return;
+    const code = err instanceof ChatApiError ? err.code : "internal";
+    const message = err instanceof Error ? err.message : String(err);
+    this.#events.emit("error", { code, message, ...(channelId && { channel_id: channelId }) });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Session state
+
+  #requireSession(): StoredSession {
+    if (!this.#session) throw new Error("ChatClient: not signed in");
+    return this.#session;
+  }
+
+  async #begin(r: AuthAnswer): Promise<void> {
+    const wasConnected = this.#connected;
+    this.#reset();
+    const session: StoredSession = {
+      user_id: r.user_id,
+      device_id: r.device_id,
+      handle: r.user.handle ?? "",
+      access_token: r.access_token,
+      refresh_token: r.refresh_token,
+      access_expires_at: Date.now() + r.expires_in * 1000,
+    };
+    this.#session = session;
+    await this.#persistSession(session);
+    await this.#store.del(this.#keys.outbox);
+    if (wasConnected) this.#updateState();
+  }
+
+  /** New tokens from a refresh: persisted first, then used. */
+  async #adopt(s: StoredSession): Promise<void> {
+    await this.#persistSession(s);
+    if (this.#session?.device_id === s.device_id) this.#session = s;
+    else await this.#persistSession(this.#session); // signed out meanwhile: do not resurrect
+  }
+
+  #persistSession(s: StoredSession | null): Promise<void> {
+    const key = this.#keys.session;
+    const write = this.#sessionWrites.then(() => (s ? this.#store.set(key, s) : this.#store.del(key)));
+    this.#sessionWrites = write.catch(() => {});
+    return write;
+  }
+
+  #signOut(reason: SignedOutReason): void {
+    if (!this.#session) return;
+    this.#reset();
+    void this.#persistSession(null);
+    void this.#outbox.flushed().then(() => this.#store.del(this.#keys.outbox));
+    this.#updateState();
+    this.#events.emit("signed_out", { reason });
+  }
+
+  /** Forgets everything of the current session, in memory. */
+  #reset(): void {
+    this.#teardown();
+    this.#generation++;
+    this.#session = null;
+    this.#viewing = null;
+    this.#log.clear();
+    this.#outbox.reset();
+    this.#receipts.clear();
+    this.#presence.clear();
+    this.#presenceClock.clear();
+    this.#summaries.clear();
+    this.#listClock.clear();
+    this.#undelivered.clear();
+    this.#readSent.clear();
+    this.#postAgain.clear();
+  }
+}
+
+function socketState(status: SocketStatus | undefined): ConnectionState {
+  return status === undefined || status === "stopped" ? "offline" : status;
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+/** A fresh idempotency key: a UUID (also where `crypto.randomUUID` is missing, as on plain http). */
+function newClientMsgId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

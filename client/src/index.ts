@@ -1,0 +1,41 @@
+/**
+ * @module @edge-chat/client
+ * The TypeScript client of edge chat, for browsers and Node 22. Start with {@link ChatClient};
+ * client/README.md walks through it. The wire protocol is docs/protocol.md.
+ */
+export { ChatApiError, type ChatApiErrorCode } from "./chat-api-error.ts";
+export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
+export type { Backoff } from "./chat-socket.ts";
+export { type ClientStore, defaultStore, indexedDbStore, MemoryStore } from "./client-store.ts";
+export { MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
+export type { OutboxEntry } from "./outbox.ts";
+export type {
+  Ack,
+  ChannelInfo,
+  ChannelSummary,
+  ChatEvents,
+  ChatMessage,
+  ConnectInfo,
+  ConnectionState,
+  DeviceInfo,
+  ErrorCode,
+  FriendState,
+  FriendsList,
+  GroupPresence,
+  HistoryPage,
+  Me,
+  MessageStatus,
+  Presence,
+  PresenceStatus,
+  PublicUser,
+  PushSubscriptionBody,
+  Receipts,
+  ServerFrame,
+  ServerFrameOf,
+  Session,
+  SessionTokens,
+  SignedOutReason,
+  StoredSession,
+  Ticks,
+  WireMessage,
+} from "./types.ts";

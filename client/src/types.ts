@@ -1,0 +1,165 @@
+/**
+ * @module client/types
+ * The SDK's public types. Wire shapes come from the protocol module (`protocol/*.ts`, imported
+ * as types only, so the bundle carries none of the server's code); what the wire does not name
+ * (a held message with its delivery status, the events, the connection state) is declared here.
+ * Names on the wire stay snake_case, as in docs/protocol.md.
+ */
+import type { Ack, ChannelInfo, Receipts } from "../../protocol/api.ts";
+import type { ErrorCode } from "../../protocol/errors.ts";
+import type { ChannelSummary, ServerFrame, WireMessage } from "../../protocol/frames.ts";
+import type { HistoryPage } from "../../protocol/rpc.ts";
+
+export type { Ack, ChannelInfo, ChannelSummary, ErrorCode, HistoryPage, Receipts, ServerFrame, WireMessage };
+
+/** One server frame type, by its `type`. */
+export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
+
+/**
+ * Where the client stands, as the app should show it:
+ *
+ * - `"offline"`: not connected on purpose. Before {@link ChatClient.connect}, after
+ *   {@link ChatClient.disconnect}, after sign-out, after the server replaced this device's user
+ *   socket (close 4009), and whenever the browser reports `navigator.onLine === false`.
+ * - `"connecting"`: `connect()` was called and the user socket has not said `hello` yet.
+ * - `"open"`: the user socket is up (its `hello` arrived; the resume follows at once).
+ * - `"reconnecting"`: the user socket was open and dropped; it is coming back with backoff.
+ */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "offline";
+
+/** `pending`: local echo, not stored yet. `sent`: stored by the server (it has a `seq`). `failed`: will never be stored. */
+export type MessageStatus = "pending" | "sent" | "failed";
+
+/**
+ * A message as the app shows it. Sent messages are exactly the server's {@link WireMessage}.
+ * A local echo (`pending` or `failed`) has `seq: 0`, `id: ""`, the device's `sender_id`, and
+ * `ts` set to the local time it was written.
+ */
+export type ChatMessage = WireMessage & {
+  status: MessageStatus;
+  error?: { code: string; message: string };
+};
+
+export type PresenceStatus = ServerFrameOf<"presence">["status"];
+
+/** A user's presence: `last_active_at` is 0 when unknown or invisible. */
+export interface Presence {
+  status: PresenceStatus;
+  last_active_at: number;
+}
+
+/** Delivery ticks of one of my messages: "delivered to `delivered` of `others`, read by `read`". */
+export interface Ticks {
+  others: number;
+  delivered: number;
+  read: number;
+}
+
+/** `GET /v1/users/{id}`, `GET /v1/users/by-handle/{handle}` (docs/protocol.md §2.5). */
+export interface PublicUser {
+  id: string;
+  handle: string | null;
+  display_name: string;
+  deleted: boolean;
+}
+
+/** `GET /v1/users/me` (§8.2). */
+export interface Me extends PublicUser {
+  invisible: boolean;
+  hide_previews: boolean;
+  created_at: number;
+}
+
+export type FriendState = "outgoing" | "incoming" | "friends";
+
+/** `GET /v1/friends` (§8.3). `presence` is present for state `friends` only. */
+export interface FriendsList {
+  friends: { user: PublicUser; state: FriendState; since: number; presence?: Presence }[];
+  blocked: { user: PublicUser; since: number }[];
+}
+
+/** `GET /v1/groups/{id}/presence` (§8.5). */
+export interface GroupPresence {
+  channel_id: string;
+  members: ({ user_id: string } & Presence)[];
+}
+
+/** `GET /v1/devices` (§8.6). */
+export interface DeviceInfo {
+  device_id: string;
+  name: string;
+  platform: string;
+  created_at: number;
+  last_seen_at: number;
+  revoked_at: number | null;
+  current: boolean;
+}
+
+/** `POST /v1/connect` (§4.1). */
+export interface ConnectInfo {
+  url: string;
+  ticket: string;
+  expires_at: number;
+  protocol: string;
+}
+
+/** The body of signup, login and refresh (§3.1); signup and login add `user`. */
+export interface SessionTokens {
+  user_id: string;
+  device_id: string;
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+}
+
+/** Who is signed in on this client. */
+export interface Session {
+  user_id: string;
+  device_id: string;
+  handle: string;
+}
+
+/** What the client persists about the session (in its {@link ClientStore}). */
+export interface StoredSession extends Session {
+  access_token: string;
+  refresh_token: string;
+  /** Local time after which the access token is treated as expired. */
+  access_expires_at: number;
+}
+
+/** The body `PushSubscription.toJSON()` returns, as `PUT /v1/push/subscription` takes it (§8.9). */
+export interface PushSubscriptionBody {
+  endpoint?: string;
+  expirationTime?: number | null;
+  keys?: Record<string, string>;
+}
+
+export type SignedOutReason = "logout" | "revoked" | "expired";
+
+/** Every event of {@link ChatClient.on}. */
+export interface ChatEvents {
+  /** The connection state changed. */
+  state: { state: ConnectionState };
+  /** The channel socket of the conversation on screen changed state (`offline` once it is closed). */
+  conversation_state: { channel_id: string; state: ConnectionState };
+  /** A message is new, or changed (pending → sent, pending → failed). */
+  message: { channel_id: string; message: ChatMessage };
+  /** Messages were merged in a batch (history, sync or resume page) or removed: read `messages(channel_id)` again. */
+  history: { channel_id: string };
+  /** A conversation-list entry changed (name, unread, last message), or the user left it (`removed`). */
+  channel: { channel: ChannelSummary; removed: boolean };
+  /** A friend's or a viewed member's presence changed. */
+  presence: { user_id: string; status: PresenceStatus; last_active_at: number };
+  /** Who is typing in a channel changed. */
+  typing: { channel_id: string; user_ids: string[] };
+  /** Delivered or read markers of a channel moved: recompute `ticks`. */
+  receipts: { channel_id: string };
+  /** The session ended; the client is offline and has forgotten it. */
+  signed_out: { reason: SignedOutReason };
+  /**
+   * Something the app may want to show: an `error` frame (`code` from the protocol), a send
+   * refused for now (`blocked`, with `client_msg_id`), `replaced` (close 4009) or
+   * `not_a_member` (a channel socket was closed with 4003, or cannot connect).
+   */
+  error: { code: string; message: string; ref?: string; channel_id?: string; client_msg_id?: string };
+}

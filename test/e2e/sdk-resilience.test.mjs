@@ -1,0 +1,185 @@
+// The client SDK (client/src) against the real Worker, across network failures: a TCP proxy
+// (test/fixtures/tcp-proxy.mjs) sits between the SDK and the Worker and cuts or silences every
+// connection, as a flaky network would. The SDK must reconnect and resume by itself, send each
+// outbox message exactly once, and end up holding every message once, in seq order.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { bootWorker } from "../../scripts/boot-worker.mjs";
+import { startProxy } from "../fixtures/tcp-proxy.mjs";
+import {
+  befriend,
+  history,
+  rawChannelSocket,
+  recordingWebSocket,
+  sent,
+  signup,
+  tracker,
+  waitFor,
+} from "./sdk-helpers.mjs";
+
+let server;
+let proxy;
+const t = tracker();
+
+before(async () => {
+  // A 3 s presence timeout makes hello.heartbeat_ms 500: a silent connection is noticed in 1.5 s.
+  server = await bootWorker({ vars: { PRESENCE_TIMEOUT_MS: "3000" } });
+  proxy = await startProxy(server.url);
+});
+
+afterEach(() => {
+  t.closeAll();
+  // Muted connections stay in fetch's keep-alive pool, shared by every client of this process.
+  proxy.dropAll();
+});
+
+after(async () => {
+  await proxy?.close();
+  await server?.close();
+});
+
+/**
+ * Alice talks to the Worker directly, Bob through the proxy; they are friends with a 1:1
+ * channel. Every frame Bob's SDK sends is recorded in `bobSent`.
+ */
+async function pair() {
+  const bobSent = [];
+  const alice = await signup(t, server.url, "alice");
+  const bob = await signup(t, proxy.url, "bob", { WebSocket: recordingWebSocket(bobSent) });
+  await befriend(alice, bob);
+  const { channel_id } = await alice.openDm(bob.session.user_id);
+  return { alice, bob, ch: channel_id, bobSent };
+}
+
+function assertInOrderOnce(messages, texts) {
+  assert.deepEqual(
+    messages.map((m) => m.text),
+    texts,
+  );
+  const seqs = messages.map((m) => m.seq);
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+    "seq 1..n, each once",
+  );
+}
+
+describe("SDK over a failing network", () => {
+  it("reconnects after the server drops its sockets; messages sent meanwhile arrive once, in order", async () => {
+    const { alice, bob, ch } = await pair();
+    const states = [];
+    bob.on("state", ({ state }) => states.push(state));
+    bob.connect();
+    bob.openConversation(ch);
+    alice.connect();
+    await waitFor("bob's sockets open", () => bob.state === "open" && bob.conversationState === "open");
+    alice.send(ch, "m0");
+    await waitFor("m0 at bob", () => sent(bob, ch).length === 1);
+
+    proxy.dropAll();
+    for (let i = 1; i <= 5; i++) alice.send(ch, `m${i}`);
+    await waitFor("bob reconnected", () => states.includes("reconnecting") && bob.state === "open");
+    await waitFor("m1..m5 at bob", () => sent(bob, ch).length === 6);
+
+    assert.deepEqual(states.slice(0, 2), ["connecting", "open"]);
+    const dropped = states.indexOf("reconnecting");
+    assert.ok(dropped > 0 && states.indexOf("open", dropped) > dropped, states.join(" → "));
+    assertInOrderOnce(bob.messages(ch), ["m0", "m1", "m2", "m3", "m4", "m5"]);
+    assert.equal(bob.cursor(ch), 6);
+    // Nothing arrives twice later either (a late copy from the other socket is dropped).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(bob.messages(ch).length, 6);
+  });
+
+  it("a message whose ack was lost on a silent connection is stored once and becomes sent", async () => {
+    const { alice, bob, ch } = await pair();
+    bob.connect();
+    bob.openConversation(ch);
+    await waitFor("bob's channel socket", () => bob.conversationState === "open" && bob.cursor(ch) === 0);
+
+    const conversationStates = [];
+    bob.on("conversation_state", ({ state }) => conversationStates.push(state));
+    proxy.muteAll(); // Bob's frames still reach the Worker; nothing comes back, not even pong.
+    const echo = bob.send(ch, "only once");
+    assert.equal(echo.status, "pending");
+    await waitFor("stored on the server", async () => (await history(alice, ch)).length === 1);
+    assert.equal(bob.messages(ch)[0].status, "pending", "the ack is lost");
+
+    // Three silent heartbeat intervals: the SDK replaces the connection, and resends.
+    const done = await waitFor("bob's message sent", () => bob.messages(ch).find((m) => m.status === "sent"));
+    assert.ok(conversationStates.includes("reconnecting"), conversationStates.join(" → "));
+    assert.equal(done.client_msg_id, echo.client_msg_id);
+    assert.equal(done.seq, 1);
+    assert.equal(bob.messages(ch).length, 1, "no pending echo left");
+    const stored = await history(alice, ch);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].client_msg_id, echo.client_msg_id);
+    assert.equal(stored[0].text, "only once");
+  });
+
+  it("messages written while offline are sent once each, in the order written, after reconnecting", async () => {
+    const { alice, bob, ch } = await pair();
+    bob.connect();
+    await waitFor("bob open", () => bob.state === "open");
+    bob.disconnect();
+    assert.equal(bob.state, "offline");
+    const echoes = ["one", "two", "three"].map((text) => bob.send(ch, text));
+    assert.deepEqual(
+      bob.messages(ch).map((m) => m.status),
+      ["pending", "pending", "pending"],
+    );
+    // A text the server can never store fails at once and is never sent.
+    assert.equal(bob.send(ch, "   ").status, "failed");
+
+    bob.connect();
+    await waitFor("all three sent", () => sent(bob, ch).length === 3);
+    const stored = await history(alice, ch);
+    assert.deepEqual(
+      stored.map((m) => [m.seq, m.text, m.client_msg_id]),
+      echoes.map((e, i) => [i + 1, e.text, e.client_msg_id]),
+    );
+    const failed = bob.messages(ch).filter((m) => m.status === "failed");
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0].error.code, "message_empty");
+    bob.discard(failed[0].client_msg_id);
+    assert.equal(bob.messages(ch).length, 3);
+  });
+
+  it("resumes after 1,000 missed messages on the user socket, then syncs 1,000 more on the channel socket", async () => {
+    const { alice, bob, ch, bobSent } = await pair();
+    const raw = await rawChannelSocket(t, alice, ch);
+    await raw.sendMany(1, () => "first");
+    bob.connect();
+    // A channel new to Bob: the first message makes the SDK load it and give it a cursor.
+    await waitFor("bob holds the first message", () => bob.cursor(ch) === 1);
+
+    bob.disconnect();
+    await raw.sendMany(1_000);
+    bobSent.length = 0;
+    bob.connect();
+    await waitFor("bob caught up by resume", () => bob.cursor(ch) === 1_001, 20_000);
+    let held = sent(bob, ch);
+    assertInOrderOnce(held, ["first", ...Array.from({ length: 1_000 }, (_, i) => `bulk ${i}`)]);
+    const resume = bobSent.find((s) => s.frame.type === "resume");
+    assert.deepEqual(resume?.frame.cursors, [{ channel_id: ch, seq: 1 }], "resumed from the cursor");
+
+    // Now with the conversation on screen: its channel socket syncs from the cursor while the
+    // user socket resumes too. Copies from both are dropped by (channel, seq).
+    bob.openConversation(ch);
+    await waitFor("channel socket open", () => bob.conversationState === "open");
+    bob.disconnect();
+    await raw.sendMany(1_000, (i) => `more ${i}`);
+    bobSent.length = 0;
+    bob.connect();
+    await waitFor("bob caught up by sync", () => bob.cursor(ch) === 2_001, 20_000);
+    held = sent(bob, ch);
+    assertInOrderOnce(held, [
+      "first",
+      ...Array.from({ length: 1_000 }, (_, i) => `bulk ${i}`),
+      ...Array.from({ length: 1_000 }, (_, i) => `more ${i}`),
+    ]);
+    assert.equal(new Set(held.map((m) => m.id)).size, 2_001);
+    const syncs = bobSent.filter((s) => s.path.startsWith("/v1/ws/channels/") && s.frame.type === "sync");
+    assert.equal(syncs[0]?.frame.after_seq, 1_001, "the channel socket synced from the cursor");
+  });
+});
