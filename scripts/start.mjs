@@ -5,7 +5,8 @@
 //   2. create .dev.vars from .dev.vars.example with fresh random secrets (or add keys missing from it),
 //      and a P-256 VAPID key pair for Web Push when it has none;
 //   3. apply the D1 migrations to the local database;
-//   4. exec `wrangler dev` on Node 22 (HOST / PORT env vars; default 127.0.0.1:8787).
+//   4. build the web client into web/dist (and keep rebuilding it on changes);
+//   5. exec `wrangler dev` on Node 22 (HOST / PORT env vars; default 127.0.0.1:8787).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -115,11 +116,25 @@ ensureVapidKeys();
 step("applying D1 migrations to the local database");
 runOrExit(node, [wranglerJs, "d1", "migrations", "apply", "DB", "--local"], { CI: "true" });
 
-// 4. The dev server. --inspector-port 0 picks a free devtools port instead of clashing on 9229.
+// 4. The web client, built into web/dist (the static assets wrangler.toml serves), then rebuilt
+// on every change under web/ or client/ while the server runs; wrangler dev serves the new files.
+step("building the web client (web/ -> web/dist)");
+runOrExit(node, ["scripts/build-web.mjs"]);
+const watcher = spawn(node, ["scripts/build-web.mjs", "--watch", "--no-initial"], { stdio: "inherit", env });
+
+// 5. The dev server. --inspector-port 0 picks a free devtools port instead of clashing on 9229.
 const host = process.env.HOST || "127.0.0.1";
 const port = process.env.PORT || "8787";
 step(`starting wrangler dev on http://${host}:${port}`);
 const devArgs = ["dev", "--ip", host, "--port", port, "--inspector-port", "0"];
 const dev = spawn(node, [wranglerJs, ...devArgs], { stdio: "inherit", env });
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => dev.kill(sig));
-dev.on("exit", (code, sig) => process.exit(code ?? 128 + (constants.signals[sig] ?? 0)));
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    watcher.kill(sig);
+    dev.kill(sig);
+  });
+}
+dev.on("exit", (code, sig) => {
+  watcher.kill();
+  process.exit(code ?? 128 + (constants.signals[sig] ?? 0));
+});

@@ -88,6 +88,8 @@ function nodeTier(tier, dir) {
   record(tier, count("pass"), failed);
 }
 
+// The web client first: wrangler.toml serves web/dist as static assets, and every tier boots it.
+if (run(node, ["scripts/build-web.mjs"]) !== 0) record("web build", 0, 1, "scripts/build-web.mjs failed");
 workerd();
 nodeTier("e2e", "test/e2e");
 if (testFiles("test/browser").length > 0 && !existsSync("/usr/bin/chromium")) {

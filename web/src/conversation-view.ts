@@ -1,0 +1,456 @@
+/**
+ * @module web/conversation-view
+ * The conversation on screen: header, message list, typing line and composer. It opens the
+ * channel socket through the SDK (`openConversation`) and renders `chat.messages(id)`, which is
+ * already ordered by `seq` with local echoes last, so this view never sorts or deduplicates.
+ * Rendering is keyed (one element per message, reused while its content is unchanged), so a new
+ * message or a tick costs a few DOM nodes, not the whole list. Scrolling to the top loads older
+ * history and keeps what was on screen in place.
+ */
+import type { ChatClient, ChatMessage } from "../../client/src/index.ts";
+import { h } from "./dom.ts";
+import { errorText } from "./errors.ts";
+import { clockTime, hueOf, initials, presenceText } from "./format.ts";
+import { icon } from "./icons.ts";
+import { linkify } from "./linkify.ts";
+import type { People } from "./people.ts";
+
+/** What the view needs from the app around it. */
+export interface ConversationHost {
+  chat: ChatClient;
+  people: People;
+  myId: string;
+  /** Title of the conversation ("Bob", "Hiking trip"). */
+  title(channelId: string): string;
+  /** The other member of a 1:1 channel. */
+  peerOf(channelId: string): string | null;
+  /** Member count of a group, when known. */
+  memberCount(channelId: string): number | null;
+  back(): void;
+  addMembers(channelId: string): void;
+  leaveGroup(channelId: string): void;
+  toast(text: string): void;
+}
+
+const NEAR_BOTTOM_PX = 80;
+const LOAD_OLDER_PX = 150;
+const PAGE = 50;
+
+interface Rendered {
+  el: HTMLElement;
+  signature: string;
+}
+
+export class ConversationView {
+  readonly el: HTMLElement;
+  readonly channelId: string;
+  readonly #host: ConversationHost;
+  readonly #isGroup: boolean;
+  readonly #list: HTMLElement;
+  readonly #historyNote: HTMLElement;
+  readonly #typing: HTMLElement;
+  readonly #input: HTMLTextAreaElement;
+  readonly #title: HTMLElement;
+  readonly #subtitle: HTMLElement;
+  readonly #avatar: HTMLElement;
+  readonly #rendered = new Map<string, Rendered>();
+  #hasOlder = true;
+  #loadingOlder = false;
+  #frame = 0;
+  #closed = false;
+
+  constructor(host: ConversationHost, channelId: string) {
+    this.#host = host;
+    this.channelId = channelId;
+    this.#isGroup = channelId.startsWith("gr_");
+
+    this.#title = h("h2", { testid: "conv-title", id: "conv-title" });
+    this.#subtitle = h("small", { testid: "conv-subtitle" });
+    this.#avatar = h("span", { class: "avatar small", "aria-hidden": "true" });
+    const actions = this.#isGroup
+      ? [
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon",
+              title: "Add people",
+              "aria-label": "Add people to this group",
+              testid: "add-members",
+              on: { click: () => host.addMembers(channelId) },
+            },
+            icon("addPerson"),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "icon",
+              title: "Leave group",
+              "aria-label": "Leave this group",
+              testid: "leave-group",
+              on: { click: () => host.leaveGroup(channelId) },
+            },
+            icon("leave"),
+          ),
+        ]
+      : [];
+    const header = h(
+      "header",
+      { class: "conv-head" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon back",
+          "aria-label": "Back to conversations",
+          testid: "back",
+          on: { click: () => host.back() },
+        },
+        icon("back"),
+      ),
+      this.#avatar,
+      h("div", { class: "title" }, this.#title, this.#subtitle),
+      ...actions,
+    );
+
+    this.#historyNote = h("div", { class: "history-note", testid: "history-status" });
+    this.#list = h("div", {
+      class: "messages",
+      role: "log",
+      "aria-labelledby": "conv-title",
+      tabindex: "0",
+      testid: "message-list",
+      on: { scroll: () => this.#onScroll() },
+    });
+    this.#list.append(this.#historyNote);
+    this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
+
+    this.#input = h("textarea", {
+      rows: 1,
+      placeholder: "Message",
+      "aria-label": "Message",
+      maxlength: "100000",
+      testid: "composer-input",
+      on: {
+        input: () => {
+          this.#autosize();
+          if (this.#input.value.trim()) host.chat.typing(channelId);
+        },
+        keydown: (e) => {
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            this.#send();
+          }
+        },
+      },
+    });
+    const composer = h(
+      "form",
+      {
+        class: "composer",
+        testid: "composer",
+        on: {
+          submit: (e) => {
+            e.preventDefault();
+            this.#send();
+          },
+        },
+      },
+      this.#input,
+      h(
+        "button",
+        { type: "submit", class: "primary", "aria-label": "Send", testid: "composer-send" },
+        "Send",
+      ),
+    );
+
+    this.el = h(
+      "main",
+      { class: "conversation", "data-channel-id": channelId, testid: "conversation" },
+      header,
+      this.#list,
+      this.#typing,
+      composer,
+    );
+  }
+
+  /** Opens the channel socket and shows what the SDK holds; loads the newest page if needed. */
+  open(): void {
+    this.#host.chat.openConversation(this.channelId);
+    this.el.dataset.socket = this.#host.chat.conversationState;
+    this.refreshHeader();
+    this.render({ stickToBottom: true });
+    this.renderTyping();
+    if (this.#host.chat.messages(this.channelId).filter((m) => m.status === "sent").length < PAGE) {
+      void this.#loadOlder();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    cancelAnimationFrame(this.#frame);
+    this.#host.chat.closeConversation();
+  }
+
+  focusComposer(): void {
+    this.#input.focus({ preventScroll: true });
+  }
+
+  refreshHeader(): void {
+    const title = this.#host.title(this.channelId);
+    this.#title.textContent = title;
+    this.#avatar.textContent = initials(title);
+    this.#avatar.style.setProperty(
+      "--hue",
+      String(hueOf(this.#host.peerOf(this.channelId) ?? this.channelId)),
+    );
+    if (this.#isGroup) {
+      const n = this.#host.memberCount(this.channelId);
+      this.#subtitle.textContent = n === null ? "group" : `group · ${n} members`;
+    } else {
+      const peer = this.#host.peerOf(this.channelId);
+      this.#subtitle.textContent = peer ? presenceText(this.#host.chat.presence(peer)) : "";
+    }
+  }
+
+  /** Re-renders on the next frame (many events in one task cost one render). */
+  schedule(): void {
+    if (this.#frame || this.#closed) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.render({});
+    });
+  }
+
+  render({ stickToBottom = false }: { stickToBottom?: boolean }): void {
+    if (this.#closed) return;
+    const list = this.#list;
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    const messages = this.#host.chat.messages(this.channelId);
+    const before = this.#firstKey();
+
+    const keep = new Set<string>();
+    let cursor: ChildNode | null = this.#historyNote.nextSibling;
+    let prevSender: string | null = null;
+    let newestMine = false;
+    for (const m of messages) {
+      const key = m.status === "sent" ? `s${m.seq}` : `c${m.client_msg_id}`;
+      keep.add(key);
+      const showSender = this.#isGroup && m.sender_id !== this.#host.myId && m.sender_id !== prevSender;
+      prevSender = m.sender_id;
+      const mine = m.sender_id === this.#host.myId;
+      const ticks = mine ? this.#ticks(m) : null;
+      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}`;
+      let r = this.#rendered.get(key);
+      if (!r || r.signature !== signature) {
+        const el = this.#message(m, mine, showSender, ticks);
+        if (r) {
+          if (cursor === r.el) cursor = el;
+          r.el.replaceWith(el);
+        }
+        r = { el, signature };
+        this.#rendered.set(key, r);
+      }
+      if (r.el === cursor) cursor = cursor.nextSibling;
+      else list.insertBefore(r.el, cursor);
+      newestMine = mine;
+    }
+    for (const [key, r] of this.#rendered) {
+      if (!keep.has(key)) {
+        r.el.remove();
+        this.#rendered.delete(key);
+      }
+    }
+
+    this.#historyNote.textContent = this.#loadingOlder
+      ? "Loading earlier messages…"
+      : !this.#hasOlder
+        ? messages.length
+          ? "Beginning of the conversation"
+          : "No messages yet. Say hello!"
+        : "";
+    this.#historyNote.dataset.state = this.#loadingOlder ? "loading" : this.#hasOlder ? "more" : "start";
+
+    if (stickToBottom || (nearBottom && before === this.#firstKey()) || (newestMine && nearBottom)) {
+      list.scrollTop = list.scrollHeight;
+    } else if (before !== this.#firstKey()) {
+      // Older messages were prepended: keep the same messages under the reader's eyes.
+      list.scrollTop = list.scrollHeight - fromBottom;
+    } else if (nearBottom) {
+      list.scrollTop = list.scrollHeight;
+    }
+    this.#maybeMarkRead();
+  }
+
+  renderTyping(): void {
+    const ids = this.#host.chat.typingUsers(this.channelId).filter((id) => id !== this.#host.myId);
+    const names = ids.map((id) => this.#host.people.name(id));
+    let text = "";
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = `${names.length} people are typing…`;
+    this.#typing.textContent = text;
+  }
+
+  /** Called when the page becomes visible again. */
+  visible(): void {
+    this.#maybeMarkRead();
+  }
+
+  #firstKey(): Element | null {
+    return this.#historyNote.nextElementSibling;
+  }
+
+  #ticks(m: ChatMessage): { label: string; state: string; title: string } | null {
+    if (m.status === "pending") return { label: "…", state: "pending", title: "Sending" };
+    if (m.status === "failed") return null;
+    const t = this.#host.chat.ticks(this.channelId, m.seq);
+    if (this.#isGroup) {
+      if (t.others > 0 && t.read > 0) {
+        return { label: `read by ${t.read}`, state: "read", title: `Read by ${t.read} of ${t.others}` };
+      }
+      if (t.delivered > 0) {
+        return {
+          label: `✓✓ ${t.delivered}/${t.others}`,
+          state: "delivered",
+          title: `Delivered to ${t.delivered} of ${t.others}`,
+        };
+      }
+      return { label: "✓", state: "sent", title: "Sent" };
+    }
+    if (t.others > 0 && t.read >= t.others) return { label: "✓✓", state: "read", title: "Read" };
+    if (t.others > 0 && t.delivered >= t.others)
+      return { label: "✓✓", state: "delivered", title: "Delivered" };
+    return { label: "✓", state: "sent", title: "Sent" };
+  }
+
+  #message(
+    m: ChatMessage,
+    mine: boolean,
+    showSender: boolean,
+    ticks: { label: string; state: string; title: string } | null,
+  ): HTMLElement {
+    const bubble = h("div", { class: "bubble", testid: "message-text" });
+    bubble.append(linkify(m.text));
+    const meta = h(
+      "div",
+      { class: "meta" },
+      h("time", { datetime: new Date(m.ts).toISOString() }, clockTime(m.ts)),
+      ticks &&
+        h(
+          "span",
+          {
+            class: this.#isGroup ? "ticks group" : "ticks",
+            "data-state": ticks.state,
+            title: ticks.title,
+            "aria-label": ticks.title,
+            testid: "ticks",
+          },
+          ticks.state === "pending" ? icon("clock", 12) : ticks.label,
+        ),
+    );
+    const fail =
+      m.status === "failed"
+        ? h(
+            "div",
+            { class: "fail", role: "alert" },
+            h("span", {}, m.error?.message ?? "Not sent"),
+            h(
+              "button",
+              {
+                type: "button",
+                testid: "retry",
+                on: { click: () => this.#host.chat.retry(m.client_msg_id) },
+              },
+              "Retry",
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                testid: "discard",
+                on: { click: () => this.#host.chat.discard(m.client_msg_id) },
+              },
+              "Discard",
+            ),
+          )
+        : null;
+    return h(
+      "div",
+      {
+        class: mine ? "msg mine" : "msg",
+        testid: "message",
+        "data-seq": m.status === "sent" ? String(m.seq) : undefined,
+        "data-status": m.status,
+        "data-sender": m.sender_id,
+      },
+      showSender &&
+        h("div", { class: "sender", testid: "message-sender" }, this.#host.people.name(m.sender_id)),
+      bubble,
+      meta,
+      fail,
+    );
+  }
+
+  #send(): void {
+    const text = this.#input.value;
+    if (!text.trim()) return;
+    try {
+      this.#host.chat.send(this.channelId, text);
+    } catch (err) {
+      this.#host.toast(errorText(err));
+      return;
+    }
+    this.#input.value = "";
+    this.#autosize();
+    this.render({ stickToBottom: true });
+  }
+
+  #autosize(): void {
+    this.#input.style.height = "auto";
+    this.#input.style.height = `${Math.min(this.#input.scrollHeight + 2, 128)}px`;
+  }
+
+  #onScroll(): void {
+    if (this.#list.scrollTop < LOAD_OLDER_PX) void this.#loadOlder();
+    this.#maybeMarkRead();
+  }
+
+  async #loadOlder(): Promise<void> {
+    if (this.#loadingOlder || !this.#hasOlder || this.#closed) return;
+    this.#loadingOlder = true;
+    this.render({});
+    try {
+      const { hasMore } = await this.#host.chat.loadOlder(this.channelId, PAGE);
+      this.#hasOlder = hasMore;
+    } catch (err) {
+      this.#host.toast(errorText(err));
+    } finally {
+      this.#loadingOlder = false;
+    }
+    if (this.#closed) return;
+    this.render({});
+    // A short page does not fill the screen, and nothing could be scrolled to load more.
+    if (this.#hasOlder && this.#list.scrollHeight <= this.#list.clientHeight + LOAD_OLDER_PX) {
+      void this.#loadOlder();
+    }
+  }
+
+  /** Marks the conversation read while it is on screen and scrolled to its end (the SDK skips repeats). */
+  #maybeMarkRead(): void {
+    if (this.#closed || document.visibilityState !== "visible") return;
+    const list = this.#list;
+    if (list.scrollHeight - list.scrollTop - list.clientHeight > NEAR_BOTTOM_PX) return;
+    this.#host.chat.markRead(this.channelId);
+  }
+}
+
+export function emptyConversation(): HTMLElement {
+  return h(
+    "main",
+    { class: "conversation none", testid: "no-conversation" },
+    h("p", {}, "Pick a conversation, or start one from Friends."),
+  );
+}

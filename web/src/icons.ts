@@ -1,0 +1,51 @@
+/**
+ * @module web/icons
+ * A few line icons as inline SVG, built with the DOM from constant path data (no icon font,
+ * no emoji: they render the same on every system, fonts or not).
+ */
+const PATHS = {
+  /** Two people and a plus: a new group. */
+  newGroup: [
+    "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z",
+    "M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6",
+    "M19 8v6",
+    "M16 11h6",
+  ],
+  /** One person and a plus: add people. */
+  addPerson: [
+    "M10 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
+    "M3 21c0-3.9 3.1-6.5 7-6.5s7 2.6 7 6.5",
+    "M19 8v6",
+    "M16 11h6",
+  ],
+  /** An arrow out of a door: leave. */
+  leave: ["M14 4h5v16h-5", "M10 8l-4 4 4 4", "M6 12h10"],
+  /** An arrow to the left: back. */
+  back: ["M19 12H5", "M11 6l-6 6 6 6"],
+  /** A clock: sending. */
+  clock: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
+} as const;
+
+export type IconName = keyof typeof PATHS;
+
+const SVG = "http://www.w3.org/2000/svg";
+
+export function icon(name: IconName, size = 20): SVGSVGElement {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("fill", "none");
+  svg.setAttribute("stroke", "currentColor");
+  svg.setAttribute("stroke-width", "2");
+  svg.setAttribute("stroke-linecap", "round");
+  svg.setAttribute("stroke-linejoin", "round");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  for (const d of PATHS[name]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
