@@ -21,11 +21,15 @@ const env = {
 };
 
 const at = new Date().toISOString();
-const child = spawn(path.join(bin, "vitest"), ["run", "--config", "bench/vitest.config.ts"], {
-  cwd: ROOT,
-  env,
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const child = spawn(
+  path.join(bin, "vitest"),
+  ["run", "--config", "bench/vitest.config.ts", "bench/storage-insert.bench.ts"],
+  {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
 let out = "";
 child.stdout.on("data", (chunk) => {
   out += chunk;
