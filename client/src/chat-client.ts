@@ -8,9 +8,11 @@
  *
  * The logic is §11 of docs/protocol.md ("a minimal client"), made into a library: every
  * section there has its counterpart here, named the same where possible (`apply`, `drain`,
- * `loadLatest`, `fillGap`, `flushDelivered`, …).
+ * `loadLatest`, `fillGap`, `flushDelivered`, …). Catching up (resume, sync, `loadLatest`,
+ * `fillGap`) lives in catch-up.ts.
  */
 import type { Ack } from "../../protocol/api.ts";
+import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
 import { ChatApiError, isPermanent } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
@@ -50,17 +52,8 @@ import type {
 } from "./types.ts";
 import { TypingIndicators, TypingThrottle } from "./typing.ts";
 
-/** Newest page loaded for a channel new to this device. */
-const LATEST_PAGE = 50;
-/** Pages used to fill a gap over REST (the REST maximum). */
-const FILL_PAGE = 200;
-/** Pages asked of a channel socket's `sync` (the protocol maximum). */
-const SYNC_PAGE = 500;
 const DELIVERED_EVERY_MS = 500;
-const MAX_RESUME_CURSORS = 10_000;
 const MAX_DELIVERED_CURSORS = 1_000;
-/** A gap may close by itself (a page on its way): fill it over REST only if it is still there after this. */
-const FILL_DELAY_MS = 300;
 /** A list entry missing from `GET /v1/channels` is dropped only if older than this (the list lags ~1 s). */
 const LIST_LAG_MS = 3_000;
 
@@ -128,22 +121,15 @@ export class ChatClient {
   #connected = false;
   #state: ConnectionState = "offline";
   #user: ChatSocket | null = null;
-  /** The user socket sent `resume` and has not seen `resumed` yet. */
-  #resuming = false;
 
   /** The conversation on screen, and its channel socket. */
   #viewing: string | null = null;
   #channel: ChatSocket | null = null;
-  /** `head_seq` of the channel socket's last `hello`. */
-  #helloHead: number | undefined;
-  /** The channel socket is catching up with `sync` (no live frames until it completes). */
-  #syncing = false;
+  /** Resume, sync, loading new channels and filling gaps. */
+  readonly #catchUp: CatchUp;
 
   readonly #undelivered = new Set<string>();
   #deliveredTimer: ReturnType<typeof setInterval> | undefined;
-  readonly #loading = new Map<string, Promise<void>>();
-  readonly #filling = new Set<string>();
-  readonly #fillTimers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #posting = new Set<string>();
   readonly #postAgain = new Set<string>();
   readonly #outboxRetry = new Map<string, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
@@ -172,6 +158,17 @@ export class ChatClient {
     this.#typingIn = new TypingIndicators((channel_id, user_ids) =>
       this.#events.emit("typing", { channel_id, user_ids }),
     );
+    this.#catchUp = new CatchUp({
+      log: this.#log,
+      get: <T>(path: string) => this.request<T>("GET", path),
+      generation: () => this.#generation,
+      connected: () => this.#connected,
+      viewing: () => this.#viewing,
+      channelSocket: () => this.#channel,
+      ingestPage: (channelId, messages) => this.#ingestPage(channelId, messages),
+      history: (channelId) => this.#events.emit("history", { channel_id: channelId }),
+      report: (err, channelId) => this.#report(err, channelId),
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -464,7 +461,7 @@ export class ChatClient {
     if (this.#viewing === channelId && (this.#channel !== null || !this.#connected)) return;
     this.closeConversation();
     this.#viewing = channelId;
-    if (this.#log.cursor(channelId) === undefined) this.#loadLatestQuietly(channelId);
+    if (this.#log.cursor(channelId) === undefined) this.#catchUp.loadLatestQuietly(channelId);
     if (this.#connected) this.#openChannelSocket(channelId);
   }
 
@@ -497,7 +494,7 @@ export class ChatClient {
   /** Loads the page before the oldest message held (scrolling back). */
   async loadOlder(channelId: string, limit = LATEST_PAGE): Promise<{ hasMore: boolean }> {
     if (this.#log.cursor(channelId) === undefined) {
-      await this.#loadLatest(channelId);
+      await this.#catchUp.loadLatest(channelId);
       return { hasMore: this.#log.hasOlder(channelId) };
     }
     const oldest = this.#log.oldest(channelId) ?? (this.#log.cursor(channelId) ?? 0) + 1;
@@ -640,7 +637,7 @@ export class ChatClient {
       },
       onStatus: (status) => {
         if (this.#user !== socket) return;
-        if (status !== "open") this.#resuming = false;
+        if (status !== "open") this.#catchUp.resumeEnded();
         this.#updateState();
       },
       onStop: (reason) => {
@@ -663,20 +660,13 @@ export class ChatClient {
     switch (f.type) {
       case "hello":
         // Live from now for every channel: ask for what was missed, from the cursors (§7.2).
-        this.#resuming = true;
-        socket.send({
-          type: "resume",
-          id: "resume",
-          cursors: this.#log.cursors().slice(0, MAX_RESUME_CURSORS),
-        });
+        socket.send(this.#catchUp.resumeFrame());
         // Sockets carry changes only: take snapshots after each connection (§7.5, §8.4).
         this.friends().catch((err) => this.#report(err));
         this.channels().catch((err) => this.#report(err));
         return;
       case "messages":
-        // Resume pages start at the cursor sent (or the join point); gap-fill pages at the
-        // server's idea of this device's stream, which only a REST fill can check.
-        this.#applyPage(f, this.#resuming);
+        this.#catchUp.userPage(f);
         return;
       case "message":
         this.#applyLive(f.message);
@@ -687,8 +677,7 @@ export class ChatClient {
         else this.#putSummary(f.channel);
         return;
       case "resumed":
-        this.#resuming = false;
-        this.#afterCatchUp();
+        this.#catchUp.resumed();
         this.#flushOutbox(); // anything not acked yet goes again, same ids
         return;
       case "presence":
@@ -696,7 +685,7 @@ export class ChatClient {
         this.#setPresence(f.user_id, f.status, f.last_active_at);
         return;
       case "error":
-        if (f.ref === "resume") this.#resuming = false;
+        if (f.ref === "resume") this.#catchUp.resumeEnded();
         this.#events.emit("error", { code: f.code, message: f.message, ...(f.ref && { ref: f.ref }) });
         return;
     }
@@ -710,7 +699,7 @@ export class ChatClient {
       },
       onStatus: (status) => {
         if (this.#channel !== socket) return;
-        if (status !== "open") this.#syncing = false;
+        if (status !== "open") this.#catchUp.channelDown();
         this.#events.emit("conversation_state", { channel_id: channelId, state: socketState(status) });
       },
       onStop: (reason) => {
@@ -743,16 +732,14 @@ export class ChatClient {
       WebSocket: this.#o.WebSocket,
     });
     this.#channel = socket;
-    this.#helloHead = undefined;
-    this.#syncing = false;
+    this.#catchUp.channelReset();
     this.#events.emit("conversation_state", { channel_id: channelId, state: "connecting" });
   }
 
   #stopChannelSocket(channelId: string): void {
     const socket = this.#channel;
     this.#channel = null;
-    this.#helloHead = undefined;
-    this.#syncing = false;
+    this.#catchUp.channelReset();
     this.#typingIn.clear(channelId);
     if (!socket) return;
     socket.stop();
@@ -764,24 +751,14 @@ export class ChatClient {
     switch (f.type) {
       case "hello": {
         // Live from head_seq: catch up from the cursor first (§4.3), never wait for the user socket.
-        this.#helloHead = f.head_seq ?? 0;
-        this.#syncing = false;
-        const cursor = this.#log.cursor(channelId);
-        if (cursor === undefined) this.#loadLatestQuietly(channelId);
-        else this.#syncFrom(cursor, socket);
+        this.#catchUp.channelHello(channelId, f.head_seq ?? 0, socket);
         this.#flushOutbox(channelId);
         if (channelId.startsWith("gr_")) this.#loadGroupPresence(channelId);
         this.loadReceipts(channelId).catch((err) => this.#report(err, channelId));
         return;
       }
       case "messages":
-        this.#applyPage(f, true);
-        if (!f.complete) {
-          socket.send({ type: "sync", id: "sync", after_seq: f.next_after_seq, limit: SYNC_PAGE });
-        } else {
-          this.#syncing = false;
-          this.#afterCatchUp();
-        }
+        this.#catchUp.channelPage(f, socket);
         return;
       case "message":
         this.#applyLive(f.message);
@@ -813,18 +790,13 @@ export class ChatClient {
     }
   }
 
-  #syncFrom(cursor: number, socket: ChatSocket): void {
-    if (this.#syncing || this.#helloHead === undefined || cursor >= this.#helloHead) return;
-    this.#syncing = socket.send({ type: "sync", id: "sync", after_seq: cursor, limit: SYNC_PAGE });
-  }
-
   #channelError(channelId: string, f: ServerFrameOf<"error">): void {
     const entry = f.ref === undefined ? undefined : this.#outbox.get(f.ref);
     if (entry?.status === "pending") {
       this.#sendRefused(entry, f.code, f.message);
       return;
     }
-    if (f.ref === "sync") this.#syncing = false;
+    if (f.ref === "sync") this.#catchUp.syncFailed();
     this.#events.emit("error", {
       code: f.code,
       message: f.message,
@@ -868,11 +840,9 @@ export class ChatClient {
     this.#user = null;
     user?.stop();
     if (this.#viewing !== null) this.#stopChannelSocket(this.#viewing);
-    this.#resuming = false;
+    this.#catchUp.stop();
     clearInterval(this.#deliveredTimer);
     this.#deliveredTimer = undefined;
-    for (const t of this.#fillTimers.values()) clearTimeout(t);
-    this.#fillTimers.clear();
     for (const r of this.#outboxRetry.values()) clearTimeout(r.timer);
     this.#outboxRetry.clear();
     this.#typingIn.clearAll();
@@ -898,9 +868,9 @@ export class ChatClient {
       receipts = this.#receipts.raise(m.channel_id, m.sender_id, "read_seq", m.seq);
     }
     if (r.unknown) {
-      if (opts.load) this.#loadLatestQuietly(m.channel_id); // a channel new to this device
+      if (opts.load) this.#catchUp.loadLatestQuietly(m.channel_id); // a channel new to this device
     } else if (r.gap) {
-      this.#scheduleFill(m.channel_id);
+      this.#catchUp.scheduleFill(m.channel_id);
     }
     return { added: r.added, reconciled, receipts };
   }
@@ -913,17 +883,6 @@ export class ChatClient {
     const held = this.#log.get(m.channel_id, m.seq);
     if ((r.added || r.reconciled) && held)
       this.#events.emit("message", { channel_id: m.channel_id, message: held });
-  }
-
-  /**
-   * A `messages` page from either socket. A trusted page (a `sync` reply, a resume page)
-   * starts where the server started: at the cursor sent, or at the member's join point when
-   * the cursor was below it; nothing this device may see lies in between.
-   */
-  #applyPage(f: ServerFrameOf<"messages">, trusted: boolean): void {
-    if (trusted) this.#log.skipTo(f.channel_id, f.messages[0] ? f.messages[0].seq - 1 : f.next_after_seq);
-    if (this.#ingestPage(f.channel_id, f.messages))
-      this.#events.emit("history", { channel_id: f.channel_id });
   }
 
   /** Ingests a batch; emits what changed except `history`. True if anything changed. */
@@ -960,89 +919,6 @@ export class ChatClient {
       text: entry.text,
       ts: ack.ts,
     });
-  }
-
-  #loadLatestQuietly(channelId: string): void {
-    this.#loadLatest(channelId).catch((err) => this.#report(err, channelId));
-  }
-
-  /** History of a channel this device has not seen: its newest page, then a cursor (§11 "loadLatest"). */
-  #loadLatest(channelId: string): Promise<void> {
-    const running = this.#loading.get(channelId);
-    if (running) return running;
-    const gen = this.#generation;
-    const run = (async () => {
-      const page = await this.request<HistoryPage>(
-        "GET",
-        `/v1/channels/${enc(channelId)}/messages?limit=${LATEST_PAGE}`,
-      );
-      if (gen !== this.#generation) return;
-      const first = this.#log.cursor(channelId) === undefined;
-      this.#ingestPage(channelId, page.messages);
-      if (first) {
-        // Newest page: nothing newer existed when it was read. 0 if nothing is visible yet, even
-        // below the join point: resume and sync skip to it.
-        this.#log.setCursor(channelId, page.messages.at(-1)?.seq ?? 0);
-        this.#log.setHasOlder(channelId, page.has_more);
-      }
-      this.#events.emit("history", { channel_id: channelId });
-      if (this.#log.hasGap(channelId)) this.#scheduleFill(channelId);
-      const cursor = this.#log.cursor(channelId);
-      if (this.#viewing === channelId && this.#channel?.isOpen && cursor !== undefined) {
-        this.#syncFrom(cursor, this.#channel);
-      }
-    })().finally(() => {
-      this.#loading.delete(channelId);
-    });
-    this.#loading.set(channelId, run);
-    return run;
-  }
-
-  #scheduleFill(channelId: string, delayMs = FILL_DELAY_MS): void {
-    if (this.#fillTimers.has(channelId) || this.#filling.has(channelId)) return;
-    this.#fillTimers.set(
-      channelId,
-      setTimeout(() => {
-        this.#fillTimers.delete(channelId);
-        void this.#fillGap(channelId);
-      }, delayMs),
-    );
-  }
-
-  /** Gaps left once a catch-up (resume, sync) ended. */
-  #afterCatchUp(): void {
-    for (const channelId of this.#log.gaps()) this.#scheduleFill(channelId);
-  }
-
-  /** Fetches what lies between the cursor and the messages held beyond it (§11 "fillGap"). */
-  async #fillGap(channelId: string): Promise<void> {
-    if (!this.#log.hasGap(channelId) || this.#filling.has(channelId)) return;
-    // A catch-up in progress brings these in order; #afterCatchUp looks again when it ends.
-    if (this.#resuming || (this.#syncing && this.#viewing === channelId)) return;
-    const gen = this.#generation;
-    this.#filling.add(channelId);
-    try {
-      while (gen === this.#generation && this.#log.hasGap(channelId)) {
-        const after = this.#log.cursor(channelId);
-        if (after === undefined) break;
-        const page = await this.request<HistoryPage>(
-          "GET",
-          `/v1/channels/${enc(channelId)}/messages?after=${after}&limit=${FILL_PAGE}`,
-        );
-        if (gen !== this.#generation) return;
-        // REST started at max(after, joined_seq): nothing visible lies before its first message.
-        const first = page.messages[0]?.seq;
-        if (first !== undefined) this.#log.skipTo(channelId, first - 1);
-        if (this.#ingestPage(channelId, page.messages))
-          this.#events.emit("history", { channel_id: channelId });
-        if (!page.has_more || page.messages.length === 0) break;
-      }
-    } catch (err) {
-      this.#report(err, channelId);
-      if (gen === this.#generation && this.#connected) this.#scheduleFill(channelId, 2_000);
-    } finally {
-      this.#filling.delete(channelId);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

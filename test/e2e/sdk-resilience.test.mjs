@@ -40,12 +40,13 @@ after(async () => {
 
 /**
  * Alice talks to the Worker directly, Bob through the proxy; they are friends with a 1:1
- * channel. Every frame Bob's SDK sends is recorded in `bobSent`.
+ * channel. Every frame Bob's SDK sends is recorded in `bobSent`; `wrap` may extend Bob's
+ * WebSocket class further.
  */
-async function pair() {
+async function pair(wrap = (WebSocketClass) => WebSocketClass) {
   const bobSent = [];
   const alice = await signup(t, server.url, "alice");
-  const bob = await signup(t, proxy.url, "bob", { WebSocket: recordingWebSocket(bobSent) });
+  const bob = await signup(t, proxy.url, "bob", { WebSocket: wrap(recordingWebSocket(bobSent)) });
   await befriend(alice, bob);
   const { channel_id } = await alice.openDm(bob.session.user_id);
   return { alice, bob, ch: channel_id, bobSent };
@@ -105,8 +106,18 @@ describe("SDK over a failing network", () => {
     await waitFor("stored on the server", async () => (await history(alice, ch)).length === 1);
     assert.equal(bob.messages(ch)[0].status, "pending", "the ack is lost");
 
-    // Three silent heartbeat intervals: the SDK replaces the connection, and resends.
-    const done = await waitFor("bob's message sent", () => bob.messages(ch).find((m) => m.status === "sent"));
+    // Three silent heartbeat intervals: the SDK replaces the connection, and resends. The user
+    // socket is muted too and may notice first: its resume from cursor 0 then brings the stored
+    // message back and settles the echo before the channel socket's own heartbeat fires. Either
+    // way, the silent channel socket must be replaced too, so wait for both.
+    const done = await waitFor(
+      "bob's message sent and his channel socket replaced",
+      () =>
+        conversationStates.includes("reconnecting") &&
+        bob.conversationState === "open" &&
+        bob.messages(ch).find((m) => m.status === "sent"),
+      20_000,
+    );
     assert.ok(conversationStates.includes("reconnecting"), conversationStates.join(" → "));
     assert.equal(done.client_msg_id, echo.client_msg_id);
     assert.equal(done.seq, 1);
@@ -146,7 +157,32 @@ describe("SDK over a failing network", () => {
   });
 
   it("resumes after 1,000 missed messages on the user socket, then syncs 1,000 more on the channel socket", async () => {
-    const { alice, bob, ch, bobSent } = await pair();
+    // Which of Bob's two sockets catches up first is a race; to test the channel socket's sync
+    // on its own, `resume` frames on the user socket can be held back (`gate.hold`) and sent later.
+    const gate = { hold: false, held: [], resumed: 0 };
+    const { alice, bob, ch, bobSent } = await pair(
+      (Base) =>
+        class extends Base {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener("message", (e) => {
+              if (this.#isUserSocket() && String(e.data).includes('"type":"resumed"')) gate.resumed++;
+            });
+          }
+          #isUserSocket() {
+            return new URL(this.url).pathname === "/v1/ws/user";
+          }
+          send(data) {
+            if (gate.hold && this.#isUserSocket() && JSON.parse(data).type === "resume") {
+              gate.held.push(() => {
+                if (this.readyState === WebSocket.OPEN) super.send(data);
+              });
+              return;
+            }
+            super.send(data);
+          }
+        },
+    );
     const raw = await rawChannelSocket(t, alice, ch);
     await raw.sendMany(1, () => "first");
     bob.connect();
@@ -157,21 +193,31 @@ describe("SDK over a failing network", () => {
     await raw.sendMany(1_000);
     bobSent.length = 0;
     bob.connect();
-    await waitFor("bob caught up by resume", () => bob.cursor(ch) === 1_001, 20_000);
+    await waitFor("bob caught up by resume", () => bob.cursor(ch) === 1_001, 30_000);
     let held = sent(bob, ch);
     assertInOrderOnce(held, ["first", ...Array.from({ length: 1_000 }, (_, i) => `bulk ${i}`)]);
     const resume = bobSent.find((s) => s.frame.type === "resume");
     assert.deepEqual(resume?.frame.cursors, [{ channel_id: ch, seq: 1 }], "resumed from the cursor");
 
     // Now with the conversation on screen: its channel socket syncs from the cursor while the
-    // user socket resumes too. Copies from both are dropped by (channel, seq).
+    // user socket resumes too. The user socket's resume is held back until the sync is done, so
+    // the sync alone must catch up; then the resume brings the same 1,000 again, and every copy
+    // is dropped by (channel, seq).
     bob.openConversation(ch);
     await waitFor("channel socket open", () => bob.conversationState === "open");
     bob.disconnect();
     await raw.sendMany(1_000, (i) => `more ${i}`);
     bobSent.length = 0;
+    gate.hold = true;
+    gate.resumed = 0;
     bob.connect();
-    await waitFor("bob caught up by sync", () => bob.cursor(ch) === 2_001, 20_000);
+    await waitFor("bob caught up by sync", () => bob.cursor(ch) === 2_001, 30_000);
+    const syncs = bobSent.filter((s) => s.path.startsWith("/v1/ws/channels/") && s.frame.type === "sync");
+    assert.equal(syncs[0]?.frame.after_seq, 1_001, "the channel socket synced from the cursor");
+    gate.hold = false;
+    for (const send of gate.held.splice(0)) send();
+    await waitFor("the user socket's resume done", () => gate.resumed > 0, 30_000);
+    assert.ok(bobSent.some((s) => s.path === "/v1/ws/user" && s.frame.type === "resume"));
     held = sent(bob, ch);
     assertInOrderOnce(held, [
       "first",
@@ -179,7 +225,6 @@ describe("SDK over a failing network", () => {
       ...Array.from({ length: 1_000 }, (_, i) => `more ${i}`),
     ]);
     assert.equal(new Set(held.map((m) => m.id)).size, 2_001);
-    const syncs = bobSent.filter((s) => s.path.startsWith("/v1/ws/channels/") && s.frame.type === "sync");
-    assert.equal(syncs[0]?.frame.after_seq, 1_001, "the channel socket synced from the cursor");
+    assert.equal(bob.cursor(ch), 2_001);
   });
 });
