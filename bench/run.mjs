@@ -1,0 +1,534 @@
+/**
+ * The benchmark suite (bench/README.md): the real Worker against a minimal broadcast Durable
+ * Object (the floor, bench/floor), in the same run, on 127.0.0.1 only.
+ *
+ *   npm run bench                 the full suite (< 10 min): figures for docs/performance.md
+ *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
+ *   options: --only dm,group,saturate,resume,idle   --reps N   --idle-devices N
+ *            --via-proxy (through wrangler's ProxyWorker)   --out DIR
+ *            --wait-quiet SECONDS (first wait, at most that long, for the shared machine to be idle)
+ *            --builtin-websocket (Node's WebSocket instead of bench/lib/wsclient.mjs)
+ *            --tmpfs (the servers' local storage in /dev/shm instead of the disk)
+ *            --rerender FILE.json (writes the report and chart of a results file again)
+ *
+ * Phases, each on freshly booted servers:
+ *   A  dm and group (viewing, user sockets only), product and floor runs interleaved, `reps`
+ *      times, then resume on the same product server;
+ *   B  saturate: every run on a new server, product and floor alternating;
+ *   C  idle: product, then floor, each alone on a new server.
+ * The quick preset runs everything on one product and one floor server.
+ * Writes bench/results/bench-<stamp>.{json,md,svg} (quick runs: bench/results/quick/) and,
+ * after a full run of every scenario, copies the chart to docs/bench-latency.svg.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, freemem, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { ROOT } from "../scripts/boot-worker.mjs";
+import { chart, headline, markdown, targets } from "./lib/report.mjs";
+import { bootFloor, bootProduct, machineCpuMs } from "./lib/servers.mjs";
+import { closeAll, sleep, socketStats, useClient } from "./lib/sockets.mjs";
+import { median, medianSummary } from "./lib/tracker.mjs";
+import * as dm from "./scenarios/dm.mjs";
+import * as group from "./scenarios/group.mjs";
+import { idleFloor, idleProduct } from "./scenarios/idle.mjs";
+import { setupResume } from "./scenarios/resume.mjs";
+import { saturate } from "./scenarios/saturate.mjs";
+
+export const PRESETS = {
+  full: {
+    reps: 3,
+    /** Saturation repeats are skipped when they would take the run past this (seconds). */
+    budgetSeconds: 560,
+    /** What the idle phase is expected to need, kept free for it (seconds). */
+    idleReserveSeconds: 190,
+    warmupSeconds: 2,
+    dm: { pairs: 50, rate: 100, seconds: 6 },
+    group: { members: 100, senders: 10, rate: 50, seconds: 6 },
+    saturate: {
+      reps: 3,
+      members: 100,
+      senders: 10,
+      start: 50,
+      factor: 1.25,
+      maxRate: 5000,
+      maxSteps: 24,
+      stepSeconds: 2,
+      p99LimitMs: 1000,
+      behindAfterMs: 1500,
+    },
+    resume: { reps: 3, messages: 10_000 },
+    idle: { devices: 5000, devicesPerUser: 2, idleSeconds: 30, settleMs: 2000, connectBudgetMs: 150_000 },
+  },
+  quick: {
+    reps: 1,
+    warmupSeconds: 0,
+    dm: { pairs: 5, rate: 20, seconds: 1.5 },
+    group: { members: 20, senders: 2, rate: 20, seconds: 1.5 },
+    saturate: {
+      reps: 1,
+      members: 20,
+      senders: 2,
+      start: 20,
+      factor: 2,
+      maxRate: 100,
+      maxSteps: 2,
+      stepSeconds: 1,
+      p99LimitMs: 1000,
+      behindAfterMs: 1500,
+    },
+    resume: { reps: 1, messages: 300 },
+    idle: { devices: 60, devicesPerUser: 2, idleSeconds: 2, settleMs: 300, connectBudgetMs: 60_000 },
+  },
+};
+
+const SCENARIOS = ["dm", "group", "saturate", "resume", "idle"];
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+function git(...args) {
+  try {
+    return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Waits, at most `seconds`, until the machine is quiet: under 25% of one core busy over 3 s.
+ * The machine is shared; a run beside someone else's test suite measures the test suite.
+ */
+async function waitQuiet(seconds, log) {
+  const deadline = performance.now() + seconds * 1000;
+  for (;;) {
+    const a = machineCpuMs();
+    await sleep(3000);
+    const b = machineCpuMs();
+    const busy = Math.round(((b.busyMs - a.busyMs) / 3000) * 100);
+    if (busy < 25) return log(`machine quiet (${busy}% of a core busy)`);
+    if (performance.now() > deadline) return log(`machine still busy (${busy}% of a core); starting anyway`);
+    log(`waiting for a quiet machine: ${busy}% of a core busy`);
+  }
+}
+
+/** Medians of every numeric figure (and of each percentile summary) over a scenario's runs. */
+function medians(runs) {
+  if (!runs.length) return null;
+  const out = {};
+  for (const [k, v] of Object.entries(runs[0])) {
+    if (typeof v === "number") out[k] = median(runs.map((r) => r[k]));
+    else if (v && typeof v === "object" && "p50" in v) out[k] = medianSummary(runs.map((r) => r[k]));
+  }
+  return out;
+}
+
+/**
+ * Runs the suite and returns its results; writes the files unless `write` is false.
+ * `log` receives progress lines.
+ */
+export async function runSuite({
+  quick = false,
+  only = SCENARIOS,
+  reps,
+  viaProxy = false,
+  idleDevices,
+  waitQuietSeconds = 0,
+  client = "raw",
+  tmpfs = false,
+  outDir,
+  write = true,
+  log = (line) => console.log(line),
+} = {}) {
+  const preset = structuredClone(quick ? PRESETS.quick : PRESETS.full);
+  if (reps) preset.reps = reps;
+  if (idleDevices) preset.idle.devices = idleDevices;
+  const want = new Set(only);
+  useClient(client);
+  // Miniflare keeps unpersisted storage under os.tmpdir(); /dev/shm takes the disk out.
+  const tmpdirBefore = process.env.TMPDIR;
+  if (tmpfs) process.env.TMPDIR = "/dev/shm";
+  if (waitQuietSeconds > 0) await waitQuiet(waitQuietSeconds, log);
+  const started = performance.now();
+  const at = new Date().toISOString();
+  const loadStart = loadavg();
+  const stats = socketStats();
+  const scenarios = {};
+  const cpu = [];
+  const problems = [];
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const note = (server) => {
+    for (const p of server.problems()) problems.push({ server: server.kind, ...p });
+  };
+  const keepCpu = (run, r) =>
+    cpu.push({
+      run,
+      generator_cpu_pct: r.generator_cpu_pct,
+      server_cpu_pct: r.server_cpu_pct,
+      others_cpu_pct: r.others_cpu_pct,
+    });
+  const side = () => ({ runs: [], median: null });
+  // The quick preset shares one server pair between phases; the full run boots per phase.
+  const shared = quick ? {} : null;
+  const acquire = async (kind) => {
+    if (shared?.[kind]) return shared[kind];
+    const server = kind === "product" ? await bootProduct({ viaProxy }) : await bootFloor({ viaProxy });
+    if (shared) shared[kind] = server;
+    return server;
+  };
+  /** Groups set up in phase A, reused by the quick preset's saturation (same servers). */
+  const groups = {};
+  const release = async (server) => {
+    if (shared) return;
+    note(server);
+    await server.close();
+  };
+
+  // ---- Phase A: dm, group, resume.
+  if (want.has("dm") || want.has("group") || want.has("resume")) {
+    log(`[${elapsed()}] phase A: booting the product and the floor`);
+    const P = await acquire("product");
+    const F = await acquire("floor");
+    const sockets = [];
+    try {
+      let dmP;
+      let dmF;
+      let gP = null;
+      let gF = null;
+      if (want.has("dm")) {
+        dmP = await dm.setupProduct(P, preset.dm, stats);
+        dmF = await dm.setupFloor(F, preset.dm, stats);
+        sockets.push(...dmP.sockets, ...dmF.sockets);
+        scenarios.dm = {
+          ...preset.dm,
+          seed_login_ms: Math.round(dmP.seedLoginMs),
+          product: side(),
+          floor: side(),
+        };
+        log(
+          `[${elapsed()}] dm: ${preset.dm.pairs} pairs set up (a seeded account logged in in ${Math.round(dmP.seedLoginMs)} ms)`,
+        );
+      }
+      if (want.has("group")) {
+        gP = await group.setupProduct(P, preset.group, stats);
+        gF = await group.setupFloor(F, preset.group, stats);
+        if (shared) Object.assign(groups, { product: gP, floor: gF });
+        scenarios.group_viewing = { ...preset.group, product: side(), floor: side() };
+        scenarios.group_user = { ...preset.group, product: side(), floor: null };
+        log(`[${elapsed()}] group: ${preset.group.members} members set up`);
+      }
+      // Warm-up of both servers and of the generator (JIT, pools); not measured.
+      const warm = { seconds: preset.warmupSeconds };
+      if (dmP && warm.seconds > 0) {
+        await dmP.run("w0", warm);
+        await dmF.run("w0", warm);
+      }
+      if (gP && warm.seconds > 0) {
+        await group.runGroup(F, gF, { ...preset.group, ...warm }, "w1");
+        await gP.view(true);
+        await group.runGroup(P, gP, { ...preset.group, ...warm }, "w1");
+      }
+      log(`[${elapsed()}] warmed up`);
+      for (let rep = 0; rep < preset.reps; rep++) {
+        const floorFirst = rep % 2 === 1;
+        const tag = (name) => `${name}${rep}`;
+        if (dmP) {
+          const order = floorFirst
+            ? [
+                ["floor", dmF],
+                ["product", dmP],
+              ]
+            : [
+                ["product", dmP],
+                ["floor", dmF],
+              ];
+          for (const [name, s] of order) {
+            const r = await s.run(tag("d"));
+            scenarios.dm[name].runs.push(r);
+            keepCpu(`dm ${name} ${rep + 1}`, r);
+            log(
+              `[${elapsed()}] dm ${name} ${rep + 1}: recipient p50 ${r.send_to_recipient_ms.p50} p99 ${r.send_to_recipient_ms.p99} ms, ack p99 ${r.send_to_ack_ms.p99} ms, lost ${r.lost}, dup ${r.duplicates}`,
+            );
+          }
+        }
+        if (gP) {
+          const runFloor = async () => {
+            const r = await group.runGroup(F, gF, preset.group, tag("gf"));
+            scenarios.group_viewing.floor.runs.push(r);
+            keepCpu(`group floor ${rep + 1}`, r);
+            log(
+              `[${elapsed()}] group floor ${rep + 1}: last p50 ${r.fanout_to_last_ms.p50} p99 ${r.fanout_to_last_ms.p99} ms, lost ${r.lost}, dup ${r.duplicates}`,
+            );
+          };
+          if (floorFirst) await runFloor();
+          await gP.view(true);
+          const v = await group.runGroup(P, gP, preset.group, tag("gv"));
+          scenarios.group_viewing.product.runs.push(v);
+          keepCpu(`group viewing product ${rep + 1}`, v);
+          log(
+            `[${elapsed()}] group viewing product ${rep + 1}: last p50 ${v.fanout_to_last_ms.p50} p99 ${v.fanout_to_last_ms.p99} ms, lost ${v.lost}, dup ${v.duplicates}`,
+          );
+          if (!floorFirst) await runFloor();
+          await gP.view(false);
+          const u = await group.runGroup(P, gP, preset.group, tag("gu"));
+          scenarios.group_user.product.runs.push(u);
+          keepCpu(`group user sockets product ${rep + 1}`, u);
+          log(
+            `[${elapsed()}] group user sockets product ${rep + 1}: last p50 ${u.fanout_to_last_ms.p50} p99 ${u.fanout_to_last_ms.p99} ms, lost ${u.lost}, dup ${u.duplicates}`,
+          );
+        }
+      }
+      if (gP && !shared) sockets.push(...gP.sockets(), ...gF.sockets());
+      if (want.has("resume")) {
+        const rs = await setupResume(P, stats);
+        sockets.push(...rs.sockets);
+        const posted = await rs.postOffline("rsp", preset.resume.messages);
+        scenarios.resume = { ...preset.resume, posting: posted, product: side(), floor: null };
+        log(
+          `[${elapsed()}] resume: ${posted.posted} messages posted in ${posted.posted_in_ms} ms while the reader was offline`,
+        );
+        for (let rep = 0; rep < preset.resume.reps; rep++) {
+          const r = await rs.run(`rs${rep}`);
+          scenarios.resume.product.runs.push(r);
+          log(
+            `[${elapsed()}] resume ${rep + 1}: ${r.received} messages in ${r.pages} pages, resume → resumed ${r.resume_to_resumed_ms} ms, exactly once in order: ${r.exactly_once_in_order}`,
+          );
+        }
+      }
+    } finally {
+      await closeAll(sockets);
+      await release(P);
+      await release(F);
+    }
+  }
+
+  // ---- Phase B: saturation, every run on a fresh server.
+  if (want.has("saturate")) {
+    const cfg = preset.saturate;
+    scenarios.saturate = { ...cfg, product: side(), floor: side() };
+    let repStarted = performance.now();
+    let repMs = 0;
+    for (let rep = 0; rep < cfg.reps; rep++) {
+      if (rep > 0 && preset.budgetSeconds) {
+        const reserve = want.has("idle") ? preset.idleReserveSeconds * 1000 : 0;
+        if (performance.now() + repMs + reserve > started + preset.budgetSeconds * 1000) {
+          log(`[${elapsed()}] saturate: repetition ${rep + 1} skipped, it would not fit the time budget`);
+          scenarios.saturate.skipped_reps = cfg.reps - rep;
+          break;
+        }
+      }
+      repStarted = performance.now();
+      const order = rep % 2 === 0 ? ["product", "floor"] : ["floor", "product"];
+      for (const name of order) {
+        log(`[${elapsed()}] saturate ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
+        const server = await acquire(name);
+        let g = groups[name];
+        try {
+          g ??=
+            name === "product"
+              ? await group.setupProduct(server, cfg, stats)
+              : await group.setupFloor(server, cfg, stats);
+          await g.view(true);
+          await sleep(500);
+          const r = await saturate(server, g, cfg, `s${rep}`);
+          scenarios.saturate[name].runs.push(r);
+          log(
+            `[${elapsed()}] saturate ${name} ${rep + 1}: ${r.sustained_msgs_per_s} msg/s, ${r.sustained_deliveries_per_s} deliveries/s; stopped by ${r.stopped_by}; lost ${r.lost}, dup ${r.duplicates}`,
+          );
+        } finally {
+          if (g) await closeAll(g.sockets());
+          await release(server);
+        }
+      }
+      repMs = performance.now() - repStarted;
+    }
+  }
+
+  // ---- Phase C: idle devices, each server alone.
+  if (want.has("idle")) {
+    const cfg = preset.idle;
+    scenarios.idle = { ...cfg, product: side(), floor: side() };
+    for (const name of ["product", "floor"]) {
+      log(`[${elapsed()}] idle ${name}: ${shared ? "" : "booting, then "}${cfg.devices} devices`);
+      const tb = performance.now();
+      const server = await acquire(name);
+      const bootMs = Math.round(performance.now() - tb);
+      try {
+        // The floor gets as many devices as the product managed to connect in its budget.
+        const devices = scenarios.idle.product.runs[0]?.devices ?? cfg.devices;
+        const r =
+          name === "product" ? await idleProduct(server, cfg) : await idleFloor(server, { ...cfg, devices });
+        r.boot_ms = bootMs;
+        scenarios.idle[name].runs.push(r);
+        log(
+          `[${elapsed()}] idle ${name}: ${r.memory_per_device_kb} KiB/device, ${r.idle_cpu_pct}% CPU idle, heartbeat wake-ups ${r.heartbeat_wakeups}, ${r.connects_per_s} connects/s (boot ${r.boot_ms} ms, seed ${r.seed_ms ?? 0} ms, connect ${r.connect_ms} ms, close ${r.close_ms} ms)`,
+        );
+      } finally {
+        const tc = performance.now();
+        await release(server);
+        log(`[${elapsed()}] idle ${name}: server closed in ${Math.round(performance.now() - tc)} ms`);
+      }
+    }
+  }
+  for (const server of Object.values(shared ?? {})) {
+    note(server);
+    await server.close();
+  }
+  if (tmpfs) {
+    if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdirBefore;
+  }
+
+  for (const scn of Object.values(scenarios)) {
+    for (const name of ["product", "floor"]) if (scn[name]) scn[name].median = medians(scn[name].runs);
+  }
+  if (scenarios.group_user && scenarios.group_viewing)
+    scenarios.group_user.floor = scenarios.group_viewing.floor;
+
+  // Lost and duplicated over every run; the product's and the floor's apart.
+  const totals = { lost: 0, duplicates: 0, floor_lost: 0, floor_duplicates: 0, unacked: 0, error_frames: 0 };
+  const perScenario = {};
+  for (const [name, scn] of Object.entries(scenarios)) {
+    for (const sideName of ["product", "floor"]) {
+      // group_user shares the floor's runs with group_viewing.
+      if (name === "group_user" && sideName === "floor") continue;
+      for (const r of scn[sideName]?.runs ?? []) {
+        const lost = r.lost ?? 0;
+        const dup = r.duplicates ?? 0;
+        if (sideName === "product") {
+          totals.lost += lost;
+          totals.duplicates += dup;
+        } else {
+          totals.floor_lost += lost;
+          totals.floor_duplicates += dup;
+        }
+        totals.unacked += r.unacked ?? 0;
+        totals.error_frames += r.error_frames ?? 0;
+        const key = `${name} ${sideName}`;
+        perScenario[key] ??= { runs: 0, lost: 0, duplicates: 0 };
+        perScenario[key].runs++;
+        perScenario[key].lost += lost;
+        perScenario[key].duplicates += dup;
+      }
+    }
+  }
+
+  totals.unacked += scenarios.resume?.posting?.unacked ?? 0;
+
+  const results = {
+    at,
+    mode: quick ? "quick" : "full",
+    command: `npm run bench${quick ? " -- --quick" : ""}${only.length < SCENARIOS.length ? ` --only ${only.join(",")}` : ""}`,
+    duration_s: Math.round((performance.now() - started) / 100) / 10,
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? "unknown",
+      mem_gb: Math.round(totalmem() / 2 ** 30),
+      free_gb_at_end: Math.round(freemem() / 2 ** 30),
+      loadavg_start: loadStart.map((x) => Math.round(x * 100) / 100),
+      loadavg_end: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    versions: {
+      node: process.version,
+      wrangler: versionOf("wrangler"),
+      miniflare: versionOf("miniflare"),
+      workerd: versionOf("workerd"),
+    },
+    git: {
+      commit: git("rev-parse", "--short=12", "HEAD"),
+      dirty: git("status", "--porcelain", "--untracked-files=no") !== "",
+      // Porcelain lines are "XY path"; the whole output was trimmed, so the first may have lost X.
+      modified: git("status", "--porcelain", "--untracked-files=no")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.replace(/^.{1,2} /, "")),
+    },
+    settings: {
+      ...preset,
+      via_proxy: viaProxy,
+      storage: tmpfs ? "/dev/shm (tmpfs)" : `${tmpdirBefore ?? "/tmp"} (the default temporary directory)`,
+      client: client === "builtin" ? "Node's built-in WebSocket (undici)" : "bench/lib/wsclient.mjs",
+      path: viaProxy
+        ? "createTestHarness, traffic through wrangler's ProxyWorker"
+        : "createTestHarness; the generator talks straight to the runtime's workerd, not through wrangler's ProxyWorker",
+    },
+    scenarios,
+    per_scenario: perScenario,
+    totals,
+    sockets: stats,
+    cpu,
+    server_problems: problems,
+  };
+  results.headline = headline(scenarios);
+  results.targets = targets(scenarios, totals);
+  const md = markdown(results);
+  if (write) {
+    const dir = outDir ?? join(ROOT, "bench", "results", quick ? "quick" : "");
+    mkdirSync(dir, { recursive: true });
+    const stem = join(dir, `bench-${at.replace(/[:.]/g, "-")}${quick ? "-quick" : ""}`);
+    writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(`${stem}.md`, md);
+    writeFileSync(`${stem}.svg`, chart(results));
+    results.files = [`${stem}.json`, `${stem}.md`, `${stem}.svg`];
+    // Results are committed: format them as the repository's formatter would (`npm run lint`).
+    if (!quick)
+      spawnSync(join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", ...results.files]);
+    if (!quick && only.length === SCENARIOS.length && !outDir) {
+      copyFileSync(`${stem}.svg`, join(ROOT, "docs", "bench-latency.svg"));
+      results.files.push(join(ROOT, "docs", "bench-latency.svg"));
+    }
+  }
+  results.markdown = md;
+  return results;
+}
+
+/** Renders the report and chart of a results file again (after a change to report.mjs). */
+export function rerender(file) {
+  const results = JSON.parse(readFileSync(file, "utf8"));
+  results.headline = headline(results.scenarios);
+  results.targets = targets(results.scenarios, results.totals);
+  const stem = file.replace(/\.json$/, "");
+  writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${stem}.md`, markdown(results));
+  writeFileSync(`${stem}.svg`, chart(results));
+  spawnSync(join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", `${stem}.json`, `${stem}.md`]);
+  return results;
+}
+
+function parseArgs(argv) {
+  const opts = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") opts.quick = true;
+    else if (a === "--via-proxy") opts.viaProxy = true;
+    else if (a === "--only") opts.only = argv[++i].split(",").filter((s) => SCENARIOS.includes(s));
+    else if (a === "--reps") opts.reps = Number(argv[++i]);
+    else if (a === "--idle-devices") opts.idleDevices = Number(argv[++i]);
+    else if (a === "--out") opts.outDir = argv[++i];
+    else if (a === "--wait-quiet") opts.waitQuietSeconds = Number(argv[++i]);
+    else if (a === "--builtin-websocket") opts.client = "builtin";
+    else if (a === "--tmpfs") opts.tmpfs = true;
+    else if (a === "--rerender") opts.rerender = argv[++i];
+    else throw new Error(`unknown option ${a} (see bench/run.mjs)`);
+  }
+  return opts;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.rerender) {
+    console.log(markdown(rerender(opts.rerender)));
+    process.exit(0);
+  }
+  const results = await runSuite(opts);
+  console.log(`\n${results.markdown}`);
+  for (const f of results.files ?? []) console.log(`written: ${f}`);
+  // Sockets and timers of the generator may linger; the results are out.
+  process.exit(0);
+}

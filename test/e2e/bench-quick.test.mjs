@@ -1,0 +1,49 @@
+// The benchmark suite's quick preset (bench/run.mjs --quick) as a test: every scenario runs
+// against the real Worker and the floor and must complete with nothing lost and nothing
+// duplicated. Nothing about speed is asserted: the figures of a smoke run on a shared machine
+// mean nothing. Results go to a temporary directory, not bench/results.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, it } from "node:test";
+import { runSuite } from "../../bench/run.mjs";
+
+const out = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 120_000 }, async () => {
+  const r = await runSuite({ quick: true, outDir: out, log: () => {} });
+  const s = r.scenarios;
+  for (const name of ["dm", "group_viewing", "group_user", "saturate", "resume", "idle"]) {
+    assert.ok(s[name], `scenario ${name} ran`);
+  }
+  const runs = [
+    ...["dm", "group_viewing", "saturate"].flatMap((name) =>
+      ["product", "floor"].flatMap((side) => s[name][side].runs.map((run) => [`${name} ${side}`, run])),
+    ),
+    ...s.group_user.product.runs.map((run) => ["group_user product", run]),
+  ];
+  for (const [name, run] of runs) {
+    assert.ok(run.sent > 0, `${name}: sent messages`);
+    assert.equal(run.lost, 0, `${name}: lost`);
+    assert.equal(run.duplicates, 0, `${name}: duplicates`);
+    assert.equal(run.unacked, 0, `${name}: unacknowledged`);
+  }
+  for (const run of s.resume.product.runs) {
+    assert.equal(run.resumed, true, "resume: resumed");
+    assert.equal(run.lost, 0, "resume: lost");
+    assert.equal(run.duplicates, 0, "resume: duplicates");
+    assert.equal(run.exactly_once_in_order, true, "resume: exactly once, in order");
+  }
+  for (const side of ["product", "floor"]) {
+    const [run] = s.idle[side].runs;
+    assert.equal(run.devices, r.settings.idle.devices, `idle ${side}: every device connected`);
+    assert.equal(run.unexpected_closes, 0, `idle ${side}: no socket closed under it`);
+  }
+  const { lost, duplicates, floor_lost, floor_duplicates } = r.totals;
+  assert.deepEqual(
+    { lost, duplicates, floor_lost, floor_duplicates },
+    { lost: 0, duplicates: 0, floor_lost: 0, floor_duplicates: 0 },
+  );
+});
