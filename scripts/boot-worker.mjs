@@ -2,7 +2,9 @@
  * Boots the real Worker (wrangler.toml: Hono app, both Durable Objects, D1) in local workerd
  * with wrangler's test harness, listening on 127.0.0.1 with a random port, D1 migrated and
  * throwaway secrets (AUTH_SECRET and a VAPID key pair; `secrets` overrides them). Used by the
- * Node end-to-end tests and the benchmarks.
+ * Node end-to-end and browser tests. `url` is wrangler's ProxyWorker (a second workerd), which
+ * relays every request and frame; `npm run bench` finds the runtime's own port instead
+ * (bench/lib/servers.mjs).
  *
  *   const server = await bootWorker({ vars: { FANOUT_WINDOW_MS: "100" } });
  *   ... fetch(`${server.url}/v1/...`) / new WebSocket(...) ...
