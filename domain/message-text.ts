@@ -4,7 +4,7 @@
  * not UTF-16 units or bytes, so an emoji outside the BMP counts as one.
  */
 import { ChatError } from "../protocol/errors.ts";
-import { MAX_MESSAGE_CODE_POINTS } from "../protocol/frames.ts";
+import { MAX_MESSAGE_CODE_POINTS } from "../protocol/limits.ts";
 
 /** Counts code points without allocating an array (a lone surrogate counts as one). */
 export function codePointLength(text: string): number {

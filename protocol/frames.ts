@@ -15,18 +15,16 @@ export const PROTOCOL_VERSION = 1;
 export const SUBPROTOCOL = "edge-chat.v1";
 /** A heartbeat the runtime answers without waking the Durable Object. */
 export const HEARTBEAT = { request: "ping", response: "pong" } as const;
-/**
- * Largest inbound frame, in UTF-16 units. A 100,000-code-point message fits even when an
- * ASCII-only JSON encoder writes every astral character as two `\uXXXX` escapes (12 units).
- */
-export const MAX_FRAME_CHARS = 1_250_000;
-/** Longest message, in Unicode code points. */
-export const MAX_MESSAGE_CODE_POINTS = 100_000;
-/** Most messages in one page of a sync or resume, and the default when a client names none. */
-export const MAX_PAGE_MESSAGES = 500;
-export const DEFAULT_PAGE_MESSAGES = 200;
-/** Pages also stop at about this many UTF-16 units of text (at most ~1.5 MB of UTF-8). */
-export const MAX_PAGE_CHARS = 500_000;
+
+import { MAX_FRAME_CHARS, MAX_PAGE_MESSAGES } from "./limits.ts";
+
+export {
+  DEFAULT_PAGE_MESSAGES,
+  MAX_FRAME_CHARS,
+  MAX_MESSAGE_CODE_POINTS,
+  MAX_PAGE_CHARS,
+  MAX_PAGE_MESSAGES,
+} from "./limits.ts";
 
 const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));

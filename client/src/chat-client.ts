@@ -18,7 +18,7 @@ import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-s
 import { type ClientStore, defaultStore } from "./client-store.ts";
 import { Emitter } from "./emitter.ts";
 import { MessageLog } from "./message-log.ts";
-import { firstCodePoints, PREVIEW_CODE_POINTS, textProblem } from "./message-text.ts";
+import { preview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
 import { ReceiptBook } from "./receipts.ts";
 import { Rest } from "./rest.ts";
@@ -1092,7 +1092,7 @@ export class ChatClient {
       last_message: {
         seq: m.seq,
         sender_id: m.sender_id,
-        preview: firstCodePoints(m.text, PREVIEW_CODE_POINTS),
+        preview: preview(m.text),
         ts: m.ts,
       },
     };

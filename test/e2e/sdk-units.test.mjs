@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ChatApiError } from "../../client/src/chat-api-error.ts";
 import { MessageLog } from "../../client/src/message-log.ts";
-import { firstCodePoints, textProblem } from "../../client/src/message-text.ts";
+import { preview, textProblem } from "../../client/src/message-text.ts";
 import { ReceiptBook } from "../../client/src/receipts.ts";
 import { Rest } from "../../client/src/rest.ts";
 import { SnapshotClock } from "../../client/src/snapshot-clock.ts";
@@ -109,7 +109,7 @@ describe("text rules and typing", () => {
     assert.equal(textProblem("😀".repeat(100_000)), null);
     assert.equal(textProblem("😀".repeat(100_001))?.code, "message_too_long");
     assert.equal(textProblem(" hi "), null);
-    assert.equal(firstCodePoints("😀ab", 2), "😀a");
+    assert.equal(preview("😀ab", 2), "😀a");
   });
 
   it("lets one typing frame out per 3 s per channel, and again at once after a send", () => {
