@@ -4,22 +4,13 @@
  * outbox) so the measurement sees the server, not a client library.
  */
 import { performance } from "node:perf_hooks";
+import { makeApi as makeHttpApi } from "./sockets.mjs";
+
+export { sleep } from "./sockets.mjs";
+export { percentile, summarize } from "./tracker.mjs";
 
 export function makeApi(base) {
-  async function api(method, path, { token, body, headers: extra } = {}) {
-    const headers = { ...extra };
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const json = text ? JSON.parse(text) : {};
-    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return json;
-  }
+  const api = makeHttpApi(base);
 
   let n = 0;
   async function signup(prefix = "u") {
@@ -77,22 +68,3 @@ export function makeApi(base) {
 
   return { api, signup, login, befriend, connect };
 }
-
-export function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-export function summarize(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const r = (x) => Math.round(x * 100) / 100;
-  return {
-    n: s.length,
-    p50: r(percentile(s, 50)),
-    p95: r(percentile(s, 95)),
-    p99: r(percentile(s, 99)),
-    max: r(s.at(-1) ?? Number.NaN),
-  };
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

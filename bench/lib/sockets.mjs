@@ -30,9 +30,10 @@ export async function pool(items, limit, fn) {
   return out;
 }
 
+/** `api(method, path, { token, body, headers })`: JSON in and out; throws on any status ≥ 300. */
 export function makeApi(base) {
-  return async function api(method, path, { token, body } = {}) {
-    const headers = {};
+  return async function api(method, path, { token, body, headers: extra } = {}) {
+    const headers = { ...extra };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await fetch(`${base}${path}`, {
