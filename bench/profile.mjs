@@ -8,12 +8,13 @@
  */
 import { writeFileSync } from "node:fs";
 import { unstable_startWorker } from "wrangler";
-import { ROOT } from "../scripts/boot-worker.mjs";
+import { quietLocalObservability, ROOT } from "../scripts/boot-worker.mjs";
 import { makeApi } from "./lib/chat-client.mjs";
 import { dm, group, SETTINGS } from "./messaging-latency.mjs";
 
 const scenario = process.argv[2] ?? "group-user";
 process.env.AUTH_SECRET ??= "profile-secret-0123456789";
+quietLocalObservability();
 const inspectorPort = 9300 + Math.floor(Math.random() * 500);
 const worker = await unstable_startWorker({
   config: `${ROOT}/wrangler.toml`,

@@ -453,6 +453,10 @@ export async function runSuite({
       ...preset,
       via_proxy: viaProxy,
       storage: tmpfs ? "/dev/shm (tmpfs)" : `${tmpdirBefore ?? "/tmp"} (the default temporary directory)`,
+      local_observability:
+        process.env.X_LOCAL_OBSERVABILITY === "false"
+          ? "off (X_LOCAL_OBSERVABILITY=false: wrangler's per-invocation trace collector is not run)"
+          : "on (wrangler's per-invocation trace collector runs inside the same workerd)",
       client: client === "builtin" ? "Node's built-in WebSocket (undici)" : "bench/lib/wsclient.mjs",
       path: viaProxy
         ? "createTestHarness, traffic through wrangler's ProxyWorker"

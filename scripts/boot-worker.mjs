@@ -18,9 +18,21 @@ import { generateVapidKeys } from "./vapid.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * wrangler's local dev records a trace of every invocation (each request, RPC and socket
+ * message) into a SQLite Durable Object inside the same workerd, for its local explorer. It
+ * roughly doubled the runtime's CPU per message in the benchmark and fsyncs on the thread the
+ * objects run on; tests and benchmarks turn it off (`X_LOCAL_OBSERVABILITY=false`), as
+ * production has no such collector. Set it to true in the environment to keep it.
+ */
+export function quietLocalObservability() {
+  process.env.X_LOCAL_OBSERVABILITY ??= "false";
+}
+
 export async function bootWorker({ vars = {}, secrets = {} } = {}) {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+  quietLocalObservability();
   const vapid = generateVapidKeys();
   const harness = createTestHarness({
     root: ROOT,

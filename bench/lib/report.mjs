@@ -264,7 +264,7 @@ export function markdown(r) {
     `\`${r.command}\` — ${fmt(r.duration_s, 0)} s. ${r.machine.cpus} × ${r.machine.model}, ${r.machine.mem_gb} GB; node ${r.versions.node}, wrangler ${r.versions.wrangler}, workerd ${r.versions.workerd}; commit ${r.git.commit}${r.git.dirty ? " (with uncommitted changes)" : ""}.`,
   );
   lines.push(
-    `${r.settings.path}. Each figure is the median over the runs counted in its last column (product / floor); product and floor runs were interleaved.`,
+    `${r.settings.path}. Storage: ${r.settings.storage}; local observability: ${r.settings.local_observability}. Each figure is the median over the runs counted in its last column (product / floor); product and floor runs were interleaved.`,
   );
   lines.push("");
   lines.push("| figure | product | floor | product / floor | runs |");

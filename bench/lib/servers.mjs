@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createTestHarness } from "wrangler";
-import { bootWorker, ROOT } from "../../scripts/boot-worker.mjs";
+import { bootWorker, quietLocalObservability, ROOT } from "../../scripts/boot-worker.mjs";
 
 const CLK_TCK = (() => {
   try {
@@ -179,6 +179,7 @@ export async function bootProduct({ viaProxy = false, vars = {} } = {}) {
 
 /** The floor (bench/floor): a Durable Object that broadcasts each frame to its room. */
 export async function bootFloor({ viaProxy = false } = {}) {
+  quietLocalObservability();
   const before = workerdChildren();
   const harness = createTestHarness({
     root: join(ROOT, "bench", "floor"),
