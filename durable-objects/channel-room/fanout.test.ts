@@ -20,13 +20,14 @@ interface Timer {
  * A Fanout wired to a fake clock, timers that fire only when the test advances the clock, and
  * sends that stay in flight until the test settles them.
  */
-function harness(opts: { autoResolve?: boolean } = {}) {
+function harness(opts: { autoResolve?: boolean; phases?: Record<string, number> } = {}) {
   let now = 0;
   const timers: Timer[] = [];
   const sends: PendingSend[] = [];
   const errors: { userId: string; err: unknown }[] = [];
   const fanout = new Fanout({
     windowMs: () => WINDOW,
+    phaseMs: (userId) => opts.phases?.[userId] ?? null,
     now: () => now,
     setTimer(fn, ms) {
       timers.push({ due: now + ms, ms, fn });
@@ -90,6 +91,32 @@ function harness(opts: { autoResolve?: boolean } = {}) {
 }
 
 describe("Fanout", () => {
+  it("spreads members with phases over the window instead of sending them as one burst", async () => {
+    const phases = { a: 0, b: 25, c: 50, d: 75 };
+    const h = harness({ autoResolve: true, phases });
+    await h.advanceTo(1_010);
+    h.fanout.notify(["a", "b", "c", "d", "e"]);
+    // e has no phase: it goes at once; the others wait for their own slot of the window.
+    expect(h.sends.map((s) => s.userId)).toEqual(["e"]);
+    await h.advanceTo(1_200);
+    expect(h.sends.map((s) => [s.userId, s.at])).toEqual([
+      ["e", 1_010],
+      ["b", 1_025],
+      ["c", 1_050],
+      ["d", 1_075],
+      ["a", 1_100],
+    ]);
+    // Later messages keep each member on its slot, a window apart.
+    h.fanout.notify(["a", "b", "c", "d"]);
+    await h.advanceTo(1_400);
+    expect(h.sends.slice(5).map((s) => [s.userId, s.at])).toEqual([
+      ["a", 1_200],
+      ["b", 1_225],
+      ["c", 1_250],
+      ["d", 1_275],
+    ]);
+  });
+
   it("sends at once on the first notify after a quiet spell", () => {
     const h = harness();
     h.fanout.notify(["a"]);

@@ -10,6 +10,11 @@
  * The fold also regulates load: the next call to a member waits at least twice as long as its
  * last call took. Calls slow down when the object (or, locally, the one shared thread) is busy,
  * so windows widen and fewer calls are made until the load is sustainable again.
+ *
+ * A member that needs no live copy may be given a phase: its calls then wait for its own slot
+ * in each window. One message kicks every member at once, so without phases their calls would
+ * leave together, once per window, as a burst that delays the messages arriving behind it;
+ * phases spread them evenly over the window instead.
  */
 
 /** The next call to a member waits at least this many times the last call's duration. */
@@ -18,6 +23,11 @@ export const LOAD_FACTOR = 2;
 export interface FanoutDeps {
   /** The fold window for this member, read at each kick (it may depend on who is viewing). */
   windowMs(userId: string): number;
+  /**
+   * Where in each window this member's calls go, in ms from a multiple of the window; null:
+   * anywhere (the first call after a quiet spell goes at once).
+   */
+  phaseMs?(userId: string): number | null;
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   /** Sends everything owed to this member; rejects if the user object could not be reached. */
@@ -64,8 +74,11 @@ export class Fanout {
       return;
     }
     if (this.#timed.has(userId)) return;
+    const now = this.#d.now();
     const window = Math.max(this.#d.windowMs(userId), LOAD_FACTOR * (this.#lastDuration.get(userId) ?? 0));
-    const wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + window - this.#d.now();
+    let wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + window - now;
+    const phase = this.#d.phaseMs?.(userId) ?? null;
+    if (phase !== null) wait = Math.max(wait, (((phase - now) % window) + window) % window);
     if (wait <= 0) {
       void this.#run(userId);
       return;

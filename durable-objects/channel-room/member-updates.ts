@@ -5,8 +5,11 @@
  * when to call, and this module decides how long to fold:
  * - 100 ms (`FANOUT_WINDOW_MS`) for a member with a device that needs a live copy;
  * - 1 s for a member none of whose connected devices does (all are viewing the channel here,
- *   or none is connected): its user object needs heads and read markers, not live messages;
- * - wider under load: fast calls are budgeted at ~2 ms each per channel.
+ *   or none is connected): its user object needs heads and read markers, not live messages.
+ *   When all of its devices are viewing, its calls also keep to a slot of the second that
+ *   depends on the member (`Fanout` phases), so 100 viewers' updates do not leave as one burst;
+ *   with no device connected the first call still goes at once, as it may bring a push;
+ * - wider under load: fast calls are budgeted at ~1 ms each per channel.
  * The user object answers each update with the devices it holds, which is how the channel
  * knows; a device connecting is reported by `deviceConnected`.
  */
@@ -19,8 +22,11 @@ import { Fanout } from "./fanout.ts";
 const UPDATE_PAGE = 200;
 /** The fold window of a member that needs no live copy (see the module comment). */
 export const QUIET_WINDOW_MS = 1_000;
-/** CPU budget per fast update call: windows widen to keep them under ~500/s per channel. */
-const FAST_CALL_BUDGET_MS = 2;
+/**
+ * CPU budget per fast update call: windows widen to keep them under ~1,000/s per channel
+ * (measured: a call costs both objects about 0.5 ms locally; docs/performance.md).
+ */
+const FAST_CALL_BUDGET_MS = 1;
 /** How often sync positions reach storage (they are re-derivable; see ChannelStore.markSynced). */
 const SAVE_SYNC_MS = 1_000;
 
@@ -51,6 +57,7 @@ export class MemberUpdates {
     this.#d = deps;
     this.#fanout = new Fanout({
       windowMs: (userId) => this.#windowFor(userId),
+      phaseMs: (userId) => (this.#allViewing(userId) ? phaseOf(userId, QUIET_WINDOW_MS) : null),
       now: () => Date.now(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       send: (userId) => this.#update(userId),
@@ -135,6 +142,14 @@ export class MemberUpdates {
     return this.#fast.n;
   }
 
+  /** Every device the user object reported (at least one) is viewing this channel. */
+  #allViewing(userId: string): boolean {
+    const devices = this.#inboxDevices.get(userId);
+    if (!devices || devices.length === 0) return false;
+    const viewing = this.#d.sockets.viewingDevices(userId);
+    return devices.every((d) => viewing.has(d));
+  }
+
   /** True unless every device the user object reported is viewing this channel. */
   #needsLiveCopy(userId: string): boolean {
     const devices = this.#inboxDevices.get(userId);
@@ -142,4 +157,11 @@ export class MemberUpdates {
     const viewing = this.#d.sockets.viewingDevices(userId);
     return devices.some((d) => !viewing.has(d));
   }
+}
+
+/** A stable slot in [0, windowMs) for a member, from its id (FNV-1a). */
+export function phaseOf(userId: string, windowMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % windowMs;
 }
