@@ -390,9 +390,6 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#requireActive(senderId);
     if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
     checkMessageText(text);
-    // Idempotent with no time window: the key is stored with the message itself.
-    const existing = this.#store.byClientMsgId(senderId, clientMsgId);
-    if (existing) return { message: existing, fresh: false };
     const ts = Date.now();
     const message = {
       channel_id: channel.channelId,
@@ -402,7 +399,14 @@ export class ChannelRoom extends DurableObject<Env> {
       text,
       ts,
     };
-    const seq = this.#store.append(this.ctx.storage, message);
+    // Idempotent with no time window: the key is stored with the message itself, and a retry
+    // gets the message first stored under it.
+    const seq = this.#store.append(message);
+    if (seq === null) {
+      const existing = this.#store.byClientMsgId(senderId, clientMsgId);
+      if (!existing) throw new Error(`message ${clientMsgId} of ${senderId} neither stored nor found`);
+      return { message: existing, fresh: false };
+    }
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     this.#armAlarm(RETRY_MS * 5);
     return { message: { ...message, seq }, fresh: true };
@@ -417,7 +421,7 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#stopTyping(message.sender_id);
     // Whoever sends has read up to their own message: it is never unread for them. Silent (no
     // `read` frame on the hot path); the sender's user object gets it with this update.
-    this.#store.markRead(message.sender_id, message.seq);
+    this.#store.markOwnRead(message.sender_id, message.seq);
     this.#sockets.deliver(message, sender);
     this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }

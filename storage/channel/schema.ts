@@ -4,9 +4,12 @@
  * with read markers and how far each member's user object has been updated) and its message
  * log. drizzle-kit generates migrations/channel-room from this file.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** One row (id = 1). `headSeq` is the last assigned sequence number; 0 before any message. */
+/**
+ * One row (id = 1). `headSeq` is the last assigned sequence number (0 before any message) as of
+ * the last batch write; the log's `MAX(seq)` is exact (see storage/channel/store.ts).
+ */
 export const channel = sqliteTable("channel", {
   id: integer("id").primaryKey(),
   channelId: text("channel_id").notNull(),
@@ -54,5 +57,6 @@ export const messages = sqliteTable(
     ts: integer("ts").notNull(),
   },
   // The idempotency key is stored with the message, so a retry is recognised a month later.
-  (t) => [uniqueIndex("messages_client_msg").on(t.senderId, t.clientMsgId), index("messages_ts").on(t.ts)],
+  // Nothing reads by time: every read is by seq, so `ts` has no index (one page less per write).
+  (t) => [uniqueIndex("messages_client_msg").on(t.senderId, t.clientMsgId)],
 );

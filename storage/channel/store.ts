@@ -8,7 +8,10 @@
  * The object is the only writer of this database, so the store keeps write-through copies in
  * memory: the channel row, the member rows and a bounded tail of recent messages. The fan-out
  * reads them for every member on every update; from SQLite that was most of its CPU time
- * (docs/performance.md). Every write goes to SQLite first, then to the copy.
+ * (docs/performance.md). Every write goes to SQLite first, then to the copy, except three
+ * that can be derived again and are written in batches by `persistSynced` (at most a second
+ * later): the sync positions, the sender's own read marker, and the head, which is also
+ * `MAX(messages.seq)`. A message's commit therefore touches only its own row and its key.
  */
 import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
 
@@ -58,7 +61,10 @@ export class ChannelStore {
   #members: Map<string, MemberRow> | undefined;
   /** The newest messages, contiguous and ending at the head (may be empty). */
   #tail: WireMessage[] = [];
+  /** Members with sync positions or an own-read marker not yet written (see persistSynced). */
   readonly #unsaved = new Set<string>();
+  /** The head in memory is ahead of `channel.head_seq`. */
+  #headUnsaved = false;
   #tailChars = 0;
 
   constructor(sql: SqlStorage) {
@@ -67,8 +73,17 @@ export class ChannelStore {
 
   channel(): ChannelRow | null {
     if (this.#channel === undefined) {
-      const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channel WHERE id = 1`).toArray();
-      this.#channel = (rows[0] as unknown as ChannelRow | undefined) ?? null;
+      // The stored head may lag the log by up to a second (see persistSynced); the log is exact.
+      const rows = this.#sql
+        .exec<Row>(
+          `SELECT ${CHANNEL_COLS}, (SELECT MAX(seq) FROM messages) AS logHead FROM channel WHERE id = 1`,
+        )
+        .toArray();
+      const row = rows[0] as unknown as (ChannelRow & { logHead: number | null }) | undefined;
+      if (row) {
+        const { logHead, ...channel } = row;
+        this.#channel = { ...channel, headSeq: Math.max(channel.headSeq, logHead ?? 0) };
+      } else this.#channel = null;
     }
     return this.#channel;
   }
@@ -213,6 +228,19 @@ export class ChannelStore {
   }
 
   /**
+   * A member sent message `seq`, so has read up to it. Kept in memory and written by
+   * `persistSynced`: this is on every message's path, and a crash loses at most the last
+   * second of it (the sender's own recent message counting as unread until they read on).
+   */
+  markOwnRead(userId: string, seq: number): void {
+    const m = this.member(userId);
+    if (!m || m.readSeq >= seq) return;
+    m.readSeq = seq;
+    m.rev++;
+    this.#unsaved.add(userId);
+  }
+
+  /**
    * The user object of `userId` has messages up to `seq` and this row up to `rev`. Recorded in
    * memory at once and written by `persistSynced` in batches: an update is idempotent at the
    * user object, so after a crash the worst case is re-sending what it already has.
@@ -231,17 +259,25 @@ export class ChannelStore {
       const m = this.member(userId);
       if (!m) continue;
       this.#sql.exec(
-        "UPDATE members SET synced_seq = MAX(synced_seq, ?), synced_rev = MAX(synced_rev, ?) WHERE user_id = ?",
+        `UPDATE members SET synced_seq = MAX(synced_seq, ?), synced_rev = MAX(synced_rev, ?),
+           read_seq = MAX(read_seq, ?), rev = MAX(rev, ?) WHERE user_id = ?`,
         m.syncedSeq,
         m.syncedRev,
+        m.readSeq,
+        m.rev,
         userId,
       );
     }
     this.#unsaved.clear();
+    const head = this.#channel?.headSeq;
+    if (this.#headUnsaved && head !== undefined) {
+      this.#sql.exec("UPDATE channel SET head_seq = MAX(head_seq, ?) WHERE id = 1", head);
+    }
+    this.#headUnsaved = false;
   }
 
   get hasUnsavedSync(): boolean {
-    return this.#unsaved.size > 0;
+    return this.#unsaved.size > 0 || this.#headUnsaved;
   }
 
   /** A removed member whose user object has been told; nothing more is owed to it. */
@@ -270,26 +306,26 @@ export class ChannelStore {
   }
 
   /**
-   * Appends one message as the next seq and moves the head, in one synchronous transaction:
-   * either both happen or neither.
+   * Appends one message as the next seq, unless this sender already sent this `client_msg_id`
+   * (then null: nothing is written). One statement, so it is atomic on its own; the head moves
+   * in memory and reaches its row with `persistSynced`.
    */
-  append(storage: DurableObjectStorage, m: Omit<WireMessage, "seq">): number {
-    const seq = storage.transactionSync(() => {
-      const seq = (this.channel()?.headSeq ?? 0) + 1;
-      this.#sql.exec(
-        "INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
-        seq,
-        m.id,
-        m.sender_id,
-        m.client_msg_id,
-        m.text,
-        m.ts,
-      );
-      this.#sql.exec("UPDATE channel SET head_seq = ? WHERE id = 1", seq);
-      return seq;
-    });
+  append(m: Omit<WireMessage, "seq">): number | null {
     const channel = this.channel();
+    const seq = (channel?.headSeq ?? 0) + 1;
+    const written = this.#sql.exec(
+      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+      seq,
+      m.id,
+      m.sender_id,
+      m.client_msg_id,
+      m.text,
+      m.ts,
+    ).rowsWritten;
+    if (written === 0) return null;
     if (channel) channel.headSeq = seq;
+    this.#headUnsaved = true;
     this.#remember({ ...m, seq });
     return seq;
   }
