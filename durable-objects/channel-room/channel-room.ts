@@ -40,7 +40,7 @@ import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
 import { Typing } from "./typing.ts";
 
-export { QUIET_WINDOW_MS } from "./member-updates.ts";
+export { QUIET_WINDOW_MS, VIEWING_WINDOW_MS } from "./member-updates.ts";
 
 /**
  * While someone views this channel, its members' user objects publish presence changes here,
@@ -179,8 +179,10 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #socketGone(ws: WebSocket): void {
+    const userId = this.#sockets.get(ws)?.userId;
     const lastOfUser = this.#sockets.remove(ws);
     if (lastOfUser) this.#stopTyping(lastOfUser);
+    if (userId) this.#updates.viewerLeft(userId);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -4,11 +4,14 @@
  * storage (messages after `synced_seq`, row changes after `synced_rev`), `Fanout` decides
  * when to call, and this module decides how long to fold:
  * - 100 ms (`FANOUT_WINDOW_MS`) for a member with a device that needs a live copy;
- * - 1 s for a member none of whose connected devices does (all are viewing the channel here,
- *   or none is connected): its user object needs heads and read markers, not live messages.
- *   When all of its devices are viewing, its calls also keep to a slot of the second that
- *   depends on the member (`Fanout` phases), so 100 viewers' updates do not leave as one burst;
- *   with no device connected the first call still goes at once, as it may bring a push;
+ * - 5 s (`VIEWING_WINDOW_MS`) for a member all of whose connected devices are viewing the
+ *   channel here: they have every message already, and the user object needs heads and read
+ *   markers only for lists and badges. Its calls keep to a slot of the window that depends on
+ *   the member (`Fanout` phases), so 100 viewers' updates do not leave as one burst. When one
+ *   of its channel sockets closes, what is owed goes at once (`viewerLeft`);
+ * - 1 s for a member with no device connected: its user object needs heads and read markers,
+ *   not live messages; the first call after a quiet spell still goes at once, as it may bring
+ *   a push;
  * - wider under load: fast calls are budgeted at ~1 ms each per channel.
  * The user object answers each update with the devices it holds, which is how the channel
  * knows; a device connecting is reported by `deviceConnected`.
@@ -20,8 +23,10 @@ import { Fanout } from "./fanout.ts";
 
 /** Messages per update to a user object; more follow in the next call. */
 const UPDATE_PAGE = 200;
-/** The fold window of a member that needs no live copy (see the module comment). */
+/** The fold window of a member with no device connected (see the module comment). */
 export const QUIET_WINDOW_MS = 1_000;
+/** The fold window of a member whose devices are all viewing the channel. */
+export const VIEWING_WINDOW_MS = 5_000;
 /**
  * CPU budget per fast update call: windows widen to keep them under ~1,000/s per channel
  * (measured: a call costs both objects about 0.5 ms locally; docs/performance.md).
@@ -57,7 +62,7 @@ export class MemberUpdates {
     this.#d = deps;
     this.#fanout = new Fanout({
       windowMs: (userId) => this.#windowFor(userId),
-      phaseMs: (userId) => (this.#allViewing(userId) ? phaseOf(userId, QUIET_WINDOW_MS) : null),
+      phaseMs: (userId) => (this.#allViewing(userId) ? phaseOf(userId, VIEWING_WINDOW_MS) : null),
       now: () => Date.now(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
       send: (userId) => this.#update(userId),
@@ -73,6 +78,15 @@ export class MemberUpdates {
   /** A device of this user connected: stop folding its updates and learn its devices again. */
   deviceConnected(userId: string): void {
     this.#inboxDevices.delete(userId);
+    this.#fast = null;
+    if (this.#d.store.member(userId)) this.#fanout.hurry(userId);
+  }
+
+  /**
+   * A channel socket of this member closed: a device that stops viewing needs its user
+   * object current (lists, badges, live copies) now, not at the end of a viewer's window.
+   */
+  viewerLeft(userId: string): void {
     this.#fast = null;
     if (this.#d.store.member(userId)) this.#fanout.hurry(userId);
   }
@@ -128,6 +142,7 @@ export class MemberUpdates {
   }
 
   #windowFor(userId: string): number {
+    if (this.#allViewing(userId)) return VIEWING_WINDOW_MS;
     if (!this.#needsLiveCopy(userId)) return QUIET_WINDOW_MS;
     return Math.max(this.#d.fastWindowMs, this.#fastMembers() * FAST_CALL_BUDGET_MS);
   }

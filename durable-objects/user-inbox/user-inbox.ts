@@ -60,6 +60,11 @@ export class UserInbox extends DurableObject<Env> {
   readonly #pushes: Pushes;
   /** When each channel last updated this user (memory only; see #tellRecentChannels). */
   readonly #lastUpdate = new Map<string, number>();
+  /**
+   * Channels that saw every device of this user viewing them at their last update, and so
+   * fold its updates over their long window (memory only; see #tellRecentChannels).
+   */
+  readonly #viewedByAll = new Set<string>();
   readonly #presence: Presence;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -204,6 +209,9 @@ export class UserInbox extends DurableObject<Env> {
       return { devices };
     }
     this.#lastUpdate.set(u.channel_id, Date.now());
+    if (devices.length > 0 && devices.every((d) => u.viewing_devices.includes(d)))
+      this.#viewedByAll.add(u.channel_id);
+    else this.#viewedByAll.delete(u.channel_id);
     const before = this.#store.channel(u.channel_id);
     this.#store.applyUpdate(u, Date.now());
     const after = this.#store.channel(u.channel_id);
@@ -263,16 +271,19 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /**
-   * A device connected. A channel that updated this user within its long fold window may be
-   * folding on the belief that no device needs a live copy; tell it, so it sends now and asks
-   * again. A channel quiet for longer sends its next update at once anyway, so a reconnect
+   * A device connected. Some channels may be folding this user's updates on the belief that
+   * no device needs a live copy: those that updated it within the last second (no device was
+   * connected) and those that saw all its devices viewing them. Tell them, so they send now
+   * and ask again. Any other channel sends its next update at once anyway, so a reconnect
    * costs a few calls, never one per channel.
    */
   #tellRecentChannels(userId: string): void {
     const since = Date.now() - QUIET_WINDOW_MS;
-    for (const [channelId, at] of this.#lastUpdate) {
-      this.#lastUpdate.delete(channelId);
-      if (at < since) continue;
+    const folding = new Set(this.#viewedByAll);
+    for (const [channelId, at] of this.#lastUpdate) if (at >= since) folding.add(channelId);
+    this.#lastUpdate.clear();
+    this.#viewedByAll.clear();
+    for (const channelId of folding) {
       this.ctx.waitUntil(
         this.env.CHANNEL_ROOM.getByName(channelId)
           .deviceConnected(userId)

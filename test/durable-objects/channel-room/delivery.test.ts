@@ -8,7 +8,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
-import { api, channelAtHead, connect, createGroup, seqsOf, signup } from "../../fixtures/api.ts";
+import { phaseOf, VIEWING_WINDOW_MS } from "../../../durable-objects/channel-room/member-updates.ts";
+import { api, channelAtHead, connect, createGroup, login, seqsOf, signup } from "../../fixtures/api.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -104,6 +105,50 @@ describe("delivery through user sockets", () => {
     });
     await chan.until((s) => s.of("message").length === 1);
     expect(chan.of("message")[0]!.message.seq).toBe(451);
+  });
+
+  it("gives a device that connects while its user's only device views the channel live messages at once", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const aChan = await connect(a, group.channel_id);
+    // B's phone views the group: the channel folds B's user-object updates over 5 s.
+    await connect(b);
+    const bPhone = await connect(b, group.channel_id);
+    for (let i = 1; i <= 3; i++)
+      aChan.send({ v: 1, type: "send", client_msg_id: `v${i}`, text: `viewed ${i}` });
+    await bPhone.until((s) => seqsOf(s, group.channel_id).length === 3, 5_000, "phone");
+    // B's user object has had its (folded) update, so the channel knows all B's devices view it.
+    await channelAtHead(b.token, group.channel_id, 3);
+    // Post right after B's slot of the window, so that waiting for the next slot would take ~5 s.
+    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
+    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    // B's laptop opens only its user socket, then A posts: the laptop must not wait for the fold.
+    const laptop = await connect(await login(b, "laptop"));
+    const sentAt = Date.now();
+    aChan.send({ v: 1, type: "send", client_msg_id: "v4", text: "to the laptop" });
+    await laptop.until((s) => seqsOf(s, group.channel_id).includes(4), 5_000, "laptop");
+    expect(Date.now() - sentAt).toBeLessThan(1_500);
+  });
+
+  it("brings the user object current as soon as its only viewing device leaves the channel", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const aChan = await connect(a, group.channel_id);
+    await connect(b);
+    const bPhone = await connect(b, group.channel_id);
+    aChan.send({ v: 1, type: "send", client_msg_id: "l1", text: "first" });
+    await channelAtHead(b.token, group.channel_id, 1);
+    // Right after B's slot, so the folded update would otherwise come ~5 s later.
+    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
+    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    aChan.send({ v: 1, type: "send", client_msg_id: "l2", text: "second" });
+    await bPhone.until((s) => seqsOf(s, group.channel_id).includes(2), 5_000, "phone");
+    const leftAt = Date.now();
+    bPhone.close();
+    await channelAtHead(b.token, group.channel_id, 2);
+    expect(Date.now() - leftAt).toBeLessThan(1_500);
   });
 
   it("loses nothing when the channel object dies between the acks and the updates", async () => {
