@@ -44,6 +44,12 @@ export const PRESETS = {
     /** What the idle phase is expected to need, kept free for it (seconds). */
     idleReserveSeconds: 190,
     warmupSeconds: 2,
+    /**
+     * Unmeasured traffic right before each measured run, so both servers are measured in their
+     * steady state: after the other server's runs, objects idle for 10 s or more have been
+     * hibernated, and the first second of a run would otherwise measure their wake-ups.
+     */
+    leadInSeconds: 1,
     dm: { pairs: 50, rate: 100, seconds: 6 },
     group: { members: 100, senders: 10, rate: 50, seconds: 6 },
     saturate: {
@@ -64,6 +70,7 @@ export const PRESETS = {
   quick: {
     reps: 1,
     warmupSeconds: 0,
+    leadInSeconds: 0,
     dm: { pairs: 5, rate: 20, seconds: 1.5 },
     group: { members: 20, senders: 2, rate: 20, seconds: 1.5 },
     saturate: {
@@ -111,7 +118,7 @@ async function waitQuiet(seconds, log) {
     const a = machineCpuMs();
     await sleep(3000);
     const b = machineCpuMs();
-    const busy = Math.round(((b.busyMs - a.busyMs) / 3000) * 100);
+    const busy = Math.round(((b.busyMs - a.busyMs + b.stealMs - a.stealMs) / 3000) * 100);
     if (busy < 25) return log(`machine quiet (${busy}% of a core busy)`);
     if (performance.now() > deadline) return log(`machine still busy (${busy}% of a core); starting anyway`);
     log(`waiting for a quiet machine: ${busy}% of a core busy`);
@@ -172,6 +179,7 @@ export async function runSuite({
       generator_cpu_pct: r.generator_cpu_pct,
       server_cpu_pct: r.server_cpu_pct,
       others_cpu_pct: r.others_cpu_pct,
+      steal_pct: r.steal_pct,
     });
   const side = () => ({ runs: [], median: null });
   // The quick preset shares one server pair between phases; the full run boots per phase.
@@ -249,6 +257,7 @@ export async function runSuite({
                 ["floor", dmF],
               ];
           for (const [name, s] of order) {
+            if (preset.leadInSeconds > 0) await s.run(tag("dl"), { seconds: preset.leadInSeconds });
             const r = await s.run(tag("d"));
             scenarios.dm[name].runs.push(r);
             keepCpu(`dm ${name} ${rep + 1}`, r);
@@ -258,7 +267,12 @@ export async function runSuite({
           }
         }
         if (gP) {
+          const leadIn = (server, g, name) =>
+            preset.leadInSeconds > 0
+              ? group.runGroup(server, g, { ...preset.group, seconds: preset.leadInSeconds }, tag(name))
+              : null;
           const runFloor = async () => {
+            await leadIn(F, gF, "gfl");
             const r = await group.runGroup(F, gF, preset.group, tag("gf"));
             scenarios.group_viewing.floor.runs.push(r);
             keepCpu(`group floor ${rep + 1}`, r);
@@ -268,6 +282,7 @@ export async function runSuite({
           };
           if (floorFirst) await runFloor();
           await gP.view(true);
+          await leadIn(P, gP, "gvl");
           const v = await group.runGroup(P, gP, preset.group, tag("gv"));
           scenarios.group_viewing.product.runs.push(v);
           keepCpu(`group viewing product ${rep + 1}`, v);
@@ -276,6 +291,7 @@ export async function runSuite({
           );
           if (!floorFirst) await runFloor();
           await gP.view(false);
+          await leadIn(P, gP, "gul");
           const u = await group.runGroup(P, gP, preset.group, tag("gu"));
           scenarios.group_user.product.runs.push(u);
           keepCpu(`group user sockets product ${rep + 1}`, u);

@@ -107,24 +107,27 @@ export async function drain(tracker, acks, { maxMs = 20_000, idleMs = 5_000 } = 
 
 /**
  * CPU of the generator (this process), of the server, and of everything else on the machine
- * (other processes: the noise), over a stretch of wall time, in % of one core.
+ * (other processes: the noise), over a stretch of wall time, in % of one core; and the steal
+ * time (CPU the hypervisor gave to other guests of the host: noise no process list shows).
  */
 export function cpuMeter(server) {
   const t0 = performance.now();
   const g0 = selfCpuMs();
   const s0 = server.stat().cpuMs;
-  const m0 = machineCpuMs().busyMs;
+  const { busyMs: m0, stealMs: st0 } = machineCpuMs();
   return () => {
     const wall = performance.now() - t0;
     const pct = (ms) => Math.round((ms / wall) * 1000) / 10;
     const g = selfCpuMs() - g0;
     const s = server.stat().cpuMs - s0;
-    const m = machineCpuMs().busyMs - m0;
+    const now = machineCpuMs();
+    const m = now.busyMs - m0;
     return {
       wall_ms: Math.round(wall),
       generator_cpu_pct: pct(g),
       server_cpu_pct: pct(s),
       others_cpu_pct: pct(Math.max(0, m - g - s)),
+      steal_pct: pct(now.stealMs - st0),
     };
   };
 }

@@ -307,13 +307,15 @@ export function markdown(r) {
     }
   }
   lines.push(
-    `CPU during the measured runs, % of one core (${r.machine.cpus} cores): the generator (this Node process), the server (the runtime's workerd) and every other process on the machine (noise from outside the benchmark). Load average at the start ${r.machine.loadavg_start.join(", ")}, at the end ${r.machine.loadavg_end.join(", ")}.`,
+    `CPU during the measured runs, % of one core (${r.machine.cpus} cores): the generator (this Node process), the server (the runtime's workerd), every other process on the machine (noise from outside the benchmark), and steal (CPU time the hypervisor gave to other guests of this shared host). Load average at the start ${r.machine.loadavg_start.join(", ")}, at the end ${r.machine.loadavg_end.join(", ")}.`,
   );
   lines.push("");
-  lines.push("| run | generator | server | other processes |");
-  lines.push("| --- | ---: | ---: | ---: |");
+  lines.push("| run | generator | server | other processes | steal |");
+  lines.push("| --- | ---: | ---: | ---: | ---: |");
   for (const c of r.cpu)
-    lines.push(`| ${c.run} | ${c.generator_cpu_pct} | ${c.server_cpu_pct} | ${c.others_cpu_pct} |`);
+    lines.push(
+      `| ${c.run} | ${c.generator_cpu_pct} | ${c.server_cpu_pct} | ${c.others_cpu_pct} | ${c.steal_pct ?? "–"} |`,
+    );
   lines.push("");
   if (r.server_problems.length) {
     lines.push(`Server log lines at warn level or above: ${r.server_problems.length}. First ones:`);

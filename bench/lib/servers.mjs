@@ -88,7 +88,13 @@ export function machineCpuMs() {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busyMs: ((total - idle) * 1000) / CLK_TCK, totalMs: (total * 1000) / CLK_TCK };
+  // Steal: time the hypervisor gave this VM's CPUs to someone else (the host is shared).
+  const steal = f[7] ?? 0;
+  return {
+    busyMs: ((total - idle - steal) * 1000) / CLK_TCK,
+    stealMs: (steal * 1000) / CLK_TCK,
+    totalMs: (total * 1000) / CLK_TCK,
+  };
 }
 
 /** This Node process's CPU time in ms (the load generator's own cost). */
