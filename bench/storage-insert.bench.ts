@@ -100,10 +100,10 @@ const inserts: Variant[] = [
   },
   {
     key: "d_store_append",
-    label: "(d) `ChannelStore.append` (+ head, transactionSync)",
+    label: "(d) `ChannelStore.append` (INSERT … ON CONFLICT DO NOTHING; head in memory)",
     run: (storage) => {
       const store = new ChannelStore(storage.sql);
-      for (const m of wire) store.append(storage, m);
+      for (const m of wire) store.append(m);
       tailStore = store;
     },
   },
