@@ -5,10 +5,11 @@
  * when to call, and this module decides how long to fold:
  * - 100 ms (`FANOUT_WINDOW_MS`) for a member with a device that needs a live copy;
  * - 5 s (`VIEWING_WINDOW_MS`) for a member all of whose connected devices are viewing the
- *   channel here: they have every message already, and the user object needs heads and read
- *   markers only for lists and badges. Its calls keep to a slot of the window that depends on
- *   the member (`Fanout` phases), so 100 viewers' updates do not leave as one burst. When one
- *   of its channel sockets closes, what is owed goes at once (`viewerLeft`);
+ *   channel here: they have every message already, and the user object needs heads, read
+ *   markers and the newest message only, for lists and badges, so only the newest is sent.
+ *   Its calls keep to a slot of the window that depends on the member (`Fanout` phases), so
+ *   100 viewers' updates do not leave as one burst. When one of its channel sockets closes,
+ *   what is owed goes at once (`viewerLeft`);
  * - 1 s for a member with no device connected: its user object needs heads and read markers,
  *   not live messages; the first call after a quiet spell still goes at once, as it may bring
  *   a push;
@@ -105,8 +106,16 @@ export class MemberUpdates {
       const member = store.member(userId);
       if (!channel || !member) return;
       const removed = member.removedAt !== null;
+      // Devices that all view the channel have every message on their channel sockets: the
+      // user object needs only the newest (list preview, stream positions), not a copy of each.
+      // A device that connected meanwhile fills its gap from the channel (DeviceStreams).
+      const newestOnly = this.#allViewing(userId);
       const messages =
-        !removed && member.syncedSeq < channel.headSeq ? store.after(member.syncedSeq, UPDATE_PAGE) : [];
+        !removed && member.syncedSeq < channel.headSeq
+          ? newestOnly
+            ? store.after(Math.max(member.syncedSeq, channel.headSeq - 1), 1)
+            : store.after(member.syncedSeq, UPDATE_PAGE)
+          : [];
       if (messages.length === 0 && member.syncedRev >= member.rev) return;
       // Rows are live copies that may change during the await: take what is sent now.
       const rev = member.rev;

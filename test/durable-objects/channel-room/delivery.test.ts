@@ -151,6 +151,36 @@ describe("delivery through user sockets", () => {
     expect(Date.now() - leftAt).toBeLessThan(1_500);
   });
 
+  it("keeps the list and every device exact while the user object is sent only the newest message", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const aChan = await connect(a, group.channel_id);
+    const bUser = await connect(b);
+    const bChan = await connect(b, group.channel_id);
+    aChan.send({ v: 1, type: "send", client_msg_id: "n1", text: "viewed 1" });
+    // From this update on, the channel knows B's only device views it.
+    await channelAtHead(b.token, group.channel_id, 1);
+    for (let i = 2; i <= 30; i++)
+      aChan.send({ v: 1, type: "send", client_msg_id: `n${i}`, text: `viewed ${i}` });
+    await bChan.until((s) => seqsOf(s, group.channel_id).length === 30, 5_000, "channel socket");
+    // The folded update carried message 30 only: the list shows it, with every message unread.
+    const entry = await channelAtHead(b.token, group.channel_id, 30);
+    expect(entry).toMatchObject({ unread: 30, last_message: { seq: 30, preview: "viewed 30" } });
+    // A laptop resuming from nothing gets all 30 from the channel, once and in order.
+    const laptop = await connect(await login(b, "laptop"));
+    laptop.send({ v: 1, type: "resume", cursors: [{ channel_id: group.channel_id, seq: 0 }] });
+    await laptop.until((s) => s.of("resumed").length === 1, 5_000, "laptop resume");
+    expect(seqsOf(laptop, group.channel_id)).toEqual(range(1, 30));
+    // The phone leaves the conversation: its user socket continues at 31, with no old copies.
+    bChan.close();
+    aChan.send({ v: 1, type: "send", client_msg_id: "n31", text: "after leaving" });
+    await bUser.until((s) => seqsOf(s, group.channel_id).includes(31), 5_000, "phone user socket");
+    await laptop.until((s) => seqsOf(s, group.channel_id).includes(31), 5_000, "laptop live");
+    expect(seqsOf(bUser, group.channel_id)).toEqual([31]);
+    expect(seqsOf(laptop, group.channel_id)).toEqual(range(1, 31));
+  });
+
   it("loses nothing when the channel object dies between the acks and the updates", async () => {
     const a = await signup("a");
     const b = await signup("b");
