@@ -5,7 +5,7 @@
  * then samples through the DevTools protocol during `--seconds` (default 6) of the same load and
  * prints the functions with the most samples, self and inclusive, and the run's latencies.
  *
- *   node bench/profile.mjs group-open|group-user|dm [--seconds N]
+ *   node bench/profile.mjs group-open|group-user|dm [--seconds N] [--heap]
  *     group-open  100 members viewing the group (user + channel socket), 10 senders, 50 msg/s
  *     group-user  the same members on their user sockets only
  *     dm          10 pairs, every device viewing its conversation, 100 msg/s in total
@@ -14,6 +14,8 @@
  * counts (one per 100 µs of JS or runtime work in the isolate), not the samples' time deltas:
  * the deltas charge the time the thread waited to the first function that runs after it.
  * The full profile goes to bench/results/profile-<scenario>.cpuprofile (Chrome DevTools opens it).
+ * `--heap` samples allocations instead (every object, whether a later collection freed it or
+ * not) and prints the heap's size before and after a full collection.
  */
 import { writeFileSync } from "node:fs";
 import { unstable_startWorker } from "wrangler";
@@ -26,8 +28,9 @@ import { summarize, Tracker } from "./lib/tracker.mjs";
 const scenario = process.argv[2] ?? "group-open";
 const secondsArg = process.argv.indexOf("--seconds");
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 6;
+const HEAP = process.argv.includes("--heap");
 if (!["group-open", "group-user", "dm"].includes(scenario)) {
-  console.error("usage: node bench/profile.mjs group-open|group-user|dm [--seconds N]");
+  console.error("usage: node bench/profile.mjs group-open|group-user|dm [--seconds N] [--heap]");
   process.exit(2);
 }
 const SAMPLE_US = 100;
@@ -165,16 +168,60 @@ async function run(tag, seconds) {
 // Warm up, then sample the steady state.
 
 await run("warm-up", 3);
-await cdp.call("Profiler.enable");
-await cdp.call("Profiler.setSamplingInterval", { interval: SAMPLE_US });
-await cdp.call("Profiler.start");
-const result = await run("profiled", SECONDS);
-const { profile } = await cdp.call("Profiler.stop");
-writeFileSync(`${ROOT}/bench/results/profile-${scenario}.cpuprofile`, JSON.stringify(profile));
-report(profile);
-console.log(JSON.stringify(result));
+if (HEAP) {
+  await cdp.call("HeapProfiler.enable");
+  await cdp.call("HeapProfiler.startSampling", {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  const result = await run("profiled", SECONDS);
+  const { profile } = await cdp.call("HeapProfiler.stopSampling");
+  const before = await cdp.call("Runtime.getHeapUsage");
+  await cdp.call("HeapProfiler.collectGarbage");
+  const after = await cdp.call("Runtime.getHeapUsage");
+  const mb = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  console.log(
+    `heap used ${mb(before.usedSize)} of ${mb(before.totalSize)} (embedder ${mb(before.embedderHeapUsedSize ?? 0)}); after a full collection ${mb(after.usedSize)} (embedder ${mb(after.embedderHeapUsedSize ?? 0)})`,
+  );
+  reportAllocations(profile, result.sent);
+  console.log(JSON.stringify(result));
+} else {
+  await cdp.call("Profiler.enable");
+  await cdp.call("Profiler.setSamplingInterval", { interval: SAMPLE_US });
+  await cdp.call("Profiler.start");
+  const result = await run("profiled", SECONDS);
+  const { profile } = await cdp.call("Profiler.stop");
+  writeFileSync(`${ROOT}/bench/results/profile-${scenario}.cpuprofile`, JSON.stringify(profile));
+  report(profile);
+  console.log(JSON.stringify(result));
+}
 cdp.close();
 await worker.dispose();
+
+/** Bytes allocated during the run (sampled), by the innermost three functions of each site. */
+function reportAllocations(p, messages) {
+  const bySite = new Map();
+  let total = 0;
+  const walk = (node, path) => {
+    const here = [
+      ...path,
+      `${node.callFrame.functionName || "(anonymous)"}:${node.callFrame.lineNumber + 1}`,
+    ];
+    if (node.selfSize) {
+      const site = here.slice(-3).join(" > ");
+      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+      total += node.selfSize;
+    }
+    for (const c of node.children ?? []) walk(c, here);
+  };
+  walk(p.head, []);
+  console.log(
+    `allocated ${(total / 2 ** 20).toFixed(1)} MiB, ${Math.round(total / messages)} bytes per message:`,
+  );
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    console.log(`  ${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${site}`);
+}
 
 /** Top functions by samples, self and inclusive (each function once per stack). */
 function report(p) {
