@@ -114,10 +114,26 @@ export class DeviceStreams {
     channelId: string,
     messages: WireMessage[],
   ): Promise<void> {
+    const store = this.#d.store;
+    let sent = store.sentSeq(a.deviceId, channelId);
+    if (sent === undefined) {
+      // No position yet (no resume named this channel): the socket is live from when it
+      // connected (docs/protocol.md §4.3), so messages stored before that, which a folded
+      // update can still bring, are not replayed; the device gets the channel's summary
+      // instead, and resume or history for the messages. `ts` is the channel's clock and
+      // `connectedAt` this object's: a message stored within their skew of the connect may go
+      // either way, and both are consistent with "live from now".
+      const fresh = messages.findIndex((m) => m.ts >= a.connectedAt);
+      if (fresh !== 0) {
+        const summary = store.channel(channelId);
+        if (summary) sendQuietly(ws, JSON.stringify({ v: 1, type: "channel", channel: toSummary(summary) }));
+      }
+      if (fresh < 0) return;
+      messages = messages.slice(fresh);
+      sent = messages[0]!.seq - 1;
+    }
     const first = messages[0];
     if (!first) return;
-    const store = this.#d.store;
-    let sent = store.sentSeq(a.deviceId, channelId) ?? first.seq - 1;
     if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
     for (const m of messages) {
       if (m.seq !== sent + 1) continue;

@@ -184,9 +184,12 @@ describe("SDK over a failing network", () => {
         },
     );
     const raw = await rawChannelSocket(t, alice, ch);
-    await raw.sendMany(1, () => "first");
     bob.connect();
-    // A channel new to Bob: the first message makes the SDK load it and give it a cursor.
+    await waitFor("bob open", () => bob.state === "open");
+    // A channel new to Bob: its first message, live, makes the SDK load it and give it a cursor.
+    // (One stored before Bob's socket connected would not come live: the socket is live from
+    // its connect, and the conversation list would show it instead.)
+    await raw.sendMany(1, () => "first");
     await waitFor("bob holds the first message", () => bob.cursor(ch) === 1);
 
     bob.disconnect();

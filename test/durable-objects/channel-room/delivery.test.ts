@@ -181,6 +181,24 @@ describe("delivery through user sockets", () => {
     expect(seqsOf(laptop, group.channel_id)).toEqual(range(1, 31));
   });
 
+  it("starts a user socket live from its connect while older messages are still on their way", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const aChan = await connect(a, group.channel_id);
+    // B has no device: after the first, B's updates fold over a second.
+    for (let i = 1; i <= 5; i++) aChan.send({ v: 1, type: "send", client_msg_id: `o${i}`, text: `old ${i}` });
+    await aChan.until((s) => s.of("ack").length === 5, 5_000, "acks");
+    // B's laptop connects inside that second (no resume), so the fold arrives after it.
+    const laptop = await connect(b);
+    aChan.send({ v: 1, type: "send", client_msg_id: "o6", text: "new 6" });
+    await laptop.until((s) => seqsOf(s, group.channel_id).includes(6), 5_000, "the new message");
+    // Only what was stored after the connect comes live; the older ones show in the summary.
+    expect(seqsOf(laptop, group.channel_id)).toEqual([6]);
+    const summary = laptop.of("channel").findLast((f) => f.channel.channel_id === group.channel_id);
+    expect(summary?.channel).toMatchObject({ head_seq: 5, unread: 5, last_message: { preview: "old 5" } });
+  });
+
   it("loses nothing when the channel object dies between the acks and the updates", async () => {
     const a = await signup("a");
     const b = await signup("b");
