@@ -65,6 +65,12 @@ export class UserInbox extends DurableObject<Env> {
    * fold its updates over their long window (memory only; see #tellRecentChannels).
    */
   readonly #viewedByAll = new Set<string>();
+  /**
+   * Channels where a device of this user opened a channel socket since a device last
+   * connected: they may have started folding this user's updates as a viewer's before any
+   * update told this object so (memory only; see #tellRecentChannels).
+   */
+  readonly #viewingOpened = new Set<string>();
   readonly #presence: Presence;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -251,6 +257,7 @@ export class UserInbox extends DurableObject<Env> {
     return rpcCall(() => {
       this.#admit(ticketId, expiresAt, deviceId);
       this.#store.recordChannelSocket(deviceId, channelId, Date.now());
+      this.#viewingOpened.add(channelId);
     });
   }
 
@@ -273,16 +280,18 @@ export class UserInbox extends DurableObject<Env> {
   /**
    * A device connected. Some channels may be folding this user's updates on the belief that
    * no device needs a live copy: those that updated it within the last second (no device was
-   * connected) and those that saw all its devices viewing them. Tell them, so they send now
-   * and ask again. Any other channel sends its next update at once anyway, so a reconnect
+   * connected), those that saw all its devices viewing them, and those where a device opened a
+   * channel socket since (they may have started folding before any update said so). Tell them,
+   * so they send now and ask again. Any other channel sends its next update at once anyway, so a reconnect
    * costs a few calls, never one per channel.
    */
   #tellRecentChannels(userId: string): void {
     const since = Date.now() - QUIET_WINDOW_MS;
-    const folding = new Set(this.#viewedByAll);
+    const folding = new Set([...this.#viewedByAll, ...this.#viewingOpened]);
     for (const [channelId, at] of this.#lastUpdate) if (at >= since) folding.add(channelId);
     this.#lastUpdate.clear();
     this.#viewedByAll.clear();
+    this.#viewingOpened.clear();
     for (const channelId of folding) {
       this.ctx.waitUntil(
         this.env.CHANNEL_ROOM.getByName(channelId)

@@ -131,6 +131,31 @@ describe("delivery through user sockets", () => {
     expect(Date.now() - sentAt).toBeLessThan(1_500);
   });
 
+  it("does not keep a new device waiting when its user's only device opened the channel after the last update", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const aChan = await connect(a, group.channel_id);
+    // B's phone on its user socket gets the first message: the channel learns B's one device.
+    const bPhoneUser = await connect(b);
+    aChan.send({ v: 1, type: "send", client_msg_id: "w1", text: "before viewing" });
+    await bPhoneUser.until((s) => seqsOf(s, group.channel_id).includes(1), 5_000, "phone");
+    await new Promise((r) => setTimeout(r, 1_200)); // no longer a "recent" channel for B
+    // The phone opens the conversation, and A posts right after B's slot of the viewers'
+    // window: the channel folds B's update for ~5 s, and no update has told B's user object so.
+    const bPhone = await connect(b, group.channel_id);
+    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
+    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    aChan.send({ v: 1, type: "send", client_msg_id: "w2", text: "while viewing" });
+    await bPhone.until((s) => seqsOf(s, group.channel_id).includes(2), 5_000, "phone viewing");
+    // B's laptop connects; A's next message must reach it without waiting out the fold.
+    const laptop = await connect(await login(b, "laptop"));
+    const sentAt = Date.now();
+    aChan.send({ v: 1, type: "send", client_msg_id: "w3", text: "to the laptop" });
+    await laptop.until((s) => seqsOf(s, group.channel_id).includes(3), 5_000, "laptop");
+    expect(Date.now() - sentAt).toBeLessThan(1_500);
+  });
+
   it("brings the user object current as soon as its only viewing device leaves the channel", async () => {
     const a = await signup("a");
     const b = await signup("b");
