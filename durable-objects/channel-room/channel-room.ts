@@ -37,7 +37,7 @@ import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
-import { MemberUpdates } from "./member-updates.ts";
+import { MemberUpdates, phaseOf } from "./member-updates.ts";
 import { Typing } from "./typing.ts";
 
 export { QUIET_WINDOW_MS, VIEWING_WINDOW_MS } from "./member-updates.ts";
@@ -47,6 +47,8 @@ export { QUIET_WINDOW_MS, VIEWING_WINDOW_MS } from "./member-updates.ts";
  * for this long after each (re)subscription; it is renewed halfway through.
  */
 const WATCH_TTL_MS = 120_000;
+/** Renewals of those subscriptions are spread over this long (well inside the TTL's half). */
+const RENEW_SPREAD_MS = 10_000;
 /** Backstop for updates that could not be sent: the first retry, doubled up to a minute. */
 const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
@@ -372,7 +374,7 @@ export class ChannelRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     this.#store.persistSynced();
-    this.#watchMembers();
+    this.#watchMembers(true);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
     if (owed.length === 0) {
@@ -520,8 +522,13 @@ export class ChannelRoom extends DurableObject<Env> {
   /**
    * While sockets are open here, subscribes to every member's presence (renewed halfway
    * through by the alarm); with no socket, the subscriptions lapse by themselves.
+   * A subscription that lapsed (or that this object's memory no longer knows of, after an
+   * eviction) goes at once, as someone is viewing the channel now. A renewal (`renewal`, or
+   * subscriptions still running) is spread over RENEW_SPREAD_MS, each member on its own slot:
+   * a burst of one call and one commit per member held up the messages behind it (the
+   * channels of a benchmark, set up together, renewed together).
    */
-  #watchMembers(): void {
+  #watchMembers(renewal = false): void {
     const now = Date.now();
     const channelId = this.#store.channel()?.channelId;
     if (this.ctx.getWebSockets().length === 0 || !channelId) {
@@ -529,13 +536,16 @@ export class ChannelRoom extends DurableObject<Env> {
       return;
     }
     if (this.#watchingUntil - now <= WATCH_TTL_MS / 2) {
-      this.#watchingUntil = now + WATCH_TTL_MS;
+      const spread = renewal || this.#watchingUntil > now;
+      const until = now + WATCH_TTL_MS;
+      this.#watchingUntil = until;
       for (const m of this.#activeMembers()) {
-        this.ctx.waitUntil(
+        const watch = () =>
           this.env.USER_INBOX.getByName(m.userId)
-            .watchPresence(channelId, this.#watchingUntil)
-            .catch((err) => this.#retryLater(`presence watch of ${m.userId}`, err)),
-        );
+            .watchPresence(channelId, until)
+            .catch((err) => this.#retryLater(`presence watch of ${m.userId}`, err));
+        if (spread) setTimeout(() => this.ctx.waitUntil(watch()), phaseOf(m.userId, RENEW_SPREAD_MS));
+        else this.ctx.waitUntil(watch());
       }
     }
     // Always (re)armed for the renewal: an earlier alarm may have taken the slot meanwhile.
