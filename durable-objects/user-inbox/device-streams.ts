@@ -118,7 +118,7 @@ export class DeviceStreams {
     let sent = store.sentSeq(a.deviceId, channelId);
     if (sent === undefined) {
       // No position yet (no resume named this channel): the socket is live from when it
-      // connected (docs/protocol.md §4.3), so messages stored before that, which a folded
+      // connected (docs/protocol.md §4.3, §7.3), so messages stored before that, which a folded
       // update can still bring, are not replayed; the device gets the channel's summary
       // instead, and resume or history for the messages. `ts` is the channel's clock and
       // `connectedAt` this object's: a message stored within their skew of the connect may go

@@ -282,8 +282,8 @@ export class UserInbox extends DurableObject<Env> {
    * no device needs a live copy: those that updated it within the last second (no device was
    * connected), those that saw all its devices viewing them, and those where a device opened a
    * channel socket since (they may have started folding before any update said so). Tell them,
-   * so they send now and ask again. Any other channel sends its next update at once anyway, so a reconnect
-   * costs a few calls, never one per channel.
+   * so they send now and ask again. Any other channel sends its next update at once anyway, so
+   * a reconnect costs a few calls, never one per channel.
    */
   #tellRecentChannels(userId: string): void {
     const since = Date.now() - QUIET_WINDOW_MS;
