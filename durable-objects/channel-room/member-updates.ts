@@ -109,13 +109,12 @@ export class MemberUpdates {
       // Devices that all view the channel have every message on their channel sockets: the
       // user object needs only the newest (list preview, stream positions), not a copy of each.
       // A device that connected meanwhile fills its gap from the channel (DeviceStreams).
-      const newestOnly = this.#allViewing(userId);
-      const messages =
-        !removed && member.syncedSeq < channel.headSeq
-          ? newestOnly
-            ? store.after(Math.max(member.syncedSeq, channel.headSeq - 1), 1)
-            : store.after(member.syncedSeq, UPDATE_PAGE)
-          : [];
+      const behind = !removed && member.syncedSeq < channel.headSeq;
+      const messages = !behind
+        ? []
+        : this.#allViewing(userId)
+          ? store.after(channel.headSeq - 1, 1)
+          : store.after(member.syncedSeq, UPDATE_PAGE);
       if (messages.length === 0 && member.syncedRev >= member.rev) return;
       // Rows are live copies that may change during the await: take what is sent now.
       const rev = member.rev;

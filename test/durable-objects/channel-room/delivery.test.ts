@@ -13,6 +13,15 @@ import { api, channelAtHead, connect, createGroup, login, seqsOf, signup } from 
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/**
+ * Waits until just after this member's slot of the viewers' fold window, so that an update
+ * the channel folds now would otherwise wait ~5 s for the next slot.
+ */
+async function justAfterViewerSlot(userId: string): Promise<void> {
+  const slotIn = (phaseOf(userId, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
+  await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+}
+
 describe("delivery through user sockets", () => {
   it("delivers a 200-message burst once and in order, in at most a tenth as many calls", async () => {
     const a = await signup("a");
@@ -121,8 +130,7 @@ describe("delivery through user sockets", () => {
     // B's user object has had its (folded) update, so the channel knows all B's devices view it.
     await channelAtHead(b.token, group.channel_id, 3);
     // Post right after B's slot of the window, so that waiting for the next slot would take ~5 s.
-    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
-    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    await justAfterViewerSlot(b.id);
     // B's laptop opens only its user socket, then A posts: the laptop must not wait for the fold.
     const laptop = await connect(await login(b, "laptop"));
     const sentAt = Date.now();
@@ -144,8 +152,7 @@ describe("delivery through user sockets", () => {
     // The phone opens the conversation, and A posts right after B's slot of the viewers'
     // window: the channel folds B's update for ~5 s, and no update has told B's user object so.
     const bPhone = await connect(b, group.channel_id);
-    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
-    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    await justAfterViewerSlot(b.id);
     aChan.send({ v: 1, type: "send", client_msg_id: "w2", text: "while viewing" });
     await bPhone.until((s) => seqsOf(s, group.channel_id).includes(2), 5_000, "phone viewing");
     // B's laptop connects; A's next message must reach it without waiting out the fold.
@@ -166,8 +173,7 @@ describe("delivery through user sockets", () => {
     aChan.send({ v: 1, type: "send", client_msg_id: "l1", text: "first" });
     await channelAtHead(b.token, group.channel_id, 1);
     // Right after B's slot, so the folded update would otherwise come ~5 s later.
-    const slotIn = (phaseOf(b.id, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
-    await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+    await justAfterViewerSlot(b.id);
     aChan.send({ v: 1, type: "send", client_msg_id: "l2", text: "second" });
     await bPhone.until((s) => seqsOf(s, group.channel_id).includes(2), 5_000, "phone");
     const leftAt = Date.now();
