@@ -1,7 +1,8 @@
 /**
  * CPU profile of the Worker and its Durable Objects in the steady state of one suite scenario.
- * Boots the Worker with an inspector (wrangler's startWorker), sets the scenario up through the
- * API (sign-ups cost their PBKDF2, so setup takes a few seconds), runs 3 s of unmeasured load,
+ * Boots the Worker with an inspector (wrangler's startWorker), sets the scenario up with the
+ * suite's own setup (bench/scenarios) but with accounts signed up through the API (their PBKDF2
+ * makes setup take a few seconds), runs 3 s of unmeasured load,
  * then samples through the DevTools protocol during `--seconds` (default 6) of the same load and
  * prints the functions with the most samples, self and inclusive, and the run's latencies.
  *
@@ -20,10 +21,10 @@
 import { writeFileSync } from "node:fs";
 import { unstable_startWorker } from "wrangler";
 import { quietLocalObservability, ROOT } from "../scripts/boot-worker.mjs";
-import { deliveryCounts, drain, paced, productHandler, sendFrame } from "./lib/load.mjs";
-import { befriendAll, createGroup, openDm } from "./lib/seed.mjs";
-import { connectProduct, makeApi, pool, sleep, socketStats } from "./lib/sockets.mjs";
-import { summarize, Tracker } from "./lib/tracker.mjs";
+import { BENCH_PASSWORD } from "./lib/seed.mjs";
+import { makeApi, pool, socketStats } from "./lib/sockets.mjs";
+import * as dm from "./scenarios/dm.mjs";
+import * as group from "./scenarios/group.mjs";
 
 const scenario = process.argv[2] ?? "group-open";
 const secondsArg = process.argv.indexOf("--seconds");
@@ -43,124 +44,61 @@ const worker = await unstable_startWorker({
   dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: { port: inspectorPort } },
 });
 await worker.ready;
-const api = makeApi((await worker.url).toString().replace(/\/$/, ""));
+const base = (await worker.url).toString().replace(/\/$/, "");
+const api = makeApi(base);
 const cdp = await devtools(inspectorPort);
 
 // ---------------------------------------------------------------------------------------------
-// The scenario, set up through the API.
+// The suite's own scenario setup and runs, with accounts signed up through the API (the suite
+// seeds them into the local D1, which wrangler's startWorker does not expose). The server's
+// CPU is not read here: the profile is what this script is for.
 
-let accounts = 0;
-async function signup() {
-  const handle = `prof_${process.pid}_${++accounts}`;
-  const r = await api("POST", "/v1/auth/signup", {
-    body: { handle, display_name: handle, password: "bench password 1" },
-  });
-  return { id: r.user.id, handle, devices: [{ deviceId: r.device_id, token: r.access_token }] };
-}
-async function login(user) {
-  const r = await api("POST", "/v1/auth/login", {
-    body: { handle: user.handle, password: "bench password 1" },
-    headers: { "cf-connecting-ip": `profile-${user.handle}` },
-  });
-  return { deviceId: r.device_id, token: r.access_token };
-}
-
+const server = { base, stat: () => ({ rssKb: 0, cpuMs: 0 }) };
 const stats = socketStats();
-const ref = { tracker: null };
-const counts = deliveryCounts();
-/** Receivers tracked, the senders' sockets, who sends message i and how many should get it. */
-let receivers;
-let senders;
-let rate;
-let senderOf;
-let expected;
-
+let run;
 if (scenario === "dm") {
-  rate = 100;
-  const users = await pool(Array.from({ length: 20 }), 4, () => signup());
-  const pairs = Array.from({ length: 10 }, (_, p) => [users[2 * p], users[2 * p + 1]]);
-  await befriendAll(api, pairs);
-  const channels = await pool(pairs, 4, ([a, b]) => openDm(api, a, b));
-  receivers = users.length;
-  senders = await pool(users, 8, async (u, i) => {
-    const role = { receiver: i, sender: i };
-    await connectProduct(api, u.devices[0], undefined, productHandler(ref, role, "user", counts), stats);
-    return connectProduct(
-      api,
-      u.devices[0],
-      channels[i >> 1],
-      productHandler(ref, role, "channel", counts),
-      stats,
-    );
-  });
-  senderOf = (i) => i % receivers;
-  expected = 1;
+  const cfg = { pairs: 10, rate: 100, seconds: SECONDS };
+  const d = await dm.setupProduct(server, cfg, stats, signedUpAccounts());
+  run = async (tag, seconds) => {
+    const r = await d.run(tag, { seconds });
+    return { ...pick(r), to_last_recipient_ms: r.send_to_recipient_ms };
+  };
 } else {
-  rate = 50;
-  const users = await pool(Array.from({ length: 100 }), 4, () => signup());
-  const [owner, ...others] = users;
-  await befriendAll(
-    api,
-    others.map((m) => [owner, m]),
-  );
-  const channelId = await createGroup(api, owner, others);
-  receivers = users.length;
-  await pool(users, 16, (u, i) =>
-    connectProduct(
-      api,
-      u.devices[0],
-      undefined,
-      productHandler(ref, { receiver: i, sender: -1 }, "user", counts),
-      stats,
-    ),
-  );
-  if (scenario === "group-open") {
-    await pool(users, 16, (u, i) =>
-      connectProduct(
-        api,
-        u.devices[0],
-        channelId,
-        productHandler(ref, { receiver: i, sender: -1 }, "channel", counts),
-        stats,
-      ),
-    );
-  }
-  const devices = [];
-  for (let s = 0; s < 10; s++) devices.push(await login(users[s]));
-  senders = await pool(devices, 8, (d, s) =>
-    connectProduct(
-      api,
-      d,
-      channelId,
-      productHandler(ref, { receiver: -1, sender: s }, "channel", counts),
-      stats,
-    ),
-  );
-  senderOf = (i) => i % senders.length;
-  expected = receivers;
+  const cfg = { members: 100, senders: 10, rate: 50, seconds: SECONDS };
+  const g = await group.setupProduct(server, cfg, stats, signedUpAccounts());
+  if (scenario === "group-open") await g.view(true);
+  run = async (tag, seconds) => {
+    const r = await group.runGroup(server, g, { ...cfg, seconds }, tag);
+    return { ...pick(r), to_last_recipient_ms: r.fanout_to_last_ms };
+  };
 }
-await sleep(500);
 
-async function run(tag, seconds) {
-  const t = new Tracker(tag, Math.round(rate * seconds) + 1, receivers);
-  ref.tracker = t;
-  await paced({
-    rate,
-    seconds,
-    send: (i) => {
-      const s = senderOf(i);
-      senders[s].send(sendFrame(t.markSent(i, expected, s)));
-    },
-  });
-  await drain(t, true);
-  ref.tracker = null;
-  const { sent, lost, duplicates } = t.outcome(true);
+/** What the profile prints of a run. */
+function pick(r) {
+  return { sent: r.sent, lost: r.lost, duplicates: r.duplicates, send_to_ack_ms: r.send_to_ack_ms };
+}
+
+/** Accounts for the scenarios (bench/lib/seed.mjs `seededAccounts`), signed up for real. */
+function signedUpAccounts() {
+  let n = 0;
+  const device = (r) => ({ deviceId: r.device_id, token: r.access_token });
   return {
-    sent,
-    lost,
-    duplicates,
-    send_to_ack_ms: summarize(t.ackLatencies()),
-    to_last_recipient_ms: summarize(t.lastLatencies()),
+    users: (count) =>
+      pool(Array.from({ length: count }), 4, async () => {
+        const handle = `prof_${process.pid}_${++n}`;
+        const r = await api("POST", "/v1/auth/signup", {
+          body: { handle, display_name: handle, password: BENCH_PASSWORD },
+        });
+        return { id: r.user.id, handle, devices: [device(r)] };
+      }),
+    async addDevice(user) {
+      const r = await api("POST", "/v1/auth/login", {
+        body: { handle: user.handle, password: BENCH_PASSWORD },
+        headers: { "cf-connecting-ip": `profile-${user.handle}` },
+      });
+      user.devices.push(device(r));
+      return device(r);
+    },
   };
 }
 

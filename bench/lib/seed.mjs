@@ -133,6 +133,18 @@ export async function addSeededDevice(server, user) {
 }
 
 /**
+ * Where a scenario's accounts come from: `users(count, { prefix })` makes accounts with one
+ * device each, `addDevice(user)` gives one another device. The suite seeds them (this);
+ * bench/profile.mjs, which cannot reach the local D1, signs them up through the API.
+ */
+export function seededAccounts(server) {
+  return {
+    users: (count, opts) => seedUsers(server, count, opts),
+    addDevice: (user) => addSeededDevice(server, user),
+  };
+}
+
+/**
  * Shows that a seeded account is a real one: it logs in with the password (one PBKDF2 in the
  * Worker) and its minted token reads the profile. Returns the login's time in ms.
  */

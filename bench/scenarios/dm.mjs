@@ -16,14 +16,14 @@ import {
   productHandler,
   sendFrame,
 } from "../lib/load.mjs";
-import { befriendAll, checkSeeded, openDm, seedUsers } from "../lib/seed.mjs";
+import { befriendAll, checkSeeded, openDm, seededAccounts } from "../lib/seed.mjs";
 import { connectFloor, connectProduct, makeApi, pool } from "../lib/sockets.mjs";
 import { summarize, Tracker } from "../lib/tracker.mjs";
 
 /** Sets up the pairs on the product; returns `run(tag)`. */
-export async function setupProduct(server, cfg, stats) {
+export async function setupProduct(server, cfg, stats, accounts = seededAccounts(server)) {
   const api = makeApi(server.base);
-  const users = await seedUsers(server, cfg.pairs * 2, { prefix: "dm" });
+  const users = await accounts.users(cfg.pairs * 2, { prefix: "dm" });
   const seedLoginMs = await checkSeeded(api, users[0]);
   const pairs = Array.from({ length: cfg.pairs }, (_, p) => [users[2 * p], users[2 * p + 1]]);
   await befriendAll(api, pairs);

@@ -18,13 +18,13 @@ import {
   productHandler,
   sendFrame,
 } from "../lib/load.mjs";
-import { addSeededDevice, befriendAll, createGroup, seedUsers } from "../lib/seed.mjs";
+import { befriendAll, createGroup, seededAccounts } from "../lib/seed.mjs";
 import { closeAll, connectFloor, connectProduct, makeApi, pool, sleep } from "../lib/sockets.mjs";
 import { summarize, Tracker } from "../lib/tracker.mjs";
 
-export async function setupProduct(server, cfg, stats) {
+export async function setupProduct(server, cfg, stats, accounts = seededAccounts(server)) {
   const api = makeApi(server.base);
-  const users = await seedUsers(server, cfg.members, { prefix: "gr" });
+  const users = await accounts.users(cfg.members, { prefix: "gr" });
   const [owner, ...others] = users;
   await befriendAll(
     api,
@@ -32,7 +32,7 @@ export async function setupProduct(server, cfg, stats) {
   );
   const channelId = await createGroup(api, owner, others);
   const sendDevices = [];
-  for (let s = 0; s < cfg.senders; s++) sendDevices.push(await addSeededDevice(server, users[s]));
+  for (let s = 0; s < cfg.senders; s++) sendDevices.push(await accounts.addDevice(users[s]));
   const ref = { tracker: null };
   const counts = deliveryCounts();
   const userSockets = await pool(users, 16, (u, i) =>
