@@ -68,6 +68,11 @@ export class Fanout {
     this.#kick(userId);
   }
 
+  /** True while a call to this member waits for its window or is in flight. */
+  inHand(userId: string): boolean {
+    return this.#timed.has(userId) || this.#inFlight.has(userId);
+  }
+
   #kick(userId: string): void {
     if (this.#inFlight.has(userId)) {
       this.#again.add(userId);

@@ -92,6 +92,11 @@ export class MemberUpdates {
     if (this.#d.store.member(userId)) this.#fanout.hurry(userId);
   }
 
+  /** True while an update to this member is folded for its window or in flight. */
+  inHand(userId: string): boolean {
+    return this.#fanout.inHand(userId);
+  }
+
   /** Update calls made so far, per member. */
   get calls(): ReadonlyMap<string, number> {
     return this.#fanout.calls;

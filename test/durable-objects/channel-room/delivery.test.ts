@@ -254,6 +254,46 @@ describe("delivery through user sockets", () => {
     const list = await api("GET", "/v1/channels", { token: b.token });
     expect(list.body.channels[0]).toMatchObject({ channel_id: group.channel_id, head_seq: 30, unread: 30 });
   });
+  it("keeps the backstop alarm 30 s out while the live object has the updates in hand", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const group = await createGroup(a, [b]);
+    const stub = env.CHANNEL_ROOM.getByName(group.channel_id);
+    const chan = await connect(a, group.channel_id);
+    for (let i = 1; i <= 5; i++) chan.send({ v: 1, type: "send", client_msg_id: `h${i}`, text: `held ${i}` });
+    await chan.until((s) => s.of("ack").length === 5, 5_000, "acks");
+    // B has no device: after its first update, the rest fold over a second. The alarm that
+    // fires meanwhile finds B owed but in hand, so it only keeps the backstop, 30 s out.
+    await new Promise((r) => setTimeout(r, 100));
+    const healthy = await runInDurableObject(stub, async (room: ChannelRoom, state) => {
+      const callsBefore = (await room.updateCalls())[b.id] ?? 0;
+      await room.alarm();
+      return {
+        at: await state.storage.getAlarm(),
+        calls: (await room.updateCalls())[b.id] ?? 0,
+        callsBefore,
+      };
+    });
+    expect(healthy.calls).toBe(healthy.callsBefore);
+    const inMs = (healthy.at ?? 0) - Date.now();
+    expect(inMs).toBeGreaterThan(25_000);
+    expect(inMs).toBeLessThanOrEqual(30_000);
+
+    // A failed update is stranded: the alarm sends it again and retries within seconds.
+    await runInDurableObject(stub, (room: ChannelRoom) => {
+      room.faults.failUserUpdates = true;
+    });
+    chan.send({ v: 1, type: "send", client_msg_id: "h6", text: "held 6" });
+    await chan.until((s) => s.of("ack").length === 6, 5_000, "ack");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const failing = await runInDurableObject(stub, async (room: ChannelRoom, state) => {
+      room.faults.failUserUpdates = false;
+      await room.alarm();
+      return state.storage.getAlarm();
+    });
+    expect((failing ?? 0) - Date.now()).toBeLessThan(5_000);
+    await channelAtHead(b.token, group.channel_id, 6);
+  });
 });
 
 describe("regressions", () => {
