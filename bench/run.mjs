@@ -296,9 +296,18 @@ export async function runSuite({
             `[${elapsed()}] group viewing product ${rep + 1}: last p50 ${v.fanout_to_last_ms.p50} p99 ${v.fanout_to_last_ms.p99} ms, lost ${v.lost}, dup ${v.duplicates}`,
           );
           if (!floorFirst) await runFloor();
-          await gP.view(false);
-          await leadIn(P, gP, "gul");
-          const u = await group.runGroup(P, gP, preset.group, tag("gu"));
+        }
+      }
+      // User sockets only: after every viewing run, so that closing and reopening 100 channel
+      // sockets between runs does not leave its garbage to a viewing run's next full
+      // collection (locally one isolate and one thread hold every object). Its target is
+      // absolute (≤ 250 ms), so it is not interleaved with the floor.
+      if (gP) {
+        await gP.view(false);
+        for (let rep = 0; rep < preset.reps; rep++) {
+          if (preset.leadInSeconds > 0)
+            await group.runGroup(P, gP, { ...preset.group, seconds: preset.leadInSeconds }, `gul${rep}`);
+          const u = await group.runGroup(P, gP, preset.group, `gu${rep}`);
           scenarios.group_user.product.runs.push(u);
           keepCpu(`group user sockets product ${rep + 1}`, u);
           log(
