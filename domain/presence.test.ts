@@ -5,6 +5,7 @@ import {
   lastSeen,
   nextSweepAt,
   statusAfterSweep,
+  sweepSpread,
   visibleStatus,
 } from "./presence.ts";
 
@@ -27,6 +28,20 @@ describe("presence rules", () => {
   it("sweeps once per timeout while sockets are open, else at the end of the grace period", () => {
     expect(nextSweepAt(2, 0, 50_000, cfg)).toBe(80_000);
     expect(nextSweepAt(0, 45_000, 50_000, cfg)).toBe(75_000);
+  });
+
+  it("spreads the sweeps of users who connected together, each still once per timeout", () => {
+    expect(sweepSpread(30_000)).toBe(5_000);
+    const connectedAt = 1_000_000;
+    const first = [0, 1_250, 2_500, 4_999].map((slot) => nextSweepAt(1, connectedAt, connectedAt, cfg, slot));
+    expect(new Set(first).size).toBe(4);
+    for (const at of first) {
+      expect(at).toBeGreaterThanOrEqual(connectedAt + 30_000 - 2_500);
+      expect(at).toBeLessThan(connectedAt + 30_000 + 2_500);
+    }
+    // The alarm fires a little late; the next sweep is back on the slot, a timeout later.
+    const second = nextSweepAt(1, first[1] ?? 0, (first[1] ?? 0) + 40, cfg, 1_250);
+    expect(second - (first[1] ?? 0)).toBe(30_000);
   });
 
   it("shows an invisible user offline and asks clients for six heartbeats per timeout", () => {

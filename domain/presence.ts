@@ -7,6 +7,8 @@
  * What others see also depends on the "invisible" setting: an invisible user shows offline.
  */
 
+import { onSlot } from "./slots.ts";
+
 export type PresenceStatus = "online" | "offline";
 
 export interface PresenceConfig {
@@ -53,12 +55,28 @@ export function visibleStatus(status: PresenceStatus, invisible: boolean): Prese
   return invisible ? "offline" : status;
 }
 
-/** When the next sweep is due: while sockets are open, one per timeout; else at grace's end. */
+/**
+ * The window the periodic sweeps of all users are spread over: a sixth of the timeout (5 s for
+ * the default 30 s). Users who connected together (after a deploy, say) would otherwise be
+ * swept together, once per timeout, for as long as they stay.
+ */
+export function sweepSpread(timeoutMs: number): number {
+  return Math.max(1, Math.floor(timeoutMs / 6));
+}
+
+/**
+ * When the next sweep is due: while sockets are open, once per timeout on this user's own
+ * `slot` of `sweepSpread` (within half of it from now + timeout, so a late alarm does not
+ * lengthen the period); else at the end of the grace period.
+ */
 export function nextSweepAt(
   liveSockets: number,
   lastActiveAt: number,
   now: number,
   cfg: PresenceConfig,
+  slot = 0,
 ): number {
-  return liveSockets > 0 ? now + cfg.timeoutMs : lastActiveAt + cfg.timeoutMs;
+  if (liveSockets === 0) return lastActiveAt + cfg.timeoutMs;
+  const spread = sweepSpread(cfg.timeoutMs);
+  return onSlot(now + cfg.timeoutMs - Math.floor(spread / 2), slot, spread);
 }

@@ -17,6 +17,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
+import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
 import { type Ack, type ChannelInfo, MAX_GROUP_MEMBERS, type Receipts } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
@@ -37,7 +38,7 @@ import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
-import { MemberUpdates, phaseOf } from "./member-updates.ts";
+import { MemberUpdates } from "./member-updates.ts";
 import { Typing } from "./typing.ts";
 
 export { QUIET_WINDOW_MS, VIEWING_WINDOW_MS } from "./member-updates.ts";

@@ -17,6 +17,7 @@
  * The user object answers each update with the devices it holds, which is how the channel
  * knows; a device connecting is reported by `deviceConnected`.
  */
+import { phaseOf } from "../../domain/slots.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import type { ChannelStore } from "../../storage/channel/store.ts";
 import type { ChannelSockets } from "./channel-sockets.ts";
@@ -185,11 +186,4 @@ export class MemberUpdates {
     const viewing = this.#d.sockets.viewingDevices(userId);
     return devices.some((d) => !viewing.has(d));
   }
-}
-
-/** A stable slot in [0, windowMs) for a member, from its id (FNV-1a). */
-export function phaseOf(userId: string, windowMs: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % windowMs;
 }

@@ -4,8 +4,8 @@
  * (`setWebSocketAutoResponse`) and never wake the object; this capability only reads their
  * timestamps when something else woke it: a socket opening or closing, or its sweep alarm.
  * The alarm is armed only while the user is online (sockets open, or within the grace period
- * after the last one closed), once per timeout: at most 120 sweeps per online user-hour with
- * the default 30 s. A status change is published once; flaps inside the grace period never are.
+ * after the last one closed), once per timeout on the user's own slot (`sweepSpread`): at most
+ * 120 sweeps per online user-hour with the default 30 s. A status change is published once; flaps inside the grace period never are.
  */
 import {
   isAlive,
@@ -22,6 +22,8 @@ import type { InboxStore, PresenceRow } from "../../storage/user/store.ts";
 export interface PresenceDeps {
   store: InboxStore;
   config: PresenceConfig;
+  /** This user's slot of the sweeps' spread (`sweepSpread`): where its periodic sweeps fall. */
+  sweepSlot: number;
   now(): number;
   /** The open user sockets and what the runtime knows of their liveness. */
   sockets(): { ws: WebSocket; liveness: SocketLiveness }[];
@@ -61,7 +63,7 @@ export class Presence {
   async connected(): Promise<void> {
     const now = this.#d.now();
     this.#save({ ...this.current(), status: "online", lastActiveAt: now });
-    this.#d.setAlarm(nextSweepAt(1, now, now, this.#d.config));
+    this.#d.setAlarm(nextSweepAt(1, now, now, this.#d.config, this.#d.sweepSlot));
     await this.#publishIfChanged();
   }
 
@@ -71,7 +73,7 @@ export class Presence {
     const p = this.current();
     this.#save({ ...p, lastActiveAt: Math.max(p.lastActiveAt, now) });
     const live = this.#d.sockets().length;
-    this.#d.setAlarm(nextSweepAt(live, now, now, this.#d.config));
+    this.#d.setAlarm(nextSweepAt(live, now, now, this.#d.config, this.#d.sweepSlot));
   }
 
   /** The alarm: close sockets whose heartbeats stopped, settle the status, re-arm if online. */
@@ -91,7 +93,7 @@ export class Presence {
     }
     const status = statusAfterSweep(live, seen, now, cfg);
     this.#save({ ...this.current(), status, lastActiveAt: seen });
-    if (status === "online") this.#d.setAlarm(nextSweepAt(live, seen, now, cfg));
+    if (status === "online") this.#d.setAlarm(nextSweepAt(live, seen, now, cfg, this.#d.sweepSlot));
     await this.#publishIfChanged();
   }
 

@@ -13,7 +13,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { heartbeatInterval, type PresenceStatus } from "../../domain/presence.ts";
+import { heartbeatInterval, type PresenceStatus, sweepSpread } from "../../domain/presence.ts";
+import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/user-inbox/migrations.js";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
@@ -94,6 +95,7 @@ export class UserInbox extends DurableObject<Env> {
     this.#presence = new Presence({
       store: this.#store,
       config: { timeoutMs: Number(env.PRESENCE_TIMEOUT_MS) },
+      sweepSlot: phaseOf(ctx.id.name ?? "", sweepSpread(Number(env.PRESENCE_TIMEOUT_MS))),
       now: () => Date.now(),
       sockets: () =>
         this.#openSockets().map(({ ws, a }) => ({

@@ -7,8 +7,9 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { phaseOf } from "../../../domain/slots.ts";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
-import { phaseOf, VIEWING_WINDOW_MS } from "../../../durable-objects/channel-room/member-updates.ts";
+import { VIEWING_WINDOW_MS } from "../../../durable-objects/channel-room/member-updates.ts";
 import { api, channelAtHead, connect, createGroup, login, seqsOf, signup } from "../../fixtures/api.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
