@@ -150,6 +150,23 @@ export class Tracker {
   }
 
   /**
+   * The `n` slowest complete messages, with when they were sent as Unix ms, so that they can
+   * be matched against server-side traces (docs/performance.md, "Tracing the runtime").
+   */
+  slowest(n = 5) {
+    const rows = [];
+    for (let i = 0; i < this.sent; i++) {
+      if (!(this.got[i] >= this.expected[i] && this.expected[i] > 0)) continue;
+      rows.push({
+        sent_at_unix_ms: Math.round((performance.timeOrigin + this.sentAt[i]) * 10) / 10,
+        last_ms: Math.round((this.lastAt[i] - this.sentAt[i]) * 100) / 100,
+        ack_ms: Number.isNaN(this.ackAt[i]) ? null : Math.round((this.ackAt[i] - this.sentAt[i]) * 100) / 100,
+      });
+    }
+    return rows.sort((a, b) => b.last_ms - a.last_ms).slice(0, n);
+  }
+
+  /**
    * Lost and unacknowledged, after the drain. For the product `acks` is true: a message that
    * was never acknowledged is not "lost" (the client would resend it) but is reported.
    */

@@ -91,6 +91,7 @@ async function runDm(server, cfg, tag, ref, senders, acks, counts) {
     drain_ms: drainMs,
     send_to_ack_ms: summarize(t.ackLatencies()),
     send_to_recipient_ms: summarize(t.lastLatencies()),
+    slowest_messages: t.slowest(),
     delivered_on: {
       channel_socket: counts.channel - before.channel,
       user_socket: counts.user - before.user,
