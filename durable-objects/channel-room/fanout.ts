@@ -17,6 +17,8 @@
  * phases spread them evenly over the window instead.
  */
 
+import { onSlot } from "../../domain/slots.ts";
+
 /** The next call to a member waits at least this many times the last call's duration. */
 export const LOAD_FACTOR = 2;
 
@@ -83,7 +85,7 @@ export class Fanout {
     const window = Math.max(this.#d.windowMs(userId), LOAD_FACTOR * (this.#lastDuration.get(userId) ?? 0));
     let wait = (this.#lastStart.get(userId) ?? Number.NEGATIVE_INFINITY) + window - now;
     const phase = this.#d.phaseMs?.(userId) ?? null;
-    if (phase !== null) wait = Math.max(wait, (((phase - now) % window) + window) % window);
+    if (phase !== null) wait = Math.max(wait, onSlot(now, phase, window) - now);
     if (wait <= 0) {
       void this.#run(userId);
       return;
