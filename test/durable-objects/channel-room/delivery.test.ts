@@ -7,7 +7,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { phaseOf } from "../../../domain/slots.ts";
+import { onSlot, phaseOf } from "../../../domain/slots.ts";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
 import { VIEWING_WINDOW_MS } from "../../../durable-objects/channel-room/member-updates.ts";
 import { api, channelAtHead, connect, createGroup, login, seqsOf, signup } from "../../fixtures/api.ts";
@@ -19,8 +19,9 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
  * the channel folds now would otherwise wait ~5 s for the next slot.
  */
 async function justAfterViewerSlot(userId: string): Promise<void> {
-  const slotIn = (phaseOf(userId, VIEWING_WINDOW_MS) - Date.now()) % VIEWING_WINDOW_MS;
-  await new Promise((r) => setTimeout(r, ((slotIn + VIEWING_WINDOW_MS) % VIEWING_WINDOW_MS) + 200));
+  const now = Date.now();
+  const slotIn = onSlot(now, phaseOf(userId, VIEWING_WINDOW_MS), VIEWING_WINDOW_MS) - now;
+  await new Promise((r) => setTimeout(r, slotIn + 200));
 }
 
 describe("delivery through user sockets", () => {
