@@ -58,7 +58,7 @@ const MAX_RETRY_MS = 60_000;
  * the alarm sends them): armed 5-10 s after the first message of a quiet spell, and kept
  * within `SAFETY_NET_MAX_MS` while updates are owed. A busy channel always owes its viewers a
  * folded update; re-arming at 5 s made its alarm fire every 5 s for work already in hand
- * (locally two alarm-store commits and an invocation each time; docs/performance.md).
+ * (locally an invocation and about 3.5 fsyncs each time; docs/performance.md).
  */
 const SAFETY_NET_MS = 5_000;
 const SAFETY_NET_MAX_MS = 30_000;
