@@ -10,7 +10,16 @@ import { describe, expect, it } from "vitest";
 import { onSlot, phaseOf } from "../../../domain/slots.ts";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
 import { VIEWING_WINDOW_MS } from "../../../durable-objects/channel-room/member-updates.ts";
-import { api, channelAtHead, connect, createGroup, login, seqsOf, signup } from "../../fixtures/api.ts";
+import {
+  api,
+  channelAtHead,
+  connect,
+  createGroup,
+  groupOfTwo,
+  login,
+  seqsOf,
+  signup,
+} from "../../fixtures/api.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -26,9 +35,7 @@ async function justAfterViewerSlot(userId: string): Promise<void> {
 
 describe("delivery through user sockets", () => {
   it("delivers a 200-message burst once and in order, in at most a tenth as many calls", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const bUser = await connect(b);
     const chan = await connect(a, group.channel_id);
     for (let i = 1; i <= 200; i++)
@@ -42,9 +49,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("resumes a device that missed 500 messages with exactly those, in order, in pages", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const chan = await connect(a, group.channel_id);
     const first = await connect(b);
     for (let i = 1; i <= 3; i++)
@@ -76,9 +81,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("resumes exactly even while the user object is still catching up with the channel", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const chan = await connect(a, group.channel_id);
     for (let i = 1; i <= 300; i++)
       chan.send({ v: 1, type: "send", client_msg_id: `q${i}`, text: `quick ${i}` });
@@ -92,9 +95,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("pages a channel socket's sync and then keeps it live", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const sender = await connect(a, group.channel_id);
     for (let i = 1; i <= 450; i++) sender.send({ v: 1, type: "send", client_msg_id: `h${i}`, text: `m${i}` });
     await sender.until((s) => s.of("ack").length === 450, 10_000, "acks");
@@ -119,9 +120,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("gives a device that connects while its user's only device views the channel live messages at once", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const aChan = await connect(a, group.channel_id);
     // B's phone views the group: the channel folds B's user-object updates over 5 s.
     await connect(b);
@@ -142,9 +141,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("does not keep a new device waiting when its user's only device opened the channel after the last update", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const aChan = await connect(a, group.channel_id);
     // B's phone on its user socket gets the first message: the channel learns B's one device.
     const bPhoneUser = await connect(b);
@@ -166,9 +163,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("brings the user object current as soon as its only viewing device leaves the channel", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const aChan = await connect(a, group.channel_id);
     await connect(b);
     const bPhone = await connect(b, group.channel_id);
@@ -185,9 +180,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("keeps the list and every device exact while the user object is sent only the newest message", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const aChan = await connect(a, group.channel_id);
     const bUser = await connect(b);
     const bChan = await connect(b, group.channel_id);
@@ -215,9 +208,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("starts a user socket live from its connect while older messages are still on their way", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const aChan = await connect(a, group.channel_id);
     // B has no device: after the first, B's updates fold over a second.
     for (let i = 1; i <= 5; i++) aChan.send({ v: 1, type: "send", client_msg_id: `o${i}`, text: `old ${i}` });
@@ -233,9 +224,7 @@ describe("delivery through user sockets", () => {
   });
 
   it("loses nothing when the channel object dies between the acks and the updates", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const bUser = await connect(b);
     const stub = env.CHANNEL_ROOM.getByName(group.channel_id);
     await runInDurableObject(stub, (room: ChannelRoom) => {
@@ -257,9 +246,7 @@ describe("delivery through user sockets", () => {
     expect(list.body.channels[0]).toMatchObject({ channel_id: group.channel_id, head_seq: 30, unread: 30 });
   });
   it("keeps the backstop alarm 30 s out while the live object has the updates in hand", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const stub = env.CHANNEL_ROOM.getByName(group.channel_id);
     const chan = await connect(a, group.channel_id);
     for (let i = 1; i <= 5; i++) chan.send({ v: 1, type: "send", client_msg_id: `h${i}`, text: `held ${i}` });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { WireMessage } from "../../../protocol/frames.ts";
-import { api, connect, createGroup, login, seqsOf, signup } from "../../fixtures/api.ts";
+import { api, connect, createGroup, groupOfTwo, login, seqsOf, signup } from "../../fixtures/api.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -62,9 +62,7 @@ describe("ordering", () => {
   });
 
   it("stores a retried client_msg_id once and answers with the original ack", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const chan = await connect(a, group.channel_id);
     chan.send({ v: 1, type: "send", id: "1", client_msg_id: "same", text: "first" });
     await chan.until((s) => s.of("ack").length === 1);
@@ -91,9 +89,7 @@ describe("ordering", () => {
   });
 
   it("delivers a message to the sender's other devices", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const phone = await connect(a, group.channel_id);
     const laptopUser = await connect(await login(a, "laptop"));
     const laptopChan = await connect(await login(a, "tablet"), group.channel_id);

@@ -4,7 +4,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE } from "../../../protocol/close-codes.ts";
-import { api, connect, createGroup, seqsOf, signup, upgrade } from "../../fixtures/api.ts";
+import { api, connect, createGroup, groupOfTwo, seqsOf, signup, upgrade } from "../../fixtures/api.ts";
 
 describe("permissions", () => {
   it("refuses a non-member who guesses a channel id: no socket, no post, no history", async () => {
@@ -141,9 +141,7 @@ describe("sockets and tickets", () => {
   });
 
   it("closes every socket of a revoked device and refuses its unused tickets", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const user = await connect(a);
     const chan = await connect(a, group.channel_id);
     const spare = await api("POST", "/v1/connect", { token: a.token, body: {} });

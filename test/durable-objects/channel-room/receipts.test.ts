@@ -3,7 +3,7 @@
  * the read marker passes a message; both only move forward, and a user's devices agree.
  */
 import { describe, expect, it } from "vitest";
-import { api, channelAtHead, connect, createGroup, login, signup } from "../../fixtures/api.ts";
+import { api, channelAtHead, connect, createGroup, groupOfTwo, login, signup } from "../../fixtures/api.ts";
 
 describe("receipts and unread", () => {
   it("shows the sender who received and who read, in counts per message", async () => {
@@ -48,9 +48,7 @@ describe("receipts and unread", () => {
   });
 
   it("clears unread on my other devices when I read on one, and never moves a marker back", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     for (let i = 1; i <= 4; i++) {
       await api("POST", `/v1/channels/${group.channel_id}/messages`, {
         token: a.token,
@@ -81,9 +79,7 @@ describe("receipts and unread", () => {
 
 describe("my own messages", () => {
   it("are never unread for me, on any of my devices", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     await api("POST", `/v1/channels/${group.channel_id}/messages`, {
       token: b.token,
       body: { client_msg_id: "b1", text: "hi" },

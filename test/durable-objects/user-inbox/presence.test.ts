@@ -7,7 +7,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { inboxConstructions } from "../../../durable-objects/user-inbox/user-inbox.ts";
 import { CLOSE } from "../../../protocol/close-codes.ts";
-import { api, befriend, connect, createGroup, signup, type TestSocket } from "../../fixtures/api.ts";
+import {
+  api,
+  befriend,
+  connect,
+  createGroup,
+  groupOfTwo,
+  signup,
+  type TestSocket,
+} from "../../fixtures/api.ts";
 
 const TIMEOUT = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -160,9 +168,7 @@ describe("presence", () => {
 
 describe("typing", () => {
   it("sends typing with an expiry at most once per interval, and typing_stopped after a send", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const typist = await connect(a, group.channel_id);
     const reader = await connect(b, group.channel_id);
     const t0 = Date.now();
@@ -184,9 +190,7 @@ describe("typing", () => {
   });
 
   it("sends typing_stopped when the typist disconnects", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const typist = await connect(a, group.channel_id);
     const reader = await connect(b, group.channel_id);
     typist.send({ v: 1, type: "typing" });

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, connect, createGroup, signup, type TestUser } from "../../fixtures/api.ts";
+import { api, connect, groupOfTwo, type TestUser } from "../../fixtures/api.ts";
 import { poll } from "../../fixtures/poll.ts";
 
 const PUSH_HOST = "https://push.example.test/";
@@ -64,9 +64,7 @@ async function post(user: TestUser, channelId: string, n: number, prefix: string
 
 describe("push notifications", () => {
   it("sends none while a device of the recipient is connected, and one once none is", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const endpoint = await subscribe(b);
     const online = await connect(b);
     await post(a, group.channel_id, 3, "on");
@@ -80,9 +78,7 @@ describe("push notifications", () => {
   });
 
   it("collapses a burst: few requests, one Topic, and the newest message is notified", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const endpoint = await subscribe(b);
     const sender = await connect(a, group.channel_id);
     for (let i = 1; i <= 20; i++)
@@ -107,9 +103,7 @@ describe("push notifications", () => {
   });
 
   it("sends none for a muted channel", async () => {
-    const a = await signup("a");
-    const b = await signup("b");
-    const group = await createGroup(a, [b]);
+    const { a, b, group } = await groupOfTwo();
     const endpoint = await subscribe(b);
     // The group reaches B's list with the channel's first update to B's user object.
     await poll(
