@@ -89,7 +89,7 @@ describe("ordering", () => {
   });
 
   it("delivers a message to the sender's other devices", async () => {
-    const { a, b, group } = await groupOfTwo();
+    const { a, group } = await groupOfTwo();
     const phone = await connect(a, group.channel_id);
     const laptopUser = await connect(await login(a, "laptop"));
     const laptopChan = await connect(await login(a, "tablet"), group.channel_id);

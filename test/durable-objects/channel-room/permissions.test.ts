@@ -141,7 +141,7 @@ describe("sockets and tickets", () => {
   });
 
   it("closes every socket of a revoked device and refuses its unused tickets", async () => {
-    const { a, b, group } = await groupOfTwo();
+    const { a, group } = await groupOfTwo();
     const user = await connect(a);
     const chan = await connect(a, group.channel_id);
     const spare = await api("POST", "/v1/connect", { token: a.token, body: {} });
