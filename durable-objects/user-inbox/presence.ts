@@ -5,7 +5,8 @@
  * timestamps when something else woke it: a socket opening or closing, or its sweep alarm.
  * The alarm is armed only while the user is online (sockets open, or within the grace period
  * after the last one closed), once per timeout on the user's own slot (`sweepSpread`): at most
- * 120 sweeps per online user-hour with the default 30 s. A status change is published once; flaps inside the grace period never are.
+ * 120 sweeps per online user-hour with the default 30 s. A status change is published once;
+ * flaps inside the grace period never are.
  */
 import {
   isAlive,
@@ -63,7 +64,7 @@ export class Presence {
   async connected(): Promise<void> {
     const now = this.#d.now();
     this.#save({ ...this.current(), status: "online", lastActiveAt: now });
-    this.#d.setAlarm(nextSweepAt(1, now, now, this.#d.config, this.#d.sweepSlot));
+    this.#d.setAlarm(this.#sweepAt(1, now, now));
     await this.#publishIfChanged();
   }
 
@@ -73,7 +74,7 @@ export class Presence {
     const p = this.current();
     this.#save({ ...p, lastActiveAt: Math.max(p.lastActiveAt, now) });
     const live = this.#d.sockets().length;
-    this.#d.setAlarm(nextSweepAt(live, now, now, this.#d.config, this.#d.sweepSlot));
+    this.#d.setAlarm(this.#sweepAt(live, now, now));
   }
 
   /** The alarm: close sockets whose heartbeats stopped, settle the status, re-arm if online. */
@@ -93,7 +94,7 @@ export class Presence {
     }
     const status = statusAfterSweep(live, seen, now, cfg);
     this.#save({ ...this.current(), status, lastActiveAt: seen });
-    if (status === "online") this.#d.setAlarm(nextSweepAt(live, seen, now, cfg, this.#d.sweepSlot));
+    if (status === "online") this.#d.setAlarm(this.#sweepAt(live, seen, now));
     await this.#publishIfChanged();
   }
 
@@ -118,6 +119,11 @@ export class Presence {
       }
     });
     return this.#publishing;
+  }
+
+  /** This user's next sweep (`nextSweepAt` with its config and slot). */
+  #sweepAt(liveSockets: number, lastActiveAt: number, now: number): number {
+    return nextSweepAt(liveSockets, lastActiveAt, now, this.#d.config, this.#d.sweepSlot);
   }
 
   #save(p: PresenceRow): void {
