@@ -12,8 +12,9 @@
  *            --rerender FILE.json (writes the report and chart of a results file again)
  *
  * Phases, each on freshly booted servers:
- *   A  dm, then (on a new pair of servers) group (viewing, user sockets only): product and
- *      floor runs interleaved, `reps` times; then resume on the group's product server;
+ *   A  dm, product and floor runs interleaved, `reps` times; then, on a new pair of servers,
+ *      group: viewing runs interleaved with the floor's, then the runs on user sockets only
+ *      after one switch; then resume on the group's product server;
  *   B  saturate: every run on a new server, product and floor alternating;
  *   C  idle: product, then floor, each alone on a new server.
  * The quick preset runs everything on one product and one floor server.
@@ -249,6 +250,11 @@ export async function runSuite({
         await group.runGroup(P, gP, { ...preset.group, ...warm }, "w1");
       }
       log(`[${elapsed()}] warmed up`);
+      /** Unmeasured group traffic right before a measured run (`leadInSeconds`). */
+      const groupLeadIn = (server, g, tag) =>
+        preset.leadInSeconds > 0
+          ? group.runGroup(server, g, { ...preset.group, seconds: preset.leadInSeconds }, tag)
+          : null;
       for (let rep = 0; rep < preset.reps; rep++) {
         const floorFirst = rep % 2 === 1;
         const tag = (name) => `${name}${rep}`;
@@ -273,12 +279,8 @@ export async function runSuite({
           }
         }
         if (gP) {
-          const leadIn = (server, g, name) =>
-            preset.leadInSeconds > 0
-              ? group.runGroup(server, g, { ...preset.group, seconds: preset.leadInSeconds }, tag(name))
-              : null;
           const runFloor = async () => {
-            await leadIn(F, gF, "gfl");
+            await groupLeadIn(F, gF, tag("gfl"));
             const r = await group.runGroup(F, gF, preset.group, tag("gf"));
             scenarios.group_viewing.floor.runs.push(r);
             keepCpu(`group floor ${rep + 1}`, r);
@@ -288,7 +290,7 @@ export async function runSuite({
           };
           if (floorFirst) await runFloor();
           await gP.view(true);
-          await leadIn(P, gP, "gvl");
+          await groupLeadIn(P, gP, tag("gvl"));
           const v = await group.runGroup(P, gP, preset.group, tag("gv"));
           scenarios.group_viewing.product.runs.push(v);
           keepCpu(`group viewing product ${rep + 1}`, v);
@@ -305,8 +307,7 @@ export async function runSuite({
       if (gP) {
         await gP.view(false);
         for (let rep = 0; rep < preset.reps; rep++) {
-          if (preset.leadInSeconds > 0)
-            await group.runGroup(P, gP, { ...preset.group, seconds: preset.leadInSeconds }, `gul${rep}`);
+          await groupLeadIn(P, gP, `gul${rep}`);
           const u = await group.runGroup(P, gP, preset.group, `gu${rep}`);
           scenarios.group_user.product.runs.push(u);
           keepCpu(`group user sockets product ${rep + 1}`, u);
