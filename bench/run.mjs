@@ -44,7 +44,13 @@ export const PRESETS = {
     budgetSeconds: 560,
     /** What the idle phase is expected to need, kept free for it (seconds). */
     idleReserveSeconds: 190,
-    warmupSeconds: 2,
+    /**
+     * Unmeasured traffic after a scenario's setup. The setup's own garbage (sign-ins, hundreds of
+     * upgrade requests and their keys) is freed by the first full collection after it, which took
+     * 42 ms and landed in the first measured group run when this was 2 s; with 12 s of traffic it
+     * comes before (docs/performance.md).
+     */
+    warmupSeconds: 12,
     /**
      * Unmeasured traffic right before each measured run, so both servers are measured in their
      * steady state: after the other server's runs, objects idle for 10 s or more have been
