@@ -48,10 +48,9 @@ export const PRESETS = {
     /** What the idle phase is expected to need, kept free for it (seconds). */
     idleReserveSeconds: 190,
     /**
-     * Unmeasured traffic after a scenario's setup. The setup's own garbage (sign-ins, hundreds of
-     * upgrade requests and their keys) is freed by the first full collection after it, which took
-     * 42 ms and landed in the first measured group run when this was 2 s; with 12 s of traffic it
-     * comes before (docs/performance.md).
+     * Unmeasured traffic after each scenario's setup, long enough for the runtime's first full
+     * collection after it, which frees the setup's garbage, to come before the measured runs
+     * (bench/README.md, "Runs, and what disturbs them").
      */
     warmupSeconds: 12,
     /**
