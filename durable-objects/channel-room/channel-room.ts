@@ -54,11 +54,12 @@ const RENEW_SPREAD_MS = 10_000;
 const RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
 /**
- * The backstop for a message whose updates the live object has yet to send (if it dies first,
- * the alarm sends them): armed 5-10 s after the first message of a quiet spell, and kept
- * within `SAFETY_NET_MAX_MS` while updates are owed. A busy channel always owes its viewers a
- * folded update; re-arming at 5 s made its alarm fire every 5 s for work already in hand
- * (locally an invocation and about 3.5 fsyncs each time; docs/performance.md).
+ * The backstop for updates the live object has yet to send (if it dies first, the alarm sends
+ * them): armed 5 s after a membership change, 5-10 s after the first message of a quiet spell
+ * (on the channel's slot), and kept within `SAFETY_NET_MAX_MS` while updates are owed. A busy
+ * channel always owes its viewers a folded update; re-arming at 5 s made its alarm fire every
+ * 5 s for work already in hand (locally an invocation and about 3.5 fsyncs each time;
+ * docs/performance.md).
  */
 const SAFETY_NET_MS = 5_000;
 const SAFETY_NET_MAX_MS = 30_000;
@@ -428,7 +429,7 @@ export class ChannelRoom extends DurableObject<Env> {
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     // Each channel on its own slot of the next 5 s: channels that start together after a quiet
     // spell (a deploy, a benchmark) do not then fire together.
-    if (this.#alarmAt === null || this.#alarmAt > Date.now() + SAFETY_NET_MAX_MS)
+    if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
       this.#armAlarm(SAFETY_NET_MS + phaseOf(channel.channelId, SAFETY_NET_MS));
     return { message: { ...message, seq }, fresh: true };
   }
@@ -515,7 +516,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** Owes the affected members an update and brings D1's copy in step (awaited for listings). */
   async #afterMembershipChange(owed: string[]): Promise<void> {
-    this.#armAlarm(RETRY_MS * 5);
+    this.#armAlarm(SAFETY_NET_MS);
     this.#updates.notify(owed);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
   }
