@@ -144,9 +144,13 @@ export class Tracker {
 
   lastLatencies(from = 0, to = this.sent) {
     const out = [];
-    for (let i = from; i < to; i++)
-      if (this.got[i] >= this.expected[i] && this.expected[i] > 0) out.push(this.lastAt[i] - this.sentAt[i]);
+    for (let i = from; i < to; i++) if (this.#delivered(i)) out.push(this.lastAt[i] - this.sentAt[i]);
     return out;
+  }
+
+  /** Message i reached every receiver it should (and it should reach at least one). */
+  #delivered(i) {
+    return this.got[i] >= this.expected[i] && this.expected[i] > 0;
   }
 
   /**
@@ -156,7 +160,7 @@ export class Tracker {
   slowest(n = 5) {
     const rows = [];
     for (let i = 0; i < this.sent; i++) {
-      if (!(this.got[i] >= this.expected[i] && this.expected[i] > 0)) continue;
+      if (!this.#delivered(i)) continue;
       rows.push({
         sent_at_unix_ms: Math.round((performance.timeOrigin + this.sentAt[i]) * 10) / 10,
         last_ms: Math.round((this.lastAt[i] - this.sentAt[i]) * 100) / 100,
