@@ -97,10 +97,18 @@ export interface ChannelInfo {
 }
 
 /** Every member's markers: "delivered to 80 of 99, read by 37" is computed from these. */
+/** One member's markers (docs/protocol.md §6.4); `delivered_seq` already includes `read_seq`. */
+export interface MemberReceipt {
+  user_id: string;
+  joined_seq: number;
+  delivered_seq: number;
+  read_seq: number;
+}
+
 export interface Receipts {
   channel_id: string;
   /** A member counts for a message only if `joined_seq < seq` (it could see the message). */
-  members: { user_id: string; joined_seq: number; delivered_seq: number; read_seq: number }[];
+  members: MemberReceipt[];
 }
 
 export const MuteBody = v.strictObject({ muted: v.boolean() });

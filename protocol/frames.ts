@@ -7,6 +7,7 @@
  * optional fields, so old clients can ignore what they do not know.
  */
 import * as v from "valibot";
+import type { MemberReceipt } from "./api.ts";
 import { ChatError, type ErrorCode } from "./errors.ts";
 import { isChannelId } from "./ids.ts";
 
@@ -219,8 +220,7 @@ export type ServerFrame =
       next_after_seq: number;
     }
   | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
-  | { v: 1; type: "read"; channel_id: string; user_id: string; seq: number }
-  | { v: 1; type: "delivered"; channel_id: string; user_id: string; seq: number }
+  | { v: 1; type: "receipts"; channel_id: string; members: MemberReceipt[] }
   | { v: 1; type: "resumed"; ref?: string; channels: number; messages: number }
   | {
       v: 1;
@@ -230,7 +230,7 @@ export type ServerFrame =
       last_active_at: number;
       channel_id?: string;
     }
-  | { v: 1; type: "typing"; channel_id: string; user_id: string; expires_at: number }
+  | { v: 1; type: "typing"; channel_id: string; users: { user_id: string; expires_at: number }[] }
   | { v: 1; type: "typing_stopped"; channel_id: string; user_id: string }
   | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string };
 

@@ -17,6 +17,7 @@ import { ChatApiError, isPermanent } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
 import { Emitter } from "./emitter.ts";
+import { DELIVERED_EVERY_MS, ReadThrottle } from "./markers.ts";
 import { MessageLog } from "./message-log.ts";
 import { preview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
@@ -52,7 +53,6 @@ import type {
 } from "./types.ts";
 import { TypingIndicators, TypingThrottle } from "./typing.ts";
 
-const DELIVERED_EVERY_MS = 500;
 const MAX_DELIVERED_CURSORS = 1_000;
 /** A list entry missing from `GET /v1/channels` is dropped only if older than this (the list lags ~1 s). */
 const LIST_LAG_MS = 3_000;
@@ -134,6 +134,8 @@ export class ChatClient {
   readonly #postAgain = new Set<string>();
   readonly #outboxRetry = new Map<string, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
   readonly #readSent = new Map<string, { seq: number; at: number }>();
+  /** At most one `read` per channel per interval leaves (client/markers.ts). */
+  readonly #readOut = new ReadThrottle((channelId, seq) => this.#sendRead(channelId, seq));
   #unlistenNetwork: (() => void) | null = null;
 
   constructor(options: ChatClientOptions) {
@@ -564,7 +566,9 @@ export class ChatClient {
 
   /**
    * Marks the channel read up to what this device holds (its cursor): on the channel socket
-   * if it is the conversation on screen, else over REST. Cheap to call often.
+   * if it is the conversation on screen, else over REST. Cheap to call often, on every new
+   * message while the conversation is read: at most one `read` per channel per second leaves
+   * (client/markers.ts), with the newest position.
    */
   markRead(channelId: string): void {
     const seq = this.#log.cursor(channelId) ?? 0;
@@ -573,15 +577,20 @@ export class ChatClient {
     if (known && known.read_seq >= seq) return;
     const last = this.#readSent.get(channelId);
     if (last && last.seq >= seq && Date.now() - last.at < 5_000) return;
-    this.#readSent.set(channelId, { seq, at: Date.now() });
-    const onSocket = this.#viewing === channelId && this.#channel?.send({ type: "read", seq });
-    if (!onSocket) {
-      this.request("POST", `/v1/channels/${enc(channelId)}/read`, { seq }).catch((err) => this.#report(err));
-    }
+    this.#readOut.mark(channelId, seq);
     // The server confirms with a `channel` frame; show the count cleared now.
     if (known && known.unread > 0) {
       this.#listClock.touch(channelId);
       this.#putSummary({ ...known, unread: Math.max(0, known.head_seq - seq) });
+    }
+  }
+
+  #sendRead(channelId: string, seq: number): void {
+    if (!this.#session) return;
+    this.#readSent.set(channelId, { seq, at: Date.now() });
+    const onSocket = this.#viewing === channelId && this.#channel?.send({ type: "read", seq });
+    if (!onSocket) {
+      this.request("POST", `/v1/channels/${enc(channelId)}/read`, { seq }).catch((err) => this.#report(err));
     }
   }
 
@@ -766,16 +775,15 @@ export class ChatClient {
       case "ack":
         this.#reconcile(f);
         return;
-      case "read":
-      case "delivered":
-        if (
-          this.#receipts.raise(channelId, f.user_id, f.type === "read" ? "read_seq" : "delivered_seq", f.seq)
-        ) {
-          this.#events.emit("receipts", { channel_id: channelId });
-        }
+      case "receipts": {
+        let changed = false;
+        for (const m of f.members) changed = this.#receipts.update(channelId, m) || changed;
+        if (changed) this.#events.emit("receipts", { channel_id: channelId });
         return;
+      }
       case "typing":
-        if (f.user_id !== this.#session?.user_id) this.#typingIn.show(channelId, f.user_id, f.expires_at);
+        for (const u of f.users)
+          if (u.user_id !== this.#session?.user_id) this.#typingIn.show(channelId, u.user_id, u.expires_at);
         return;
       case "typing_stopped":
         this.#typingIn.hide(channelId, f.user_id);
@@ -864,6 +872,8 @@ export class ChatClient {
     let receipts = false;
     if (r.added) {
       if (!mine) this.#undelivered.add(m.channel_id); // acknowledged in the next batch
+      // A message ends its sender's typing indicator (§6.6): no frame says so.
+      this.#typingIn.hide(m.channel_id, m.sender_id);
       // Sending moves the sender's read marker to their message, without a `read` frame.
       receipts = this.#receipts.raise(m.channel_id, m.sender_id, "read_seq", m.seq);
     }
@@ -1207,6 +1217,7 @@ export class ChatClient {
     this.#listClock.clear();
     this.#undelivered.clear();
     this.#readSent.clear();
+    this.#readOut.cancel();
     this.#postAgain.clear();
   }
 }

@@ -1,8 +1,8 @@
 /**
  * @module client/receipts
  * Each channel member's delivered and read markers, as a snapshot
- * (`GET /v1/channels/{id}/receipts`, read after each channel socket `hello`) with frames
- * applied on top, keeping the larger value of each (docs/protocol.md §6.4). From them,
+ * (`GET /v1/channels/{id}/receipts`, read after each channel socket `hello`) with `receipts`
+ * frames applied on top, keeping the larger value of each (docs/protocol.md §6.4). From them,
  * `ticks` counts a message of mine: "delivered to 80 of 99, read by 37" (§8.4).
  */
 import type { Receipts, Ticks } from "./types.ts";
@@ -32,7 +32,18 @@ export class ReceiptBook {
     this.#channels.set(r.channel_id, members);
   }
 
-  /** A `read` or `delivered` frame, or a member's own message (it moves their read marker). True if it changed something. */
+  /** A member's entry of a `receipts` frame (or of a snapshot): each marker only moves forward. True if it changed something. */
+  update(channelId: string, r: Receipts["members"][number]): boolean {
+    const members = this.#channels.get(channelId);
+    const known = members?.get(r.user_id);
+    const raisedRead = this.raise(channelId, r.user_id, "read_seq", r.read_seq);
+    const raisedDelivered = this.raise(channelId, r.user_id, "delivered_seq", r.delivered_seq);
+    const m = this.#channels.get(channelId)?.get(r.user_id);
+    if (m && (!known || known.joined_seq !== r.joined_seq)) m.joined_seq = r.joined_seq;
+    return raisedRead || raisedDelivered || !known;
+  }
+
+  /** A member's marker moved, as a `receipts` entry or their own message (it moves their read marker) says. True if it changed something. */
   raise(channelId: string, userId: string, marker: "read_seq" | "delivered_seq", seq: number): boolean {
     let members = this.#channels.get(channelId);
     if (!members) {

@@ -19,7 +19,13 @@ import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
-import { type Ack, type ChannelInfo, MAX_GROUP_MEMBERS, type Receipts } from "../../protocol/api.ts";
+import {
+  type Ack,
+  type ChannelInfo,
+  MAX_GROUP_MEMBERS,
+  type MemberReceipt,
+  type Receipts,
+} from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import {
@@ -39,6 +45,7 @@ import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
+import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
 
 export { QUIET_WINDOW_MS, VIEWING_WINDOW_MS } from "./member-updates.ts";
@@ -63,12 +70,21 @@ const MAX_RETRY_MS = 60_000;
  */
 const SAFETY_NET_MS = 5_000;
 const SAFETY_NET_MAX_MS = 30_000;
+/**
+ * How long state kept in memory may wait for its batched write (ChannelStore.persistBatched):
+ * sync positions, read and delivered markers, the head.
+ */
+const SAVE_BATCH_MS = 1_000;
 
 export class ChannelRoom extends DurableObject<Env> {
   readonly #store: ChannelStore;
   readonly #sockets = new ChannelSockets();
   readonly #updates: MemberUpdates;
   readonly #typing: Typing;
+  /** Markers and typing, each shown to every socket at most once per interval. */
+  readonly #receipts: StateFold;
+  readonly #typists: StateFold;
+  #saveTimer: ReturnType<typeof setTimeout> | null = null;
   #alarmAt: number | null = null;
   #retries = 0;
   /** Members' presence is published here until then (0: not watching). */
@@ -90,7 +106,17 @@ export class ChannelRoom extends DurableObject<Env> {
       send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
       onError: (userId, err) => this.#retryLater(`update of ${userId}`, err),
       failing: () => this.faults.failUserUpdates,
+      saveSoon: () => this.#saveSoon(),
     });
+    const fold = (flush: (userIds: string[]) => void) =>
+      new StateFold({
+        intervalMs: Number(env.RECEIPTS_INTERVAL_MS),
+        now: () => Date.now(),
+        setTimer: (fn, ms) => setTimeout(fn, ms),
+        flush,
+      });
+    this.#receipts = fold((userIds) => this.#sendReceipts(userIds));
+    this.#typists = fold((userIds) => this.#sendTyping(userIds));
     this.#typing = new Typing({
       intervalMs: Number(env.TYPING_INTERVAL_MS),
       ttlMs: Number(env.TYPING_TTL_MS),
@@ -165,16 +191,9 @@ export class ChannelRoom extends DurableObject<Env> {
           this.#markDelivered(socket.userId, frame.seq);
           return;
         case "typing": {
-          const channel = this.#requireChannel();
           // Nobody posts in a blocked 1:1 chat, so nobody is shown typing there either.
-          const expiresAt = channel.blockedBy === "[]" ? this.#typing.start(socket.userId, Date.now()) : null;
-          const channelId = channel.channelId;
-          if (expiresAt !== null) {
-            this.#sockets.broadcast(
-              { v: 1, type: "typing", channel_id: channelId, user_id: socket.userId, expires_at: expiresAt },
-              ws,
-            );
-          }
+          if (this.#requireChannel().blockedBy !== "[]") return;
+          if (this.#typing.start(socket.userId, Date.now()) !== null) this.#typists.changed(socket.userId);
           return;
         }
       }
@@ -263,6 +282,8 @@ export class ChannelRoom extends DurableObject<Env> {
         this.#store.touchMeta();
       }
       this.#store.markRemoved(targetId, Date.now());
+      this.#receipts.forget(targetId);
+      this.#typists.forget(targetId);
       this.#sockets.close(this.#sockets.socketsOf(targetId), CLOSE.removed, "you are no longer a member");
       await this.#afterMembershipChange([targetId]);
       return actorId === targetId ? null : this.#info(actorId);
@@ -305,11 +326,13 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
+  /** Over REST: the marker is written before the answer (a socket's `read` waits for the batch). */
   async markRead(userId: string, seq: number): Promise<RpcResult<{ channel_id: string; read_seq: number }>> {
-    return rpcCall(() => ({
-      channel_id: this.#requireChannel().channelId,
-      read_seq: this.#markRead(userId, seq),
-    }));
+    return rpcCall(() => {
+      const readSeq = this.#markRead(userId, seq);
+      this.#store.persistBatched();
+      return { channel_id: this.#requireChannel().channelId, read_seq: readSeq };
+    });
   }
 
   /** Every member's delivered and read markers (members only). */
@@ -318,12 +341,7 @@ export class ChannelRoom extends DurableObject<Env> {
       this.#requireActive(userId);
       return {
         channel_id: this.#requireChannel().channelId,
-        members: this.#activeMembers().map((m) => ({
-          user_id: m.userId,
-          joined_seq: m.joinedSeq,
-          delivered_seq: Math.max(m.deliveredSeq, m.readSeq),
-          read_seq: m.readSeq,
-        })),
+        members: this.#activeMembers().map(receiptOf),
       };
     });
   }
@@ -384,7 +402,7 @@ export class ChannelRoom extends DurableObject<Env> {
   /** The backstop: D1's copy, whatever updates are still owed, presence subscriptions. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
-    this.#store.persistSynced();
+    this.#store.persistBatched();
     this.#watchMembers(true);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
@@ -440,10 +458,13 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
   #deliver(message: WireMessage, sender: WebSocket | null): void {
-    this.#stopTyping(message.sender_id);
+    // The message ends its sender's typing indicator: clients hide it when the message arrives.
+    this.#typing.stop(message.sender_id, message.ts);
+    this.#typists.forget(message.sender_id);
     // Whoever sends has read up to their own message: it is never unread for them. Silent (no
     // `read` frame on the hot path); the sender's user object gets it with this update.
-    this.#store.markOwnRead(message.sender_id, message.seq);
+    this.#store.markRead(message.sender_id, message.seq);
+    this.#saveSoon();
     this.#sockets.deliver(message, sender);
     this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }
@@ -468,44 +489,67 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  /** DELIVERED: markers only move forward; the change is shown to the channel's viewers. */
+  /**
+   * DELIVERED: markers only move forward. A move is shown to the channel's sockets with the
+   * next `receipts` frame (at most one per interval) and written with the next batch.
+   */
   #markDelivered(userId: string, seq: number): void {
     this.#requireActive(userId);
     const channel = this.#requireChannel();
     const before = this.#store.member(userId)?.deliveredSeq ?? 0;
-    const after = this.#store.markDelivered(userId, Math.min(seq, channel.headSeq));
-    if (after > before) {
-      this.#sockets.broadcast({
-        v: 1,
-        type: "delivered",
-        channel_id: channel.channelId,
-        user_id: userId,
-        seq: after,
-      });
-    }
+    if (this.#store.markDelivered(userId, Math.min(seq, channel.headSeq)) > before)
+      this.#movedMarkers(userId);
   }
 
+  /** READ, the same way; the reader's user object is owed the new marker (badges, other devices). */
   #markRead(userId: string, seq: number): number {
     this.#requireActive(userId);
     const channel = this.#requireChannel();
     const before = this.#store.member(userId)?.readSeq ?? 0;
     const after = this.#store.markRead(userId, Math.min(seq, channel.headSeq));
     if (after > before) {
-      this.#sockets.broadcast({
-        v: 1,
-        type: "read",
-        channel_id: channel.channelId,
-        user_id: userId,
-        seq: after,
-      });
+      this.#movedMarkers(userId);
       this.#updates.notify([userId]);
     }
     return after;
   }
 
-  /** After a send or when the user's last socket here closes: a showing indicator ends. */
+  #movedMarkers(userId: string): void {
+    this.#receipts.changed(userId);
+    this.#saveSoon();
+  }
+
+  /** One `receipts` frame to every socket: the markers of the members that moved since the last. */
+  #sendReceipts(userIds: string[]): void {
+    const channel = this.#store.channel();
+    if (!channel || this.#sockets.size === 0) return;
+    const members: MemberReceipt[] = [];
+    for (const userId of userIds) {
+      const m = this.#store.member(userId);
+      if (m && m.removedAt === null) members.push(receiptOf(m));
+    }
+    if (members.length > 0)
+      this.#sockets.broadcast({ v: 1, type: "receipts", channel_id: channel.channelId, members });
+  }
+
+  /** One `typing` frame to every socket: the members who started typing since the last. */
+  #sendTyping(userIds: string[]): void {
+    const channel = this.#store.channel();
+    if (!channel || this.#sockets.size === 0) return;
+    const now = Date.now();
+    const users: { user_id: string; expires_at: number }[] = [];
+    for (const userId of userIds) {
+      const expiresAt = this.#typing.expiresAt(userId, now);
+      if (expiresAt !== null) users.push({ user_id: userId, expires_at: expiresAt });
+    }
+    if (users.length > 0)
+      this.#sockets.broadcast({ v: 1, type: "typing", channel_id: channel.channelId, users });
+  }
+
+  /** The user's last socket here closed: a showing indicator ends at once. */
   #stopTyping(userId: string): void {
     const channelId = this.#store.channel()?.channelId;
+    this.#typists.forget(userId);
     if (channelId && this.#typing.stop(userId, Date.now())) {
       this.#sockets.broadcast({ v: 1, type: "typing_stopped", channel_id: channelId, user_id: userId });
     }
@@ -609,6 +653,15 @@ export class ChannelRoom extends DurableObject<Env> {
     return m;
   }
 
+  /** Writes what waits in memory for its batch (ChannelStore.persistBatched) within SAVE_BATCH_MS. */
+  #saveSoon(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      this.#store.persistBatched();
+    }, SAVE_BATCH_MS);
+  }
+
   #armAlarm(inMs: number): void {
     const at = Date.now() + inMs;
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
@@ -631,4 +684,14 @@ export class ChannelRoom extends DurableObject<Env> {
     );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
+}
+
+/** A member's markers as clients see them: reading implies delivery (docs/protocol.md §6.4). */
+function receiptOf(m: MemberRow): MemberReceipt {
+  return {
+    user_id: m.userId,
+    joined_seq: m.joinedSeq,
+    delivered_seq: Math.max(m.deliveredSeq, m.readSeq),
+    read_seq: m.readSeq,
+  };
 }

@@ -34,8 +34,6 @@ export const VIEWING_WINDOW_MS = 5_000;
  * (measured: a call costs both objects about 0.5 ms locally; docs/performance.md).
  */
 const FAST_CALL_BUDGET_MS = 1;
-/** How often sync positions reach storage (they are re-derivable; see ChannelStore.markSynced). */
-const SAVE_SYNC_MS = 1_000;
 
 export interface MemberUpdatesDeps {
   store: ChannelStore;
@@ -46,6 +44,8 @@ export interface MemberUpdatesDeps {
   onError(userId: string, err: unknown): void;
   /** Test seam: true while updates must fail (see ChannelRoom.faults). */
   failing(): boolean;
+  /** Sync positions changed in memory: they reach storage with the next batch (see ChannelStore.markSynced). */
+  saveSoon(): void;
 }
 
 export class MemberUpdates {
@@ -53,7 +53,6 @@ export class MemberUpdates {
   readonly #fanout: Fanout;
   /** Per member, the devices its user object last reported connected (unknown: absent). */
   readonly #inboxDevices = new Map<string, string[]>();
-  #saveTimer: ReturnType<typeof setTimeout> | null = null;
   /**
    * Fast members, counted at most once per millisecond: a message kicks every member in one
    * turn, and recounting for each kick made the window O(members²) per message.
@@ -141,18 +140,9 @@ export class MemberUpdates {
       this.#fast = null;
       if (removed) return store.forgetMember(userId);
       store.markSynced(userId, upTo, rev);
-      this.#saveSoon();
+      this.#d.saveSoon();
       if (upTo >= head) return;
     }
-  }
-
-  /** Writes sync positions at most once a second (see ChannelStore.markSynced). */
-  #saveSoon(): void {
-    if (this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = null;
-      this.#d.store.persistSynced();
-    }, SAVE_SYNC_MS);
   }
 
   #windowFor(userId: string): number {

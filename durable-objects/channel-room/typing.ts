@@ -1,8 +1,10 @@
 /**
  * @module durable-objects/channel-room/typing
- * Typing indicators: ephemeral, never stored, at most one per user per interval, each with an
- * expiry so a client drops a stale one by itself. A `typing_stopped` ends an indicator that is
- * still showing when its user sends or leaves. Pure: the clock is passed in.
+ * Typing indicators: ephemeral, never stored, at most one start per user per interval, each
+ * with an expiry so a client drops a stale one by itself. A message from the user ends theirs
+ * (clients hide it when the message arrives); leaving ends it with a `typing_stopped`. Which
+ * indicators a socket is shown, and how often, is the channel's `StateFold`. Pure: the clock is
+ * passed in.
  */
 
 export interface TypingConfig {
@@ -27,7 +29,13 @@ export class Typing {
     return expiresAt;
   }
 
-  /** True when an indicator of this user was still showing (so `typing_stopped` is due). */
+  /** The expiry of this user's indicator, if one is showing. */
+  expiresAt(userId: string, now: number): number | null {
+    const t = this.#active.get(userId);
+    return t && t.expiresAt > now ? t.expiresAt : null;
+  }
+
+  /** Ends this user's indicator; true when it was still showing. */
   stop(userId: string, now: number): boolean {
     const t = this.#active.get(userId);
     this.#active.delete(userId);

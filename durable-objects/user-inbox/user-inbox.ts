@@ -31,6 +31,7 @@ import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { friendIdsOf } from "../../storage/d1/friends.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
+import { Fanout } from "../channel-room/fanout.ts";
 import { QUIET_WINDOW_MS } from "../channel-room/member-updates.ts";
 import { type RpcResult, rpcCall, unwrap } from "../rpc.ts";
 import {
@@ -73,6 +74,14 @@ export class UserInbox extends DurableObject<Env> {
    */
   readonly #viewingOpened = new Set<string>();
   readonly #presence: Presence;
+  /** Per channel, the highest seq this user's devices acknowledged and the channel has yet to hear of. */
+  readonly #deliveredOwed = new Map<string, number>();
+  /**
+   * Forwards those acknowledgements to each channel, the first at once and then at most one
+   * call per receipts interval: every device sends `delivered` every half second while messages
+   * arrive, and the channel shows markers no more often than once an interval anyway.
+   */
+  readonly #deliveredFold: Fanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,6 +100,14 @@ export class UserInbox extends DurableObject<Env> {
       store: this.#store,
       readAfter: (channelId, userId, afterSeq) =>
         unwrap(env.CHANNEL_ROOM.getByName(channelId).readAfter(userId, afterSeq, DEFAULT_PAGE_MESSAGES)),
+    });
+    this.#deliveredFold = new Fanout({
+      windowMs: () => Number(env.RECEIPTS_INTERVAL_MS),
+      now: () => Date.now(),
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      send: (channelId) => this.#forwardDelivered(channelId),
+      onError: (channelId, err) =>
+        console.warn(JSON.stringify({ at: "UserInbox.delivered", channelId, error: String(err) })),
     });
     this.#presence = new Presence({
       store: this.#store,
@@ -157,22 +174,27 @@ export class UserInbox extends DurableObject<Env> {
     const parsed = parseClientFrame("user", raw);
     if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
     const frame = parsed.frame;
-    const work =
-      frame.type === "resume"
-        ? this.#streams.resume({ ws, a }, frame)
-        : this.#delivered(a.userId, frame.cursors);
-    await work.catch((err) => {
+    if (frame.type === "delivered") return this.#delivered(frame.cursors);
+    await this.#streams.resume({ ws, a }, frame).catch((err) => {
       sendQuietly(ws, JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
     });
   }
 
-  /** DELIVERED acknowledgements from a device, passed to each channel (the authority). */
-  async #delivered(userId: string, cursors: { channel_id: string; seq: number }[]): Promise<void> {
-    await Promise.all(
-      cursors
-        .filter((c) => this.#store.channel(c.channel_id))
-        .map((c) => unwrap(this.env.CHANNEL_ROOM.getByName(c.channel_id).markDelivered(userId, c.seq))),
-    );
+  /** DELIVERED acknowledgements from a device, for each channel (the authority), folded. */
+  #delivered(cursors: { channel_id: string; seq: number }[]): void {
+    for (const c of cursors) {
+      if (!this.#store.channel(c.channel_id)) continue;
+      this.#deliveredOwed.set(c.channel_id, Math.max(c.seq, this.#deliveredOwed.get(c.channel_id) ?? 0));
+      this.#deliveredFold.notify([c.channel_id]);
+    }
+  }
+
+  async #forwardDelivered(channelId: string): Promise<void> {
+    const seq = this.#deliveredOwed.get(channelId);
+    const userId = this.ctx.id.name;
+    if (seq === undefined || !userId) return;
+    this.#deliveredOwed.delete(channelId);
+    await unwrap(this.env.CHANNEL_ROOM.getByName(channelId).markDelivered(userId, seq));
   }
 
   override async webSocketClose(): Promise<void> {

@@ -8,10 +8,11 @@
  * The object is the only writer of this database, so the store keeps write-through copies in
  * memory: the channel row, the member rows and a bounded tail of recent messages. The fan-out
  * reads them for every member on every update; from SQLite that was most of its CPU time
- * (docs/performance.md). Every write goes to SQLite first, then to the copy, except three
- * that can be derived again and are written in batches by `persistSynced` (at most a second
- * later): the sync positions, the sender's own read marker, and the head, which is also
- * `MAX(messages.seq)`. A message's commit therefore touches only its own row and its key.
+ * (docs/performance.md). Every write goes to SQLite first, then to the copy, except those
+ * that can be derived again or sent again, which are written in batches by `persistBatched`
+ * (at most a second later): the sync positions, the read and delivered markers, and the head,
+ * which is also `MAX(messages.seq)`. A message's commit therefore touches only its own row and
+ * its key, and a marker move touches nothing until the batch.
  */
 import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
 
@@ -61,7 +62,7 @@ export class ChannelStore {
   #members: Map<string, MemberRow> | undefined;
   /** The newest messages, contiguous and ending at the head (may be empty). */
   #tail: WireMessage[] = [];
-  /** Members with sync positions or an own-read marker not yet written (see persistSynced). */
+  /** Members with sync positions or markers not yet written (see persistBatched). */
   readonly #unsaved = new Set<string>();
   /** The head in memory is ahead of `channel.head_seq`. */
   #headUnsaved = false;
@@ -73,7 +74,7 @@ export class ChannelStore {
 
   channel(): ChannelRow | null {
     if (this.#channel === undefined) {
-      // The stored head may lag the log by up to a second (see persistSynced); the log is exact.
+      // The stored head may lag the log by up to a second (see persistBatched); the log is exact.
       const rows = this.#sql
         .exec<Row>(
           `SELECT ${CHANNEL_COLS}, (SELECT MAX(seq) FROM messages) AS logHead FROM channel WHERE id = 1`,
@@ -103,7 +104,7 @@ export class ChannelStore {
   }
 
   #reloadMember(userId: string): void {
-    this.persistSynced();
+    this.persistBatched();
     const members = this.#memberMap();
     const rows = this.#sql
       .exec<Row>(`SELECT ${MEMBER_COLS} FROM members WHERE user_id = ?`, userId)
@@ -192,57 +193,43 @@ export class ChannelStore {
 
   /** Every current member's user object owes an update (a rename, say). */
   touchAllMembers(): void {
-    this.persistSynced();
+    this.persistBatched();
     this.#sql.exec("UPDATE members SET rev = rev + 1 WHERE removed_at IS NULL");
     this.#members = undefined;
   }
 
-  /** Moves a read marker forward only; returns the marker after the call. */
+  /**
+   * Moves a read marker forward only; returns the marker after the call. Kept in memory and
+   * written by `persistBatched`, at most a second later: read markers arrive from every viewing
+   * device of every member, and a write each was a commit each. A crash can lose the last
+   * second of moves; the client's next `read` moves the marker again (docs/protocol.md §6.4).
+   * A member's own message moves it the same way (`ChannelRoom.#deliver`).
+   */
   markRead(userId: string, seq: number): number {
-    this.#sql.exec(
-      "UPDATE members SET read_seq = ?, rev = rev + 1 WHERE user_id = ? AND read_seq < ?",
-      seq,
-      userId,
-      seq,
-    );
     const m = this.member(userId);
-    if (m && m.readSeq < seq) {
+    if (!m) return 0;
+    if (m.readSeq < seq) {
       m.readSeq = seq;
       m.rev++;
+      this.#unsaved.add(userId);
     }
-    return m?.readSeq ?? 0;
+    return m.readSeq;
   }
 
-  /** Moves a member's delivered marker forward only; returns the marker after the call. */
+  /** Moves a member's delivered marker forward only, like `markRead`; returns the marker after the call. */
   markDelivered(userId: string, seq: number): number {
     const m = this.member(userId);
-    if (!m || m.deliveredSeq >= seq) return m?.deliveredSeq ?? 0;
-    this.#sql.exec(
-      "UPDATE members SET delivered_seq = ? WHERE user_id = ? AND delivered_seq < ?",
-      seq,
-      userId,
-      seq,
-    );
-    m.deliveredSeq = seq;
-    return seq;
-  }
-
-  /**
-   * A member sent message `seq`, so has read up to it. Kept in memory and written by
-   * `persistSynced`: this is on every message's path, and a crash loses at most the last
-   * second of it (the sender's own recent message counting as unread until they read on).
-   */
-  markOwnRead(userId: string, seq: number): void {
-    const m = this.member(userId);
-    if (!m || m.readSeq >= seq) return;
-    m.readSeq = seq;
-    m.rev++;
-    this.#unsaved.add(userId);
+    if (!m) return 0;
+    if (m.deliveredSeq < seq) {
+      m.deliveredSeq = seq;
+      this.#unsaved.add(userId);
+    }
+    return m.deliveredSeq;
   }
 
   /**
    * The user object of `userId` has messages up to `seq` and this row up to `rev`. Recorded in
-   * memory at once and written by `persistSynced` in batches: an update is idempotent at the
+   * memory at once and written by `persistBatched`: an update is idempotent at the
    * user object, so after a crash the worst case is re-sending what it already has.
    */
   markSynced(userId: string, seq: number, rev: number): void {
@@ -253,17 +240,19 @@ export class ChannelStore {
     this.#unsaved.add(userId);
   }
 
-  /** Writes the sync positions recorded since the last call. */
-  persistSynced(): void {
+  /** Writes the sync positions, markers and head recorded in memory since the last call. */
+  persistBatched(): void {
     for (const userId of this.#unsaved) {
       const m = this.member(userId);
       if (!m) continue;
       this.#sql.exec(
         `UPDATE members SET synced_seq = MAX(synced_seq, ?), synced_rev = MAX(synced_rev, ?),
-           read_seq = MAX(read_seq, ?), rev = MAX(rev, ?) WHERE user_id = ?`,
+           read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?), rev = MAX(rev, ?)
+         WHERE user_id = ?`,
         m.syncedSeq,
         m.syncedRev,
         m.readSeq,
+        m.deliveredSeq,
         m.rev,
         userId,
       );
@@ -308,7 +297,7 @@ export class ChannelStore {
   /**
    * Appends one message as the next seq, unless this sender already sent this `client_msg_id`
    * (then null: nothing is written). One statement, so it is atomic on its own; the head moves
-   * in memory and reaches its row with `persistSynced`.
+   * in memory and reaches its row with `persistBatched`.
    */
   append(m: Omit<WireMessage, "seq">): number | null {
     const channel = this.channel();

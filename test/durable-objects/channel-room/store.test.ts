@@ -33,12 +33,12 @@ describe("ChannelStore", () => {
       before.putMember("alice", "owner", 1, 0);
       for (let n = 1; n <= 5; n++) {
         expect(before.append(message(n))).toBe(n);
-        before.markOwnRead("alice", n);
+        before.markRead("alice", n);
       }
       const row = state.storage.sql.exec<{ head_seq: number }>("SELECT head_seq FROM channel").one();
       expect(row.head_seq).toBe(0);
 
-      // The process dies before persistSynced: a new store over the same storage.
+      // The process dies before persistBatched: a new store over the same storage.
       const after = new ChannelStore(state.storage.sql);
       expect(after.channel()?.headSeq).toBe(5);
       expect(after.append(message(5))).toBeNull();
@@ -47,8 +47,8 @@ describe("ChannelStore", () => {
       expect(after.after(0, 100).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
       // The own-read marker was the part allowed to be lost; it is written by the next batch.
       expect(after.member("alice")?.readSeq).toBe(0);
-      after.markOwnRead("alice", 6);
-      after.persistSynced();
+      after.markRead("alice", 6);
+      after.persistBatched();
       const saved = state.storage.sql
         .exec<{ head_seq: number; read_seq: number }>(
           "SELECT head_seq, (SELECT read_seq FROM members WHERE user_id = 'alice') AS read_seq FROM channel",

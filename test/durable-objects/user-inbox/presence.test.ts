@@ -167,7 +167,7 @@ describe("presence", () => {
 });
 
 describe("typing", () => {
-  it("sends typing with an expiry at most once per interval, and typing_stopped after a send", async () => {
+  it("shows who is typing with an expiry, and a message ends its sender's indicator without a frame", async () => {
     const { a, b, group } = await groupOfTwo();
     const typist = await connect(a, group.channel_id);
     const reader = await connect(b, group.channel_id);
@@ -178,15 +178,37 @@ describe("typing", () => {
     await sleep(200);
     const typing = reader.of("typing");
     expect(typing).toHaveLength(1);
-    expect(typing[0]).toMatchObject({ channel_id: group.channel_id, user_id: a.id });
-    expect(typing[0]!.expires_at).toBeGreaterThanOrEqual(t0 + 5_000);
-    expect(typing[0]!.expires_at).toBeLessThanOrEqual(Date.now() + 6_000);
-    expect(typist.of("typing")).toHaveLength(0);
+    expect(typing[0]).toMatchObject({ channel_id: group.channel_id, users: [{ user_id: a.id }] });
+    expect(typing[0]!.users[0]!.expires_at).toBeGreaterThanOrEqual(t0 + 5_000);
+    expect(typing[0]!.users[0]!.expires_at).toBeLessThanOrEqual(Date.now() + 6_000);
     typist.send({ v: 1, type: "send", client_msg_id: "t1", text: "done typing" });
-    await reader.until((s) => s.of("typing_stopped").length === 1);
-    expect(reader.of("typing_stopped")[0]).toMatchObject({ user_id: a.id });
+    await reader.until((s) => s.of("message").length === 1);
+    await sleep(Number(env.RECEIPTS_INTERVAL_MS) + 200);
+    expect(reader.of("typing_stopped")).toHaveLength(0);
+    expect(reader.of("typing")).toHaveLength(1);
     const history = await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: b.token });
     expect(history.body.messages).toHaveLength(1); // typing is never stored
+  });
+
+  it("folds many typists into at most one typing frame per socket per interval", async () => {
+    const owner = await signup("own");
+    const typists = await Promise.all(Array.from({ length: 12 }, (_, i) => signup(`t${i}`)));
+    const group = await createGroup(owner, typists);
+    const reader = await connect(owner, group.channel_id);
+    const sockets = await Promise.all(typists.map((t) => connect(t, group.channel_id)));
+    const interval = Number(env.RECEIPTS_INTERVAL_MS);
+    const started = Date.now();
+    // Twelve members start typing one after another, 150 ms apart.
+    for (const s of sockets) {
+      s.send({ v: 1, type: "typing" });
+      await sleep(150);
+    }
+    const ids = typists.map((t) => t.id).sort();
+    const shown = () => new Set(reader.of("typing").flatMap((f) => f.users.map((u) => u.user_id)));
+    await reader.until(() => shown().size === 12, 3 * interval, "every typist shown");
+    const elapsed = Date.now() - started;
+    expect([...shown()].sort()).toEqual(ids);
+    expect(reader.of("typing").length).toBeLessThanOrEqual(Math.ceil(elapsed / interval) + 1);
   });
 
   it("sends typing_stopped when the typist disconnects", async () => {
