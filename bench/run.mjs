@@ -59,7 +59,7 @@ export const PRESETS = {
      * hibernated, and the first second of a run would otherwise measure their wake-ups.
      */
     leadInSeconds: 1,
-    dm: { pairs: 50, rate: 100, seconds: 6 },
+    dm: { pairs: 50, rate: 100, fastRate: 500, seconds: 6 },
     group: { members: 100, senders: 10, rate: 50, seconds: 6 },
     saturate: {
       reps: 3,
@@ -72,6 +72,8 @@ export const PRESETS = {
       stepSeconds: 2,
       p99LimitMs: 1000,
       behindAfterMs: 1500,
+      /** After the first failed step, bisect until the ceiling is known to within 5 %. */
+      precision: 0.05,
     },
     resume: { reps: 3, messages: 10_000 },
     idle: { devices: 5000, devicesPerUser: 2, idleSeconds: 30, settleMs: 2000, connectBudgetMs: 150_000 },
@@ -80,7 +82,7 @@ export const PRESETS = {
     reps: 1,
     warmupSeconds: 0,
     leadInSeconds: 0,
-    dm: { pairs: 5, rate: 20, seconds: 1.5 },
+    dm: { pairs: 5, rate: 20, fastRate: 40, seconds: 1.5 },
     group: { members: 20, senders: 2, rate: 20, seconds: 1.5 },
     saturate: {
       reps: 1,
@@ -100,6 +102,12 @@ export const PRESETS = {
 };
 
 const SCENARIOS = ["dm", "group", "saturate", "resume", "idle"];
+
+/** `list` rotated by `k`: interleaved runs change order from one repetition to the next. */
+function rotate(list, k) {
+  const n = k % list.length;
+  return [...list.slice(n), ...list.slice(0, n)];
+}
 
 function versionOf(pkg) {
   try {
@@ -219,6 +227,8 @@ export async function runSuite({
     const P = await acquire("product");
     const F = await acquire("floor");
     const sockets = [];
+    /** Client models to stop at the end (their delivered timers). */
+    const models = [];
     try {
       let dmP;
       let dmF;
@@ -228,12 +238,22 @@ export async function runSuite({
         dmP = await dm.setupProduct(P, preset.dm, stats);
         dmF = await dm.setupFloor(F, preset.dm, stats);
         sockets.push(...dmP.sockets, ...dmF.sockets);
+        models.push(dmP);
         scenarios.dm = {
           ...preset.dm,
+          markers: true,
           seed_login_ms: Math.round(dmP.seedLoginMs),
           product: side(),
           floor: side(),
         };
+        scenarios.dm_fast = {
+          ...preset.dm,
+          rate: preset.dm.fastRate,
+          markers: true,
+          product: side(),
+          floor: side(),
+        };
+        scenarios.dm_plain = { ...preset.dm, markers: false, product: side(), floor: null };
         log(
           `[${elapsed()}] dm: ${preset.dm.pairs} pairs set up (a seeded account logged in in ${Math.round(dmP.seedLoginMs)} ms)`,
         );
@@ -242,8 +262,10 @@ export async function runSuite({
         gP = await group.setupProduct(P, preset.group, stats);
         gF = await group.setupFloor(F, preset.group, stats);
         if (shared) Object.assign(groups, { product: gP, floor: gF });
-        scenarios.group_viewing = { ...preset.group, product: side(), floor: side() };
-        scenarios.group_user = { ...preset.group, product: side(), floor: null };
+        else models.push(gP);
+        scenarios.group_viewing = { ...preset.group, markers: true, product: side(), floor: side() };
+        scenarios.group_viewing_plain = { ...preset.group, markers: false, product: side(), floor: null };
+        scenarios.group_user = { ...preset.group, markers: true, product: side(), floor: null };
         log(`[${elapsed()}] group: ${preset.group.members} members set up`);
       }
       // Warm-up of both servers and of the generator (JIT, pools); not measured.
@@ -263,49 +285,65 @@ export async function runSuite({
         preset.leadInSeconds > 0
           ? group.runGroup(server, g, { ...preset.group, seconds: preset.leadInSeconds }, tag)
           : null;
+      /**
+       * One measured run of a scenario (after its lead-in): `markers` on or off for the product
+       * (bench/lib/client-model.mjs); the floor knows no markers and gets messages only.
+       */
+      const measure = async (key, name, runOne, what) => {
+        const r = await runOne();
+        scenarios[key][name].runs.push(r);
+        keepCpu(`${key} ${name} ${scenarios[key][name].runs.length}`, r);
+        log(
+          `[${elapsed()}] ${key} ${name} ${scenarios[key][name].runs.length}: ${what(r)}, lost ${r.lost}, dup ${r.duplicates}`,
+        );
+      };
+      const dmLine = (r) =>
+        `recipient p50 ${r.send_to_recipient_ms.p50} p99 ${r.send_to_recipient_ms.p99} ms, ack p99 ${r.send_to_ack_ms.p99} ms`;
+      const groupLine = (r) => `last p50 ${r.fanout_to_last_ms.p50} p99 ${r.fanout_to_last_ms.p99} ms`;
       for (let rep = 0; rep < preset.reps; rep++) {
-        const floorFirst = rep % 2 === 1;
         const tag = (name) => `${name}${rep}`;
         if (dmP) {
-          const order = floorFirst
-            ? [
-                ["floor", dmF],
-                ["product", dmP],
-              ]
-            : [
-                ["product", dmP],
-                ["floor", dmF],
-              ];
-          for (const [name, s] of order) {
+          // Floor, product with markers, product without, in an order that rotates each rep.
+          const dmRuns = [
+            ["dm", "floor", dmF, false],
+            ["dm", "product", dmP, true],
+            ["dm_plain", "product", dmP, false],
+          ];
+          for (const [key, name, s, markers] of rotate(dmRuns, rep)) {
+            s.markers(markers);
             if (preset.leadInSeconds > 0) await s.run(tag("dl"), { seconds: preset.leadInSeconds });
-            const r = await s.run(tag("d"));
-            scenarios.dm[name].runs.push(r);
-            keepCpu(`dm ${name} ${rep + 1}`, r);
-            log(
-              `[${elapsed()}] dm ${name} ${rep + 1}: recipient p50 ${r.send_to_recipient_ms.p50} p99 ${r.send_to_recipient_ms.p99} ms, ack p99 ${r.send_to_ack_ms.p99} ms, lost ${r.lost}, dup ${r.duplicates}`,
-            );
+            await measure(key, name, () => s.run(tag(`d${key}`)), dmLine);
+          }
+          const fast = { rate: preset.dm.fastRate };
+          for (const [name, s] of rotate(
+            [
+              ["floor", dmF],
+              ["product", dmP],
+            ],
+            rep,
+          )) {
+            s.markers(true);
+            if (preset.leadInSeconds > 0) await s.run(tag("dfl"), { ...fast, seconds: preset.leadInSeconds });
+            await measure("dm_fast", name, () => s.run(tag("df"), fast), dmLine);
           }
         }
         if (gP) {
-          const runFloor = async () => {
-            await groupLeadIn(F, gF, tag("gfl"));
-            const r = await group.runGroup(F, gF, preset.group, tag("gf"));
-            scenarios.group_viewing.floor.runs.push(r);
-            keepCpu(`group floor ${rep + 1}`, r);
-            log(
-              `[${elapsed()}] group floor ${rep + 1}: last p50 ${r.fanout_to_last_ms.p50} p99 ${r.fanout_to_last_ms.p99} ms, lost ${r.lost}, dup ${r.duplicates}`,
-            );
-          };
-          if (floorFirst) await runFloor();
           await gP.view(true);
-          await groupLeadIn(P, gP, tag("gvl"));
-          const v = await group.runGroup(P, gP, preset.group, tag("gv"));
-          scenarios.group_viewing.product.runs.push(v);
-          keepCpu(`group viewing product ${rep + 1}`, v);
-          log(
-            `[${elapsed()}] group viewing product ${rep + 1}: last p50 ${v.fanout_to_last_ms.p50} p99 ${v.fanout_to_last_ms.p99} ms, lost ${v.lost}, dup ${v.duplicates}`,
-          );
-          if (!floorFirst) await runFloor();
+          const groupRuns = [
+            ["group_viewing", "floor", F, gF, false],
+            ["group_viewing", "product", P, gP, true],
+            ["group_viewing_plain", "product", P, gP, false],
+          ];
+          for (const [key, name, server, g, markers] of rotate(groupRuns, rep)) {
+            g.markers(markers);
+            await groupLeadIn(server, g, tag("gl"));
+            await measure(
+              key,
+              name,
+              () => group.runGroup(server, g, preset.group, tag(`g${key}`)),
+              groupLine,
+            );
+          }
         }
       }
       // User sockets only: after every viewing run, so that closing and reopening 100 channel
@@ -314,13 +352,14 @@ export async function runSuite({
       // absolute (≤ 250 ms), so it is not interleaved with the floor.
       if (gP) {
         await gP.view(false);
+        gP.markers(true);
         for (let rep = 0; rep < preset.reps; rep++) {
           await groupLeadIn(P, gP, `gul${rep}`);
-          const u = await group.runGroup(P, gP, preset.group, `gu${rep}`);
-          scenarios.group_user.product.runs.push(u);
-          keepCpu(`group user sockets product ${rep + 1}`, u);
-          log(
-            `[${elapsed()}] group user sockets product ${rep + 1}: last p50 ${u.fanout_to_last_ms.p50} p99 ${u.fanout_to_last_ms.p99} ms, lost ${u.lost}, dup ${u.duplicates}`,
+          await measure(
+            "group_user",
+            "product",
+            () => group.runGroup(P, gP, preset.group, `gu${rep}`),
+            groupLine,
           );
         }
       }
@@ -342,16 +381,19 @@ export async function runSuite({
         }
       }
     } finally {
+      for (const m of models) m.stop();
       await closeAll(sockets);
       await release(P);
       await release(F);
     }
   }
 
-  // ---- Phase B: saturation, every run on a fresh server.
+  // ---- Phase B: saturation, every run on a fresh server: the product with markers as real
+  // clients send them, the product without, and the floor (messages only), in rotating order.
   if (want.has("saturate")) {
     const cfg = preset.saturate;
-    scenarios.saturate = { ...cfg, product: side(), floor: side() };
+    scenarios.saturate = { ...cfg, markers: true, product: side(), floor: side() };
+    scenarios.saturate_plain = { ...cfg, markers: false, product: side(), floor: null };
     let repStarted = performance.now();
     let repMs = 0;
     for (let rep = 0; rep < cfg.reps; rep++) {
@@ -364,9 +406,13 @@ export async function runSuite({
         }
       }
       repStarted = performance.now();
-      const order = rep % 2 === 0 ? ["product", "floor"] : ["floor", "product"];
-      for (const name of order) {
-        log(`[${elapsed()}] saturate ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
+      const runs = [
+        ["saturate", "product", true],
+        ["saturate_plain", "product", false],
+        ["saturate", "floor", false],
+      ];
+      for (const [key, name, markers] of rotate(runs, rep)) {
+        log(`[${elapsed()}] ${key} ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
         const server = await acquire(name);
         let g = groups[name];
         try {
@@ -374,15 +420,20 @@ export async function runSuite({
             name === "product"
               ? await group.setupProduct(server, cfg, stats)
               : await group.setupFloor(server, cfg, stats);
+          g.markers(markers);
           await g.view(true);
           await sleep(500);
-          const r = await saturate(server, g, cfg, `s${rep}`);
-          scenarios.saturate[name].runs.push(r);
+          const r = await saturate(server, g, cfg, `s${key}${rep}`);
+          scenarios[key][name].runs.push(r);
           log(
-            `[${elapsed()}] saturate ${name} ${rep + 1}: ${r.sustained_msgs_per_s} msg/s, ${r.sustained_deliveries_per_s} deliveries/s; stopped by ${r.stopped_by}; lost ${r.lost}, dup ${r.duplicates}`,
+            `[${elapsed()}] ${key} ${name} ${rep + 1}: ${r.sustained_msgs_per_s} msg/s, ${r.sustained_deliveries_per_s} deliveries/s; stopped by ${r.stopped_by}; lost ${r.lost}, dup ${r.duplicates}`,
           );
         } finally {
-          if (g) await closeAll(g.sockets());
+          // The quick preset reuses phase A's group and servers; they are closed at the end.
+          if (g && !shared) {
+            g.stop();
+            await closeAll(g.sockets());
+          }
           await release(server);
         }
       }
@@ -416,6 +467,10 @@ export async function runSuite({
       }
     }
   }
+  for (const g of Object.values(groups)) {
+    g.stop();
+    await closeAll(g.sockets());
+  }
   for (const server of Object.values(shared ?? {})) {
     note(server);
     await server.close();
@@ -428,16 +483,26 @@ export async function runSuite({
   for (const scn of Object.values(scenarios)) {
     for (const name of ["product", "floor"]) if (scn[name]) scn[name].median = medians(scn[name].runs);
   }
+  // Scenarios measured beside another's floor runs share them (the floor knows no markers).
   if (scenarios.group_user && scenarios.group_viewing)
     scenarios.group_user.floor = scenarios.group_viewing.floor;
+  if (scenarios.group_viewing_plain && scenarios.group_viewing)
+    scenarios.group_viewing_plain.floor = scenarios.group_viewing.floor;
+  if (scenarios.dm_plain && scenarios.dm) scenarios.dm_plain.floor = scenarios.dm.floor;
+  if (scenarios.saturate_plain && scenarios.saturate)
+    scenarios.saturate_plain.floor = scenarios.saturate.floor;
 
   // Lost and duplicated over every run; the product's and the floor's apart.
   const totals = { lost: 0, duplicates: 0, floor_lost: 0, floor_duplicates: 0, unacked: 0, error_frames: 0 };
   const perScenario = {};
   for (const [name, scn] of Object.entries(scenarios)) {
     for (const sideName of ["product", "floor"]) {
-      // group_user shares the floor's runs with group_viewing.
-      if (name === "group_user" && sideName === "floor") continue;
+      // These share the floor's runs of group_viewing and dm.
+      if (
+        ["group_user", "group_viewing_plain", "dm_plain", "saturate_plain"].includes(name) &&
+        sideName === "floor"
+      )
+        continue;
       for (const r of scn[sideName]?.runs ?? []) {
         const lost = r.lost ?? 0;
         const dup = r.duplicates ?? 0;

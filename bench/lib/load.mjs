@@ -3,6 +3,7 @@
  * sender, the drain wait, and CPU readings of the generator and the server around a run.
  */
 import { performance } from "node:perf_hooks";
+import { seqOf } from "./client-model.mjs";
 import { machineCpuMs, selfCpuMs } from "./servers.mjs";
 import { sleep } from "./sockets.mjs";
 import { frameType, msgIdOf } from "./tracker.mjs";
@@ -20,25 +21,34 @@ export function sendFrame(clientMsgId) {
  * outlive runs. `role.receiver` is the device's index among the tracked receivers (-1: none),
  * `role.sender` its index among senders (-1: none); `counts` tallies deliveries per socket kind.
  */
-export function productHandler(ref, role, kind, counts) {
+export function productHandler(ref, role, kind, counts, model = null) {
   return (text, at) => {
-    const t = ref.tracker;
-    if (!t) return;
     const type = frameType(text);
+    // The device's own client logic (markers, bench/lib/client-model.mjs) runs on every frame,
+    // between runs too, as a real client's would.
+    if (model && type === "message") model.received(seqOf(text), text.includes(model.mine));
+    else if (model && type === "ack") model.received(seqOf(text), true);
+    const t = ref.tracker;
+    if (type === "messages") {
+      const page = JSON.parse(text);
+      const last = page.messages.at(-1);
+      if (model && last) model.received(last.seq, last.sender_id === model.userId);
+      if (!t || role.receiver < 0) return;
+      // A page on a live socket: the server filled a gap (docs/protocol.md §7.2).
+      counts.pages++;
+      for (const m of page.messages) {
+        counts[kind]++;
+        t.deliver(m.client_msg_id, role.receiver, at, role.sender);
+      }
+      return;
+    }
+    if (!t) return;
     if (type === "message") {
       if (role.receiver < 0) return;
       counts[kind]++;
       t.deliver(msgIdOf(text), role.receiver, at, role.sender);
     } else if (type === "ack") {
       t.ack(msgIdOf(text), at);
-    } else if (type === "messages") {
-      if (role.receiver < 0) return;
-      // A page on a live socket: the server filled a gap (docs/protocol.md §7.2).
-      counts.pages++;
-      for (const m of JSON.parse(text).messages) {
-        counts[kind]++;
-        t.deliver(m.client_msg_id, role.receiver, at, role.sender);
-      }
     } else if (type === "error") {
       t.error(text);
     }

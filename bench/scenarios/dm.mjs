@@ -2,11 +2,13 @@
  * dm: `pairs` 1:1 conversations, every device viewing its conversation, `rate` messages/s in
  * total: each device sends in turn on its channel socket, the message goes to its partner.
  *   product: each device holds its user socket and the conversation's channel socket, as a
- *            client with the conversation on screen does;
- *   floor:   a 2-socket room per pair; the sender's own copy stands in for the ack.
+ *            client with the conversation on screen does, and sends what such a client sends
+ *            besides messages (bench/lib/client-model.mjs: resume, delivered, read, typing);
+ *   floor:   a 2-socket room per pair, messages only; the sender's own copy stands in for the ack.
  * Figures: send→ack and send→recipient p50/p95/p99/max, lost, duplicates.
  */
 
+import { DeviceModel } from "../lib/client-model.mjs";
 import {
   cpuMeter,
   deliveryCounts,
@@ -31,26 +33,47 @@ export async function setupProduct(server, cfg, stats, accounts = seededAccounts
   const ref = { tracker: null };
   const counts = deliveryCounts();
   const sockets = [];
+  // Each device runs the product's client logic (bench/lib/client-model.mjs): the conversation
+  // is on screen, so it reads and acknowledges what arrives, and types before it sends.
+  const models = users.map(
+    (u, i) => new DeviceModel({ userId: u.id, channelId: channels[i >> 1], viewing: true, typing: true }),
+  );
   const senders = await pool(users, 16, async (u, i) => {
     const role = { receiver: i, sender: i };
     const device = u.devices[0];
-    sockets.push(
-      await connectProduct(api, device, undefined, productHandler(ref, role, "user", counts), stats),
+    const user = await connectProduct(
+      api,
+      device,
+      undefined,
+      productHandler(ref, role, "user", counts, models[i]),
+      stats,
     );
     const ch = await connectProduct(
       api,
       device,
       channels[i >> 1],
-      productHandler(ref, role, "channel", counts),
+      productHandler(ref, role, "channel", counts, models[i]),
       stats,
     );
-    sockets.push(ch);
+    models[i].attach({ user, channel: ch });
+    sockets.push(user, ch);
     return ch;
   });
+  const hooks = {
+    beforeSend: (s) => models[s].beforeSend(),
+    afterSend: (s) => models[s].afterSend(),
+  };
   return {
     sockets,
     seedLoginMs,
-    run: (tag, over = {}) => runDm(server, { ...cfg, ...over }, tag, ref, senders, true, counts),
+    /** Markers as real clients send them (true), or none: the earlier, marker-free client. */
+    markers(on) {
+      for (const m of models) m.markers = on;
+    },
+    stop() {
+      for (const m of models) m.stop();
+    },
+    run: (tag, over = {}) => runDm(server, { ...cfg, ...over }, tag, ref, senders, true, counts, hooks),
   };
 }
 
@@ -64,11 +87,13 @@ export async function setupFloor(server, cfg, stats) {
   );
   return {
     sockets: senders,
+    markers() {},
+    stop() {},
     run: (tag, over = {}) => runDm(server, { ...cfg, ...over }, tag, ref, senders, false, counts),
   };
 }
 
-async function runDm(server, cfg, tag, ref, senders, acks, counts) {
+async function runDm(server, cfg, tag, ref, senders, acks, counts, hooks = null) {
   const n = senders.length;
   const capacity = Math.round(cfg.rate * cfg.seconds) + 1;
   const t = new Tracker(tag, capacity, n);
@@ -80,7 +105,9 @@ async function runDm(server, cfg, tag, ref, senders, acks, counts) {
     seconds: cfg.seconds,
     send: (i) => {
       const s = i % n;
+      hooks?.beforeSend(s);
       senders[s].send(sendFrame(t.markSent(i, 1, s)));
+      hooks?.afterSend(s);
     },
   });
   const load = cpu();

@@ -1,14 +1,18 @@
 /**
  * group: one group of `members` members, `senders` of whom post in turn at `rate` messages/s
- * from a second device that holds the group's channel socket. Every member's first device is
- * a receiver, the senders' included (their other device gets the message too).
+ * from a second device that holds its user socket and the group's channel socket. Every
+ * member's first device is a receiver, the senders' included (their other device gets the
+ * message too). Every product device sends what the product's clients send besides messages
+ * (bench/lib/client-model.mjs): resume, delivered, read while viewing, typing before a send;
+ * `g.markers(false)` turns that off for the earlier, marker-free figures.
  *   product, viewing: each receiver holds its user socket and the group's channel socket;
  *   product, user:    each receiver holds only its user socket;
- *   floor:            one room with a socket per receiver and per sender.
+ *   floor:            one room with a socket per receiver and per sender; messages only.
  * Figures: send → the last of the receivers (fan-out) p50/p95/p99/max, deliveries/s, lost,
  * duplicates. The saturation scenario drives the same setups.
  */
 
+import { DeviceModel } from "../lib/client-model.mjs";
 import {
   cpuMeter,
   deliveryCounts,
@@ -35,25 +39,34 @@ export async function setupProduct(server, cfg, stats, accounts = seededAccounts
   for (let s = 0; s < cfg.senders; s++) sendDevices.push(await accounts.addDevice(users[s]));
   const ref = { tracker: null };
   const counts = deliveryCounts();
-  const userSockets = await pool(users, 16, (u, i) =>
-    connectProduct(
+  // Every device runs the product's client logic (bench/lib/client-model.mjs): receivers read
+  // and acknowledge what arrives, senders also type before each message.
+  const receiverModels = users.map((u) => new DeviceModel({ userId: u.id, channelId }));
+  const senderModels = sendDevices.map(
+    (_d, s) => new DeviceModel({ userId: users[s].id, channelId, viewing: true, typing: true }),
+  );
+  const userSockets = await pool(users, 16, async (u, i) => {
+    const socket = await connectProduct(
       api,
       u.devices[0],
       undefined,
-      productHandler(ref, { receiver: i, sender: -1 }, "user", counts),
+      productHandler(ref, { receiver: i, sender: -1 }, "user", counts, receiverModels[i]),
       stats,
-    ),
-  );
-  const senders = await pool(sendDevices, 16, (d, s) =>
-    connectProduct(
-      api,
-      d,
-      channelId,
-      productHandler(ref, { receiver: -1, sender: s }, "channel", counts),
-      stats,
-    ),
-  );
+    );
+    receiverModels[i].attach({ user: socket });
+    return socket;
+  });
+  const senderUserSockets = [];
+  const senders = await pool(sendDevices, 16, async (d, s) => {
+    const handler = productHandler(ref, { receiver: -1, sender: s }, "channel", counts, senderModels[s]);
+    const user = await connectProduct(api, d, undefined, handler, stats);
+    const channel = await connectProduct(api, d, channelId, handler, stats);
+    senderUserSockets.push(user);
+    senderModels[s].attach({ user, channel });
+    return channel;
+  });
   let viewing = [];
+  const models = [...receiverModels, ...senderModels];
   const g = {
     members: cfg.members,
     channelId,
@@ -62,9 +75,17 @@ export async function setupProduct(server, cfg, stats, accounts = seededAccounts
     senders,
     acks: true,
     receivers: users.length,
+    /** Before and after sender `s` sends: typing, as the product's clients do. */
+    beforeSend: (s) => senderModels[s].beforeSend(),
+    afterSend: (s) => senderModels[s].afterSend(),
+    /** Markers as real clients send them (true), or none: the earlier, marker-free client. */
+    markers(on) {
+      for (const m of models) m.markers = on;
+    },
     /** Opens (true) or closes (false) every receiver's channel socket. */
     async view(on) {
       if (!on) {
+        for (const m of receiverModels) m.setViewing(false);
         await closeAll(viewing);
         viewing = [];
         // Let the channel see the sockets go before the next run counts anything.
@@ -72,18 +93,23 @@ export async function setupProduct(server, cfg, stats, accounts = seededAccounts
         return;
       }
       if (viewing.length) return;
-      viewing = await pool(users, 16, (u, i) =>
-        connectProduct(
+      viewing = await pool(users, 16, async (u, i) => {
+        const socket = await connectProduct(
           api,
           u.devices[0],
           channelId,
-          productHandler(ref, { receiver: i, sender: -1 }, "channel", counts),
+          productHandler(ref, { receiver: i, sender: -1 }, "channel", counts, receiverModels[i]),
           stats,
-        ),
-      );
+        );
+        receiverModels[i].setViewing(true, socket);
+        return socket;
+      });
       await sleep(300);
     },
-    sockets: () => [...userSockets, ...senders, ...viewing],
+    sockets: () => [...userSockets, ...senderUserSockets, ...senders, ...viewing],
+    stop() {
+      for (const m of models) m.stop();
+    },
   };
   return g;
 }
@@ -109,8 +135,12 @@ export async function setupFloor(server, cfg, stats) {
     senders,
     acks: true,
     receivers: cfg.members,
+    beforeSend() {},
+    afterSend() {},
+    markers() {},
     async view() {},
     sockets: () => [...receivers, ...senders],
+    stop() {},
   };
 }
 
@@ -127,7 +157,9 @@ export async function runGroup(server, g, cfg, tag) {
     seconds: cfg.seconds,
     send: (i) => {
       const s = i % g.senders.length;
+      g.beforeSend(s);
       g.senders[s].send(sendFrame(t.markSent(i, g.receivers, s)));
+      g.afterSend(s);
     },
   });
   const load = cpu();

@@ -2,8 +2,11 @@
  * saturate: one group, every receiver viewing it (group.mjs sets it up), the rate raised step
  * by step (`start`, × `factor`) until a step fails: its p99 fan-out to the last receiver
  * passes `p99LimitMs`, or some of its deliveries are still missing `behindAfterMs` after the
- * step ended (the next step is already running then, so the load never pauses). The figure is
- * the last step that passed: messages/s and deliveries/s, and what stopped the climb. The same
+ * step ended (the next step is already running then, so the load never pauses). The ceiling
+ * then lies between the last step that passed and the one that failed; with `precision`, it is
+ * bisected (geometrically) until the two are within that fraction of each other, each probe
+ * after the backlog drained and a second of unmeasured load at its rate. The figure is the
+ * highest rate that passed: messages/s and deliveries/s, and what stopped the climb. The same
  * stepping runs against the floor, each on a freshly booted server.
  */
 import { cpuMeter, drain, paced, sendFrame } from "../lib/load.mjs";
@@ -23,7 +26,12 @@ export function stepRates(cfg) {
 
 export async function saturate(server, g, cfg, tag) {
   const rates = stepRates(cfg);
-  const capacity = rates.reduce((n, r) => n + Math.round(r * cfg.stepSeconds) + 1, 0);
+  const probes = cfg.precision
+    ? Math.ceil(Math.log(Math.log(cfg.factor) / Math.log(1 + cfg.precision)) / Math.log(2)) + 1
+    : 0;
+  const capacity =
+    rates.reduce((n, r) => n + Math.round(r * cfg.stepSeconds) + 1, 0) +
+    probes * (Math.round(cfg.maxRate * (cfg.stepSeconds + 1)) + 2);
   const t = new Tracker(tag, capacity, g.receivers);
   const before = { ...g.counts };
   g.ref.tracker = t;
@@ -54,8 +62,8 @@ export async function saturate(server, g, cfg, tag) {
     return null;
   };
 
-  let previous = null;
-  for (const rate of rates) {
+  /** Sends one step at `rate`; `whileSending` runs meanwhile (judging the step before). */
+  const sendStep = async (rate, seconds, whileSending = async () => {}) => {
     const cpu = cpuMeter(server);
     const reads0 = { ...readStats };
     const from = next;
@@ -63,52 +71,77 @@ export async function saturate(server, g, cfg, tag) {
     let sentUntil = 0;
     const sending = paced({
       rate,
-      seconds: cfg.stepSeconds,
+      seconds,
       first: from,
       stop: () => stop !== null,
       send: (i) => {
         const s = i % g.senders.length;
+        g.beforeSend(s);
         g.senders[s].send(sendFrame(t.markSent(i, g.receivers, s)));
+        g.afterSend(s);
       },
     }).then((n) => {
       sentUntil = performance.now();
       return n;
     });
-    if (previous) {
-      await sleep(Math.max(0, previous.endedAt + cfg.behindAfterMs - performance.now()));
-      stop = judge(previous);
-      previous.passed = stop === null;
-    }
+    await whileSending();
     next = await sending;
-    const step = {
-      rate,
-      from,
-      to: next,
-      send_ms: Math.round(sentUntil - t0),
-      endedAt: sentUntil,
-      ...cpu(),
-    };
+    const step = { rate, from, to: next, send_ms: Math.round(sentUntil - t0), endedAt: sentUntil, ...cpu() };
     step.sent_per_s = Math.round(((step.to - step.from) / step.send_ms) * 1000);
     // Frames per TCP read at the generator: above 1, the server wrote several frames at once.
     const reads = readStats.reads - reads0.reads;
     step.frames_per_read = reads
       ? Math.round(((readStats.frames - reads0.frames) / reads) * 100) / 100
       : null;
+    return step;
+  };
+  const judgeAfter = async (step) => {
+    await sleep(Math.max(0, step.endedAt + cfg.behindAfterMs - performance.now()));
+    const verdict = judge(step);
+    step.passed = verdict === null;
+    return verdict;
+  };
+
+  let previous = null;
+  for (const rate of rates) {
+    const step = await sendStep(rate, cfg.stepSeconds, async () => {
+      if (previous) stop = await judgeAfter(previous);
+    });
     if (stop !== null) break;
     steps.push(step);
     previous = step;
   }
   if (stop === null && previous) {
-    await sleep(Math.max(0, previous.endedAt + cfg.behindAfterMs - performance.now()));
-    stop = judge(previous);
-    previous.passed = stop === null;
+    stop = await judgeAfter(previous);
     if (stop === null) stop = `no step failed up to ${previous.rate} msg/s (the last step)`;
   }
+  const climbStop = stop;
+  const climbFailed = steps.find((s) => s.passed === false);
+  let lo = steps.filter((s) => s.passed).at(-1)?.rate;
+  let hi = climbFailed?.rate;
+  const bisected = [];
+  while (cfg.precision && lo && hi && hi / lo > 1 + cfg.precision) {
+    const mid = Math.round(Math.sqrt(lo * hi));
+    if (mid <= lo || mid >= hi) break;
+    // Each probe starts from a drained server, as the floor's does.
+    await drain(t, g.acks, { maxMs: 30_000, idleMs: 3_000 });
+    stop = null;
+    await sleep(1_000);
+    await sendStep(mid, 1); // unmeasured lead-in at the probe's rate
+    const probe = await sendStep(mid, cfg.stepSeconds);
+    const verdict = await judgeAfter(probe);
+    probe.probe = true;
+    bisected.push(probe);
+    if (verdict === null) lo = mid;
+    else hi = mid;
+  }
+  stop = bisected.length ? `${climbStop}; bisected to ${lo}–${hi} msg/s` : climbStop;
+  steps.push(...bisected);
   const drainMs = await drain(t, g.acks, { maxMs: 30_000, idleMs: 5_000 });
   g.ref.tracker = null;
   const passed = steps.filter((s) => s.passed);
-  const best = passed.at(-1) ?? null;
-  const failed = steps.find((s) => s.passed === false);
+  const best = passed.reduce((b, s) => (!b || s.rate > b.rate ? s : b), null);
+  const failed = climbFailed;
   const clean = (s) => {
     const { endedAt: _e, from: _f, to: _t, ...rest } = s;
     return { ...rest, messages: s.to - s.from };
