@@ -6,7 +6,8 @@
 //      and a P-256 VAPID key pair for Web Push when it has none;
 //   3. apply the D1 migrations to the local database;
 //   4. build the web client into web/dist (and keep rebuilding it on changes);
-//   5. exec `wrangler dev` on Node 22 (HOST / PORT env vars; default 127.0.0.1:8787).
+//   5. exec `wrangler dev` on Node 22 (HOST / PORT env vars; default 127.0.0.1:8787), without
+//      wrangler's local trace collector (X_LOCAL_OBSERVABILITY=true keeps it).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,6 +27,10 @@ const env = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   WRANGLER_LOG_PATH: path.join(root, ".wrangler", "logs"),
   WRANGLER_REGISTRY_PATH: path.join(root, ".wrangler", "registry"),
+  // wrangler's local trace collector writes every invocation into a SQLite object in the same
+  // workerd: it doubled the runtime's CPU per message and production has nothing like it
+  // (docs/performance.md). Off unless asked for: `X_LOCAL_OBSERVABILITY=true npm start`.
+  X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
 };
 
 function step(msg) {
