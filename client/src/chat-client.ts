@@ -692,8 +692,19 @@ export class ChatClient {
   }
 
   #openChannelSocket(channelId: string): void {
+    // Not a member (or no such channel): no ticket is issued, and no retry would change that.
+    const refused = (err: unknown) => {
+      if (!(err instanceof ChatApiError) || (err.code !== "not_a_member" && err.code !== "not_found")) return;
+      if (this.#channel !== socket) return;
+      this.#stopChannelSocket(channelId);
+      this.#events.emit("error", { code: err.code, message: err.message, channel_id: channelId });
+    };
     const socket: ChatSocket = new ChatSocket({
-      ticket: () => this.#rest.request<ConnectInfo>("POST", "/v1/connect", { channel_id: channelId }),
+      ticket: () =>
+        this.#rest.request<ConnectInfo>("POST", "/v1/connect", { channel_id: channelId }).catch((err) => {
+          refused(err);
+          throw err;
+        }),
       onFrame: (f) => {
         if (this.#channel === socket) this.#onChannelFrame(channelId, f, socket);
       },
@@ -718,15 +729,7 @@ export class ChatClient {
       beforeRetry: async (failures) => {
         // A refused upgrade looks like any failed connection: after a few, ask REST why (403 not_a_member).
         if (failures % 3 !== 0) return;
-        try {
-          await this.channel(channelId);
-        } catch (err) {
-          if (!(err instanceof ChatApiError) || (err.code !== "not_a_member" && err.code !== "not_found"))
-            return;
-          if (this.#channel !== socket) return;
-          this.#stopChannelSocket(channelId);
-          this.#events.emit("error", { code: err.code, message: err.message, channel_id: channelId });
-        }
+        await this.channel(channelId).catch(refused);
       },
       backoff: this.#backoff,
       WebSocket: this.#o.WebSocket,

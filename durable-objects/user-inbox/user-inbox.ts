@@ -249,18 +249,27 @@ export class UserInbox extends DurableObject<Env> {
     return this.#store.channels().map(toSummary);
   }
 
+  /** Whether the channel is in this user's list: `POST /v1/connect` asks before a channel ticket. */
+  async hasChannel(channelId: string): Promise<boolean> {
+    return this.#store.channel(channelId) !== null;
+  }
+
   /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
-  async admitChannelSocket(
-    ticketId: string,
-    expiresAt: number,
-    deviceId: string,
-    channelId: string,
-  ): Promise<RpcResult<void>> {
-    return rpcCall(() => {
-      this.#admit(ticketId, expiresAt, deviceId);
-      this.#store.recordChannelSocket(deviceId, channelId, Date.now());
-      this.#viewingOpened.add(channelId);
-    });
+  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string): Promise<RpcResult<void>> {
+    return rpcCall(() => this.#admit(ticketId, expiresAt, deviceId));
+  }
+
+  /**
+   * The channel accepted a socket of this device: remember where, so that revoking the device
+   * closes it and a device connecting hurries that channel's updates. Told only after the
+   * upgrade succeeded, so a refused one leaves nothing here. False when the device was revoked
+   * since its ticket was admitted: the caller closes the socket it just opened.
+   */
+  async channelSocketOpened(deviceId: string, channelId: string): Promise<boolean> {
+    if (this.#store.isRevoked(deviceId)) return false;
+    this.#store.recordChannelSocket(deviceId, channelId, Date.now());
+    this.#viewingOpened.add(channelId);
+    return true;
   }
 
   /** Signed out or revoked: close every socket of these devices and refuse their tickets. */
