@@ -73,6 +73,12 @@ export class UserInbox extends DurableObject<Env> {
    */
   readonly #viewingOpened = new Set<string>();
   readonly #presence: Presence;
+  /**
+   * Test seam for fault injection (never set in production): `revokeDevices` fails before its
+   * work (as an unreachable object would) or after it (as a call whose answer is lost would).
+   * Memory only.
+   */
+  readonly faults: { failRevocation: "before" | "after" | null } = { failRevocation: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -272,20 +278,27 @@ export class UserInbox extends DurableObject<Env> {
     return true;
   }
 
-  /** Signed out or revoked: close every socket of these devices and refuse their tickets. */
+  /**
+   * Signed out or revoked: close every socket of these devices and refuse their tickets.
+   * Idempotent: a retry after a failed call finishes the job.
+   */
   async revokeDevices(deviceIds: string[]): Promise<void> {
+    if (this.faults.failRevocation === "before") throw new Error("fault injected: revocation fails");
     const now = Date.now();
     await Promise.all(
       deviceIds.map(async (deviceId) => {
         this.#store.revoke(deviceId, now);
         for (const ws of this.ctx.getWebSockets(deviceId))
           closeQuietly(ws, CLOSE.revoked, "this device was signed out");
-        const channels = this.#store.takeChannelSockets(deviceId);
+        // Forgotten only once every channel has closed its sockets: a failed call is tried again.
+        const channels = this.#store.channelSocketsOf(deviceId);
         await Promise.all(
           channels.map((ch) => this.env.CHANNEL_ROOM.getByName(ch).disconnectDevice(deviceId)),
         );
+        this.#store.forgetChannelSockets(deviceId);
       }),
     );
+    if (this.faults.failRevocation === "after") throw new Error("fault injected: revocation's answer lost");
   }
 
   /**

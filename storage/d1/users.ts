@@ -200,6 +200,20 @@ export async function revokeDevices(
   return pages.flat().map((r) => r.id);
 }
 
+/** Which of `deviceIds` are live devices of this user. */
+export async function liveDevicesAmong(db: Db, userId: string, deviceIds: string[]): Promise<string[]> {
+  const pages = await Promise.all(
+    chunksFor(deviceIds, 1).map((chunk) =>
+      db
+        .select({ id: devices.id })
+        .from(devices)
+        .where(and(eq(devices.userId, userId), inArray(devices.id, chunk), isNull(devices.revokedAt)))
+        .all(),
+    ),
+  );
+  return pages.flat().map((r) => r.id);
+}
+
 export async function liveDeviceIds(db: Db, userId: string): Promise<string[]> {
   const rows = await db
     .select({ id: devices.id })
