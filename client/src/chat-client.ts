@@ -999,7 +999,8 @@ export class ChatClient {
   }
 
   /**
-   * The server refused a send. Permanent codes fail the entry; `blocked` leaves it queued (it
+   * The server refused a send. Permanent codes fail the entry; `blocked` and `not_friends` (a
+   * 1:1 chat with a block, or between people who are no longer friends) leave it queued (it
    * goes again after the next reconnect); anything else is retried with backoff. True if the
    * next entries may still be tried.
    */
@@ -1010,7 +1011,7 @@ export class ChatClient {
         this.#events.emit("message", { channel_id: failed.channel_id, message: this.#echo(failed) });
       return true;
     }
-    if (code === "blocked") {
+    if (code === "blocked" || code === "not_friends") {
       this.#events.emit("error", {
         code,
         message,

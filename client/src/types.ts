@@ -158,7 +158,7 @@ export interface ChatEvents {
   signed_out: { reason: SignedOutReason };
   /**
    * Something the app may want to show: an `error` frame (`code` from the protocol), a send
-   * refused for now (`blocked`, with `client_msg_id`), `replaced` (close 4009) or
+   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), `replaced` (close 4009) or
    * `not_a_member` (a channel socket was closed with 4003, or cannot connect).
    */
   error: { code: string; message: string; ref?: string; channel_id?: string; client_msg_id?: string };

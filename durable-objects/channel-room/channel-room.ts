@@ -166,8 +166,9 @@ export class ChannelRoom extends DurableObject<Env> {
           return;
         case "typing": {
           const channel = this.#requireChannel();
-          // Nobody posts in a blocked 1:1 chat, so nobody is shown typing there either.
-          const expiresAt = channel.blockedBy === "[]" ? this.#typing.start(socket.userId, Date.now()) : null;
+          // Nobody posts in a blocked or closed 1:1 chat, so nobody is shown typing there either.
+          const open = channel.blockedBy === "[]" && channel.closedReason === null;
+          const expiresAt = open ? this.#typing.start(socket.userId, Date.now()) : null;
           const channelId = channel.channelId;
           if (expiresAt !== null) {
             this.#sockets.broadcast(
@@ -204,7 +205,13 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Creates the channel; for a 1:1 pair, returns the existing one when called again. */
   async create(input: CreateChannelInput): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
-      if (this.#store.channel()) return this.#info(input.memberIds[0]!);
+      const existing = this.#store.channel();
+      if (existing) {
+        // Opening a 1:1 chat again: the Worker has just checked that the two are friends with
+        // no block, so a chat closed by an unfriending is open again (whatever call missed it).
+        if (existing.kind === "dm" && existing.closedReason === "not_friends") this.#store.setClosed(null);
+        return this.#info(input.memberIds[0]!);
+      }
       if (input.memberIds.length > MAX_GROUP_MEMBERS) {
         throw new ChatError("group_full", `a group has at most ${MAX_GROUP_MEMBERS} members`);
       }
@@ -262,7 +269,7 @@ export class ChannelRoom extends DurableObject<Env> {
       } else {
         this.#store.touchMeta();
       }
-      this.#store.markRemoved(targetId, Date.now());
+      this.#store.markRemoved(targetId, Date.now(), this.#requireChannel().headSeq);
       this.#sockets.close(this.#sockets.socketsOf(targetId), CLOSE.removed, "you are no longer a member");
       await this.#afterMembershipChange([targetId]);
       return actorId === targetId ? null : this.#info(actorId);
@@ -271,8 +278,29 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** A member of this 1:1 channel blocked (or unblocked) the other: while blocked, nobody posts. */
   async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    const channel = this.#store.channel();
+    if (channel?.kind !== "dm" || !this.#store.member(userId)) return;
+    this.#store.setBlocked(userId, blocked);
+    // A block also ends the friendship: once it is lifted, the chat stays closed until the two
+    // are friends again.
+    if (blocked && channel.closedReason === null) this.#store.setClosed("not_friends");
+  }
+
+  /**
+   * The two members of this 1:1 channel became friends, or stopped being friends. A 1:1 chat
+   * takes posts only between friends; both can always read it. A deleted account's stays closed.
+   */
+  async setFriends(friends: boolean): Promise<void> {
+    const channel = this.#store.channel();
+    if (channel?.kind !== "dm" || channel.closedReason === "account_deleted") return;
+    const reason = friends ? null : "not_friends";
+    if (channel.closedReason !== reason) this.#store.setClosed(reason);
+  }
+
+  /** A member's account was deleted: its 1:1 chat stays readable and takes no more posts. */
+  async accountDeleted(userId: string): Promise<void> {
     if (this.#store.channel()?.kind === "dm" && this.#store.member(userId))
-      this.#store.setBlocked(userId, blocked);
+      this.#store.setClosed("account_deleted");
   }
 
   /** Posts over HTTP: the same path as a channel socket's `send`. */
@@ -408,6 +436,10 @@ export class ChannelRoom extends DurableObject<Env> {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
     if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
+    if (channel.closedReason === "account_deleted")
+      throw new ChatError("not_friends", "the other account was deleted: this conversation is read-only");
+    if (channel.closedReason === "not_friends")
+      throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
     checkMessageText(text);
     const ts = Date.now();
     const message = {

@@ -1,7 +1,7 @@
 // Friend requests (request, accept, decline, withdraw), unfriending, blocking, and the
 // consent rule that follows from them: only a friend can be messaged or added to a group.
 import { describe, expect, it } from "vitest";
-import { api, befriend, signup, type TestUser } from "../fixtures/api.ts";
+import { api, befriend, connect, openDm, signup, type TestUser } from "../fixtures/api.ts";
 import { expectError } from "./expect-error.ts";
 
 async function friendsOf(user: TestUser) {
@@ -184,7 +184,15 @@ describe("blocking", () => {
       body: { client_msg_id: "blocker", text: "me neither" },
     });
     expectError(mine, "blocked");
+    // The block ended the friendship: unblocking alone leaves the chat read-only, and becoming
+    // friends again reopens it.
     await api("DELETE", `/v1/friends/${b.id}/block`, { token: a.token });
+    const unblocked = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "after-unblock", text: "hello again" },
+    });
+    expectError(unblocked, "not_friends");
+    await befriend(a, b);
     const again = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
       token: b.token,
       body: { client_msg_id: "after-unblock", text: "hello again" },
@@ -211,5 +219,58 @@ describe("blocking", () => {
       await api("POST", "/v1/friends/01ARZ3NDEKTSV4RRFFQ69G5FAV/block", { token: a.token }),
       "not_found",
     );
+  });
+});
+
+describe("a 1:1 chat is writable while the two are friends, readable always (issue #16)", () => {
+  const post = (user: TestUser, channelId: string, id: string) =>
+    api("POST", `/v1/channels/${channelId}/messages`, {
+      token: user.token,
+      body: { client_msg_id: id, text: `message ${id}` },
+    });
+  const texts = async (user: TestUser, channelId: string) => {
+    const res = await api("GET", `/v1/channels/${channelId}/messages`, { token: user.token });
+    expect(res.status).toBe(200);
+    return (res.body.messages as { text: string }[]).map((m) => m.text);
+  };
+
+  it("after an unfriend neither side can post, on the socket or over REST, until they are friends again", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    const dm = await openDm(a, b);
+    expect((await post(a, dm.channel_id, "1")).status).toBe(201);
+    const chan = await connect(b, dm.channel_id);
+
+    expect((await api("DELETE", `/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
+    expectError(await post(a, dm.channel_id, "2"), "not_friends");
+    chan.send({ v: 1, type: "send", id: "s3", client_msg_id: "3", text: "still there?" });
+    await chan.until((s) => s.of("error").length === 1, 5_000, "the refusal");
+    expect(chan.of("error")[0]).toMatchObject({ code: "not_friends", ref: "s3" });
+    // Both can still read it, history and sync alike.
+    expect(await texts(a, dm.channel_id)).toEqual(["message 1"]);
+    expect(await texts(b, dm.channel_id)).toEqual(["message 1"]);
+    chan.send({ v: 1, type: "sync", id: "y", after_seq: 0 });
+    await chan.until((s) => s.of("messages").length === 1, 5_000, "sync");
+    chan.close();
+
+    await befriend(b, a);
+    expect((await post(a, dm.channel_id, "4")).status).toBe(201);
+    expect(await texts(b, dm.channel_id)).toEqual(["message 1", "message 4"]);
+  });
+
+  it("a deleted account's 1:1 chats stay readable for the other side and take no more posts", async () => {
+    const a = await signup("a");
+    const gone = await signup("gone");
+    await befriend(a, gone);
+    const dm = await openDm(a, gone);
+    expect((await post(gone, dm.channel_id, "last")).status).toBe(201);
+    const del = await api("DELETE", "/v1/account", { token: gone.token, body: { password: gone.password } });
+    expect(del.status).toBe(204);
+
+    const refused = await post(a, dm.channel_id, "hello?");
+    expectError(refused, "not_friends");
+    expect(refused.body.error.message).toMatch(/deleted/);
+    expect(await texts(a, dm.channel_id)).toEqual(["message last"]);
   });
 });

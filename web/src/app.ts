@@ -172,6 +172,7 @@ export class App {
     on("error", (e) => {
       if (e.code === "blocked")
         this.toast("This conversation is blocked: messages wait until it is unblocked.");
+      else if (e.code === "not_friends" && e.client_msg_id) this.toast(e.message);
       else if (e.code === "not_a_member" && e.channel_id && e.channel_id === this.#view?.channelId) {
         this.toast("You are no longer a member of this conversation.");
       } else if (e.code === "replaced") this.toast("This device connected again elsewhere.");

@@ -39,12 +39,15 @@ account.delete("/", valid("json", DeleteAccountBody), async (c) => {
   await requirePassword(c, c.req.valid("json").password);
   const d = db(c);
   const userId = c.get("userId");
-  // Leave every group first (ownership passes on); 1:1 history stays with the other side.
+  // Leave every group first (ownership passes on). 1:1 chats stay readable for the other side
+  // and take no more posts.
   const mine = await channelIdsOf(d, userId);
   await Promise.all(
-    mine
-      .filter((m) => m.kind === "group")
-      .map((m) => unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))),
+    mine.map((m) =>
+      m.kind === "group"
+        ? unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))
+        : channelStub(c.env, m.channelId).accountDeleted(userId),
+    ),
   );
   await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));
   await deleteAllRelations(d, userId);

@@ -50,6 +50,15 @@ async function setDmBlocked(c: AppContext, me: string, other: string, blocked: b
   if (await channelExists(db(c), id)) await channelStub(c.env, id).setBlocked(me, blocked);
 }
 
+/**
+ * Tells an existing 1:1 channel whether its two members are friends: it takes posts only
+ * between friends, and stays readable either way.
+ */
+async function setDmFriends(c: AppContext, me: string, other: string, friends: boolean): Promise<void> {
+  const id = dmChannelId(me, other);
+  if (await channelExists(db(c), id)) await channelStub(c.env, id).setFriends(friends);
+}
+
 async function requireLiveUser(c: AppContext, id: string): Promise<void> {
   const u = await findUserById(db(c), id);
   if (!u || u.deletedAt) throw new ChatError("not_found", "no such user");
@@ -90,6 +99,7 @@ friends.post("/requests", valid("json", UserRefBody), async (c) => {
   if (state === "friends") return c.json({ state });
   if (state === "incoming") {
     await setRelation(d, me, other, "friends", "friends", Date.now());
+    await setDmFriends(c, me, other, true);
     await sharePresence(c, me, other);
     return c.json({ state: "friends" });
   }
@@ -104,6 +114,7 @@ friends.post("/:userId/accept", async (c) => {
   if ((await relation(d, me, other)) !== "incoming")
     throw new ChatError("not_found", "no request from this user");
   await setRelation(d, me, other, "friends", "friends", Date.now());
+  await setDmFriends(c, me, other, true);
   await sharePresence(c, me, other);
   return c.json({ state: "friends" });
 });
@@ -124,6 +135,8 @@ friends.delete("/:userId", async (c) => {
   const other = otherId(c);
   const d = db(c);
   if (!(await relation(d, me, other))) throw new ChatError("not_found", "no relation with this user");
+  // The chat closes before the relation goes: if this fails, a retry still finds the relation.
+  await setDmFriends(c, me, other, false);
   await deleteRelation(d, me, other);
   await unsharePresence(c, me, other);
   return c.body(null, 204);

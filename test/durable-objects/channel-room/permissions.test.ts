@@ -87,6 +87,37 @@ describe("permissions", () => {
     expect(list.body.channels).toEqual([]);
   });
 
+  it("tells a removed member the last seq it may read, after the messages up to there", async () => {
+    const owner = await signup("o");
+    const removed = await signup("r");
+    const group = await createGroup(owner, [removed, await signup("k")]);
+    const device = await connect(removed);
+    const room = env.CHANNEL_ROOM.getByName(group.channel_id);
+    // The member's updates are held back while 3 messages are posted, it is removed, and 2
+    // more follow: its removal must not reveal them (issue #16).
+    await runInDurableObject(room, (r: ChannelRoom) => {
+      r.faults.failUserUpdates = true;
+    });
+    const post = (n: number) =>
+      api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: owner.token,
+        body: { client_msg_id: `m${n}`, text: `message ${n}` },
+      });
+    for (const n of [1, 2, 3]) await post(n);
+    await api("DELETE", `/v1/groups/${group.channel_id}/members/${removed.id}`, { token: owner.token });
+    for (const n of [4, 5]) await post(n);
+    await runInDurableObject(room, async (r: ChannelRoom) => {
+      r.faults.failUserUpdates = false;
+      await r.alarm();
+    });
+
+    await device.until((s) => s.of("channel").some((f) => f.removed), 10_000, "the removal");
+    expect(seqsOf(device, group.channel_id)).toEqual([1, 2, 3]);
+    const removal = device.of("channel").find((f) => f.removed);
+    expect(removal?.channel).toMatchObject({ channel_id: group.channel_id, head_seq: 3, last_message: null });
+    device.close();
+  });
+
   it("shows a new member history only from the moment it joined", async () => {
     const owner = await signup("o");
     const early = await signup("e");
