@@ -17,6 +17,7 @@ import { ChatApiError, isPermanent } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
 import { Emitter } from "./emitter.ts";
+import { FriendBook } from "./friend-book.ts";
 import { MessageLog } from "./message-log.ts";
 import { preview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
@@ -105,6 +106,7 @@ export class ChatClient {
   readonly #typingIn: TypingIndicators;
   readonly #typingOut = new TypingThrottle();
   readonly #presence = new Map<string, Presence>();
+  readonly #friendBook = new FriendBook();
   readonly #summaries = new Map<string, { summary: ChannelSummary; at: number }>();
   readonly #echoes = new WeakMap<OutboxEntry, ChatMessage>();
   /** Which presence entries and list entries frames changed, against the snapshots in flight. */
@@ -264,10 +266,14 @@ export class ChatClient {
     return this.request("GET", `/v1/users/${enc(userId)}`);
   }
 
-  /** Friends, requests and blocks. Also refreshes the presence of friends. */
+  /**
+   * Friends, requests and blocks, read from the server. Also refreshes the presence of friends
+   * and {@link friendList}, and emits `friends`.
+   */
   async friends(): Promise<FriendsList> {
     const gen = this.#generation;
     const started = this.#presenceClock.start();
+    const listed = this.#friendBook.start();
     const list = await this.request<FriendsList>("GET", "/v1/friends");
     if (gen !== this.#generation) return list;
     for (const f of list.friends) {
@@ -275,7 +281,17 @@ export class ChatClient {
         this.#setPresence(f.user.id, f.presence.status, f.presence.last_active_at);
       }
     }
-    return list;
+    const merged = this.#friendBook.snapshot(list, listed);
+    this.#events.emit("friends", { list: merged });
+    return merged;
+  }
+
+  /**
+   * Friends, requests and blocks as kept current by the user socket: the last {@link friends}
+   * read (the client reads one after each connection) with every change since applied.
+   */
+  friendList(): FriendsList {
+    return this.#friendBook.list;
   }
 
   /** Sends a friend request to a handle (accepts theirs if they asked first). */
@@ -683,6 +699,11 @@ export class ChatClient {
       case "presence":
         this.#presenceClock.touch(f.user_id);
         this.#setPresence(f.user_id, f.status, f.last_active_at);
+        return;
+      case "friend":
+        this.#friendBook.apply(f);
+        this.#events.emit("friend", { user: f.user, state: f.state, since: f.since });
+        this.#events.emit("friends", { list: this.#friendBook.list });
         return;
       case "error":
         if (f.ref === "resume") this.#catchUp.resumeEnded();
@@ -1207,6 +1228,7 @@ export class ChatClient {
     this.#receipts.clear();
     this.#presence.clear();
     this.#presenceClock.clear();
+    this.#friendBook.clear();
     this.#summaries.clear();
     this.#listClock.clear();
     this.#undelivered.clear();

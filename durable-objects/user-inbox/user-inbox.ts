@@ -22,7 +22,9 @@ import {
   type ChannelSummary,
   DEFAULT_PAGE_MESSAGES,
   errorFrame,
+  type FriendFrameState,
   HEARTBEAT,
+  type PublicUser,
   parseClientFrame,
   type ServerFrame,
 } from "../../protocol/frames.ts";
@@ -368,6 +370,16 @@ export class UserInbox extends DurableObject<Env> {
       status,
       last_active_at: lastActiveAt,
     } satisfies ServerFrame);
+    for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
+  }
+
+  /**
+   * A relation of this user changed (a request, an acceptance, a decline, an unfriending, a
+   * block): tell the connected devices. Nothing is kept: a device reads `GET /v1/friends` after
+   * each connection and applies these frames on top, as with presence.
+   */
+  async friendChanged(user: PublicUser, state: FriendFrameState, since: number): Promise<void> {
+    const frame = JSON.stringify({ v: 1, type: "friend", user, state, since } satisfies ServerFrame);
     for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
   }
 

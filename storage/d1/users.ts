@@ -4,20 +4,14 @@
  */
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { PasswordHash } from "../../domain/passwords.ts";
+import type { PublicUser } from "../../protocol/frames.ts";
 import { chunksFor } from "./bind-limit.ts";
 import type { Db } from "./db.ts";
 import { credentials, devices, users } from "./schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
-
-/** What anyone may see of a user. A deleted account shows as "Deleted user". */
-export interface PublicUser {
-  id: string;
-  handle: string | null;
-  display_name: string;
-  deleted: boolean;
-}
+export type { PublicUser };
 
 export function toPublicUser(u: UserRow): PublicUser {
   return u.deletedAt
