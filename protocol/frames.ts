@@ -188,6 +188,20 @@ export interface ChannelSummary {
   last_message: { seq: number; sender_id: string; preview: string; ts: number } | null;
 }
 
+/** What anyone may see of a user. A deleted account shows as "Deleted user". */
+export interface PublicUser {
+  id: string;
+  handle: string | null;
+  display_name: string;
+  deleted: boolean;
+}
+
+/**
+ * A relation with another user, from the receiving user's side: as in `GET /v1/friends`
+ * (`outgoing`, `incoming`, `friends`), `blocked` (I block them), or `none` (no relation left).
+ */
+export type FriendFrameState = "outgoing" | "incoming" | "friends" | "blocked" | "none";
+
 export type ServerFrame =
   | {
       v: 1;
@@ -232,6 +246,7 @@ export type ServerFrame =
     }
   | { v: 1; type: "typing"; channel_id: string; users: { user_id: string; expires_at: number }[] }
   | { v: 1; type: "typing_stopped"; channel_id: string; user_id: string }
+  | { v: 1; type: "friend"; user: PublicUser; state: FriendFrameState; since: number }
   | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string };
 
 export function errorFrame(err: ChatError, ref?: string): ServerFrame {

@@ -1,16 +1,16 @@
 /**
  * @module workers/sessions
  * Opening and closing device sessions: a login creates a device and its tokens; signing a
- * device out marks it revoked in D1 (the source of truth for access tokens), removes its push
- * subscription and tells the user's Durable Object, which closes that device's sockets and
- * refuses its tickets.
+ * device out tells the user's Durable Object, which closes that device's sockets and refuses
+ * its tickets, removes its push subscription and marks it revoked in D1 (the source of truth
+ * for access tokens).
  */
 import { sha256 } from "../domain/encoding.ts";
 import { ACCESS_TTL_S, issueAccessToken, newRefreshSecret, REFRESH_TTL_S } from "../domain/tokens.ts";
 import { newId } from "../protocol/ids.ts";
 import type { Db } from "../storage/d1/db.ts";
 import { deleteSubscriptionsOfDevices } from "../storage/d1/push.ts";
-import { type NewDevice, revokeDevices } from "../storage/d1/users.ts";
+import { liveDevicesAmong, type NewDevice, revokeDevices } from "../storage/d1/users.ts";
 import { inboxStub } from "./context.ts";
 
 export interface Session {
@@ -57,8 +57,13 @@ export async function sessionTokens(
 }
 
 /**
- * Revokes devices in D1 and drops their push subscriptions (a signed-out device is never
- * notified again), then closes their sockets; returns the ids that were live.
+ * Signs devices out; returns the ids that were live. D1's revoked mark goes last, because it is
+ * what makes a repeated request answer "no such device" (and what refuses the device's own
+ * access token): were it written first, a failure after it would leave the sockets open and no
+ * retry able to close them. So the user object closes the sockets and refuses the tickets
+ * first, then the push subscription goes (a signed-out device is never notified again), then
+ * D1 marks the device revoked. Each step is idempotent: after a failure at any point, the
+ * device is still live in D1 and a retry does the whole job again.
  */
 export async function signOutDevices(
   env: Env,
@@ -66,9 +71,9 @@ export async function signOutDevices(
   userId: string,
   deviceIds: string[],
 ): Promise<string[]> {
-  const revoked = await revokeDevices(db, userId, deviceIds, Date.now());
-  if (revoked.length === 0) return revoked;
-  await deleteSubscriptionsOfDevices(db, revoked);
-  await inboxStub(env, userId).revokeDevices(revoked);
-  return revoked;
+  const live = await liveDevicesAmong(db, userId, deviceIds);
+  if (live.length === 0) return live;
+  await inboxStub(env, userId).revokeDevices(live);
+  await deleteSubscriptionsOfDevices(db, live);
+  return revokeDevices(db, userId, live, Date.now());
 }

@@ -17,6 +17,7 @@ import { ChatApiError, isPermanent } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
 import { Emitter } from "./emitter.ts";
+import { FriendBook } from "./friend-book.ts";
 import { DELIVERED_EVERY_MS, ReadThrottle } from "./markers.ts";
 import { MessageLog } from "./message-log.ts";
 import { preview, textProblem } from "./message-text.ts";
@@ -105,6 +106,7 @@ export class ChatClient {
   readonly #typingIn: TypingIndicators;
   readonly #typingOut = new TypingThrottle();
   readonly #presence = new Map<string, Presence>();
+  readonly #friendBook = new FriendBook();
   readonly #summaries = new Map<string, { summary: ChannelSummary; at: number }>();
   readonly #echoes = new WeakMap<OutboxEntry, ChatMessage>();
   /** Which presence entries and list entries frames changed, against the snapshots in flight. */
@@ -266,10 +268,14 @@ export class ChatClient {
     return this.request("GET", `/v1/users/${enc(userId)}`);
   }
 
-  /** Friends, requests and blocks. Also refreshes the presence of friends. */
+  /**
+   * Friends, requests and blocks, read from the server. Also refreshes the presence of friends
+   * and {@link friendList}, and emits `friends`.
+   */
   async friends(): Promise<FriendsList> {
     const gen = this.#generation;
     const started = this.#presenceClock.start();
+    const listed = this.#friendBook.start();
     const list = await this.request<FriendsList>("GET", "/v1/friends");
     if (gen !== this.#generation) return list;
     for (const f of list.friends) {
@@ -277,7 +283,17 @@ export class ChatClient {
         this.#setPresence(f.user.id, f.presence.status, f.presence.last_active_at);
       }
     }
-    return list;
+    const merged = this.#friendBook.snapshot(list, listed);
+    this.#events.emit("friends", { list: merged });
+    return merged;
+  }
+
+  /**
+   * Friends, requests and blocks as kept current by the user socket: the last {@link friends}
+   * read (the client reads one after each connection) with every change since applied.
+   */
+  friendList(): FriendsList {
+    return this.#friendBook.list;
   }
 
   /** Sends a friend request to a handle (accepts theirs if they asked first). */
@@ -693,6 +709,11 @@ export class ChatClient {
         this.#presenceClock.touch(f.user_id);
         this.#setPresence(f.user_id, f.status, f.last_active_at);
         return;
+      case "friend":
+        this.#friendBook.apply(f);
+        this.#events.emit("friend", { user: f.user, state: f.state, since: f.since });
+        this.#events.emit("friends", { list: this.#friendBook.list });
+        return;
       case "error":
         if (f.ref === "resume") this.#catchUp.resumeEnded();
         this.#events.emit("error", { code: f.code, message: f.message, ...(f.ref && { ref: f.ref }) });
@@ -701,8 +722,19 @@ export class ChatClient {
   }
 
   #openChannelSocket(channelId: string): void {
+    // Not a member (or no such channel): no ticket is issued, and no retry would change that.
+    const refused = (err: unknown) => {
+      if (!(err instanceof ChatApiError) || (err.code !== "not_a_member" && err.code !== "not_found")) return;
+      if (this.#channel !== socket) return;
+      this.#stopChannelSocket(channelId);
+      this.#events.emit("error", { code: err.code, message: err.message, channel_id: channelId });
+    };
     const socket: ChatSocket = new ChatSocket({
-      ticket: () => this.#rest.request<ConnectInfo>("POST", "/v1/connect", { channel_id: channelId }),
+      ticket: () =>
+        this.#rest.request<ConnectInfo>("POST", "/v1/connect", { channel_id: channelId }).catch((err) => {
+          refused(err);
+          throw err;
+        }),
       onFrame: (f) => {
         if (this.#channel === socket) this.#onChannelFrame(channelId, f, socket);
       },
@@ -727,15 +759,7 @@ export class ChatClient {
       beforeRetry: async (failures) => {
         // A refused upgrade looks like any failed connection: after a few, ask REST why (403 not_a_member).
         if (failures % 3 !== 0) return;
-        try {
-          await this.channel(channelId);
-        } catch (err) {
-          if (!(err instanceof ChatApiError) || (err.code !== "not_a_member" && err.code !== "not_found"))
-            return;
-          if (this.#channel !== socket) return;
-          this.#stopChannelSocket(channelId);
-          this.#events.emit("error", { code: err.code, message: err.message, channel_id: channelId });
-        }
+        await this.channel(channelId).catch(refused);
       },
       backoff: this.#backoff,
       WebSocket: this.#o.WebSocket,
@@ -1006,7 +1030,8 @@ export class ChatClient {
   }
 
   /**
-   * The server refused a send. Permanent codes fail the entry; `blocked` leaves it queued (it
+   * The server refused a send. Permanent codes fail the entry; `blocked` and `not_friends` (a
+   * 1:1 chat with a block, or between people who are no longer friends) leave it queued (it
    * goes again after the next reconnect); anything else is retried with backoff. True if the
    * next entries may still be tried.
    */
@@ -1017,7 +1042,7 @@ export class ChatClient {
         this.#events.emit("message", { channel_id: failed.channel_id, message: this.#echo(failed) });
       return true;
     }
-    if (code === "blocked") {
+    if (code === "blocked" || code === "not_friends") {
       this.#events.emit("error", {
         code,
         message,
@@ -1213,6 +1238,7 @@ export class ChatClient {
     this.#receipts.clear();
     this.#presence.clear();
     this.#presenceClock.clear();
+    this.#friendBook.clear();
     this.#summaries.clear();
     this.#listClock.clear();
     this.#undelivered.clear();

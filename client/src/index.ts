@@ -19,6 +19,7 @@ export type {
   ConnectionState,
   DeviceInfo,
   ErrorCode,
+  FriendFrameState,
   FriendState,
   FriendsList,
   GroupPresence,

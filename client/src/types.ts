@@ -7,10 +7,27 @@
  */
 import type { Ack, ChannelInfo, Receipts } from "../../protocol/api.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
-import type { ChannelSummary, ServerFrame, WireMessage } from "../../protocol/frames.ts";
+import type {
+  ChannelSummary,
+  FriendFrameState,
+  PublicUser,
+  ServerFrame,
+  WireMessage,
+} from "../../protocol/frames.ts";
 import type { HistoryPage } from "../../protocol/rpc.ts";
 
-export type { Ack, ChannelInfo, ChannelSummary, ErrorCode, HistoryPage, Receipts, ServerFrame, WireMessage };
+export type {
+  Ack,
+  ChannelInfo,
+  ChannelSummary,
+  ErrorCode,
+  FriendFrameState,
+  HistoryPage,
+  PublicUser,
+  Receipts,
+  ServerFrame,
+  WireMessage,
+};
 
 /** One server frame type, by its `type`. */
 export type ServerFrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
@@ -53,14 +70,6 @@ export interface Ticks {
   others: number;
   delivered: number;
   read: number;
-}
-
-/** `GET /v1/users/{id}`, `GET /v1/users/by-handle/{handle}` (docs/protocol.md §2.5). */
-export interface PublicUser {
-  id: string;
-  handle: string | null;
-  display_name: string;
-  deleted: boolean;
 }
 
 /** `GET /v1/users/me` (§8.2). */
@@ -148,6 +157,17 @@ export interface ChatEvents {
   history: { channel_id: string };
   /** A conversation-list entry changed (name, unread, last message), or the user left it (`removed`). */
   channel: { channel: ChannelSummary; removed: boolean };
+  /**
+   * A relation changed, on this device or another, or on the other person's side: a request
+   * (`incoming` or `outgoing`), an acceptance (`friends`), a decline, withdrawal or unfriending
+   * (`none`), a block of yours (`blocked`). The `friends` event follows.
+   */
+  friend: { user: PublicUser; state: FriendFrameState; since: number };
+  /**
+   * The friends list changed: after a `friend` event, or when a fresh list arrived (the client
+   * reads one after each connection of the user socket). `list` is {@link ChatClient.friendList}.
+   */
+  friends: { list: FriendsList };
   /** A friend's or a viewed member's presence changed. */
   presence: { user_id: string; status: PresenceStatus; last_active_at: number };
   /** Who is typing in a channel changed. */
@@ -158,7 +178,7 @@ export interface ChatEvents {
   signed_out: { reason: SignedOutReason };
   /**
    * Something the app may want to show: an `error` frame (`code` from the protocol), a send
-   * refused for now (`blocked`, with `client_msg_id`), `replaced` (close 4009) or
+   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), `replaced` (close 4009) or
    * `not_a_member` (a channel socket was closed with 4003, or cannot connect).
    */
   error: { code: string; message: string; ref?: string; channel_id?: string; client_msg_id?: string };

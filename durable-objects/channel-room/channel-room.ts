@@ -191,8 +191,9 @@ export class ChannelRoom extends DurableObject<Env> {
           this.#markDelivered(socket.userId, frame.seq);
           return;
         case "typing": {
-          // Nobody posts in a blocked 1:1 chat, so nobody is shown typing there either.
-          if (this.#requireChannel().blockedBy !== "[]") return;
+          const channel = this.#requireChannel();
+          // Nobody posts in a blocked or closed 1:1 chat, so nobody is shown typing there either.
+          if (channel.blockedBy !== "[]" || channel.closedReason !== null) return;
           if (this.#typing.start(socket.userId, Date.now()) !== null) this.#typists.changed(socket.userId);
           return;
         }
@@ -223,7 +224,13 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Creates the channel; for a 1:1 pair, returns the existing one when called again. */
   async create(input: CreateChannelInput): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
-      if (this.#store.channel()) return this.#info(input.memberIds[0]!);
+      const existing = this.#store.channel();
+      if (existing) {
+        // Opening a 1:1 chat again: the Worker has just checked that the two are friends with
+        // no block, so a chat closed by an unfriending is open again (whatever call missed it).
+        if (existing.kind === "dm" && existing.closedReason === "not_friends") this.#store.setClosed(null);
+        return this.#info(input.memberIds[0]!);
+      }
       if (input.memberIds.length > MAX_GROUP_MEMBERS) {
         throw new ChatError("group_full", `a group has at most ${MAX_GROUP_MEMBERS} members`);
       }
@@ -281,7 +288,7 @@ export class ChannelRoom extends DurableObject<Env> {
       } else {
         this.#store.touchMeta();
       }
-      this.#store.markRemoved(targetId, Date.now());
+      this.#store.markRemoved(targetId, Date.now(), this.#requireChannel().headSeq);
       this.#receipts.forget(targetId);
       this.#typists.forget(targetId);
       this.#sockets.close(this.#sockets.socketsOf(targetId), CLOSE.removed, "you are no longer a member");
@@ -292,8 +299,29 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** A member of this 1:1 channel blocked (or unblocked) the other: while blocked, nobody posts. */
   async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    const channel = this.#store.channel();
+    if (channel?.kind !== "dm" || !this.#store.member(userId)) return;
+    this.#store.setBlocked(userId, blocked);
+    // A block also ends the friendship: once it is lifted, the chat stays closed until the two
+    // are friends again.
+    if (blocked && channel.closedReason === null) this.#store.setClosed("not_friends");
+  }
+
+  /**
+   * The two members of this 1:1 channel became friends, or stopped being friends. A 1:1 chat
+   * takes posts only between friends; both can always read it. A deleted account's stays closed.
+   */
+  async setFriends(friends: boolean): Promise<void> {
+    const channel = this.#store.channel();
+    if (channel?.kind !== "dm" || channel.closedReason === "account_deleted") return;
+    const reason = friends ? null : "not_friends";
+    if (channel.closedReason !== reason) this.#store.setClosed(reason);
+  }
+
+  /** A member's account was deleted: its 1:1 chat stays readable and takes no more posts. */
+  async accountDeleted(userId: string): Promise<void> {
     if (this.#store.channel()?.kind === "dm" && this.#store.member(userId))
-      this.#store.setBlocked(userId, blocked);
+      this.#store.setClosed("account_deleted");
   }
 
   /** Posts over HTTP: the same path as a channel socket's `send`. */
@@ -426,6 +454,10 @@ export class ChannelRoom extends DurableObject<Env> {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
     if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
+    if (channel.closedReason === "account_deleted")
+      throw new ChatError("not_friends", "the other account was deleted: this conversation is read-only");
+    if (channel.closedReason === "not_friends")
+      throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
     checkMessageText(text);
     const ts = Date.now();
     const message = {

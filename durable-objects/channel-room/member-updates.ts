@@ -111,20 +111,24 @@ export class MemberUpdates {
       const member = store.member(userId);
       if (!channel || !member) return;
       const removed = member.removedAt !== null;
+      // A removed member may read up to where it left, and no further: what it is still owed up
+      // to there goes first, as a member's update; then the removal, naming that seq as the
+      // head, so it reveals nothing that happened after.
+      const head = removed ? (member.removedSeq ?? channel.headSeq) : channel.headSeq;
       // Devices that all view the channel have every message on their channel sockets: the
       // user object needs only the newest (list preview, stream positions), not a copy of each.
       // A device that connected meanwhile fills its gap from the channel (DeviceStreams).
-      const behind = !removed && member.syncedSeq < channel.headSeq;
+      const behind = member.syncedSeq < head;
       const messages = !behind
         ? []
         : this.#allViewing(userId)
-          ? store.after(channel.headSeq - 1, 1)
-          : store.after(member.syncedSeq, UPDATE_PAGE);
+          ? store.after(head - 1, 1)
+          : store.after(member.syncedSeq, UPDATE_PAGE).filter((m) => m.seq <= head);
       if (messages.length === 0 && member.syncedRev >= member.rev) return;
       // Rows are live copies that may change during the await: take what is sent now.
       const rev = member.rev;
-      const head = channel.headSeq;
       const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
+      const removal = removed && messages.length === 0;
       const { devices } = await this.#d.send(userId, {
         channel_id: channel.channelId,
         kind: channel.kind,
@@ -132,16 +136,17 @@ export class MemberUpdates {
         head_seq: head,
         read_seq: member.readSeq,
         joined_seq: member.joinedSeq,
-        removed,
+        removed: removal,
         messages,
         viewing_devices: [...this.#d.sockets.viewingDevices(userId)],
       });
       this.#inboxDevices.set(userId, devices);
       this.#fast = null;
-      if (removed) return store.forgetMember(userId);
-      store.markSynced(userId, upTo, rev);
+      if (removal) return store.forgetMember(userId);
+      // Before its removal has gone, a removed member's row change is not synced yet.
+      store.markSynced(userId, upTo, removed ? member.syncedRev : rev);
       this.#d.saveSoon();
-      if (upTo >= head) return;
+      if (upTo >= head && !removed) return;
     }
   }
 

@@ -22,7 +22,9 @@ import {
   type ChannelSummary,
   DEFAULT_PAGE_MESSAGES,
   errorFrame,
+  type FriendFrameState,
   HEARTBEAT,
+  type PublicUser,
   parseClientFrame,
   type ServerFrame,
 } from "../../protocol/frames.ts";
@@ -82,6 +84,12 @@ export class UserInbox extends DurableObject<Env> {
    * arrive, and the channel shows markers no more often than once an interval anyway.
    */
   readonly #deliveredFold: Fanout;
+  /**
+   * Test seam for fault injection (never set in production): `revokeDevices` fails before its
+   * work (as an unreachable object would) or after it (as a call whose answer is lost would).
+   * Memory only.
+   */
+  readonly faults: { failRevocation: "before" | "after" | null } = { failRevocation: null };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -271,34 +279,50 @@ export class UserInbox extends DurableObject<Env> {
     return this.#store.channels().map(toSummary);
   }
 
-  /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
-  async admitChannelSocket(
-    ticketId: string,
-    expiresAt: number,
-    deviceId: string,
-    channelId: string,
-  ): Promise<RpcResult<void>> {
-    return rpcCall(() => {
-      this.#admit(ticketId, expiresAt, deviceId);
-      this.#store.recordChannelSocket(deviceId, channelId, Date.now());
-      this.#viewingOpened.add(channelId);
-    });
+  /** Whether the channel is in this user's list: `POST /v1/connect` asks before a channel ticket. */
+  async hasChannel(channelId: string): Promise<boolean> {
+    return this.#store.channel(channelId) !== null;
   }
 
-  /** Signed out or revoked: close every socket of these devices and refuse their tickets. */
+  /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
+  async admitChannelSocket(ticketId: string, expiresAt: number, deviceId: string): Promise<RpcResult<void>> {
+    return rpcCall(() => this.#admit(ticketId, expiresAt, deviceId));
+  }
+
+  /**
+   * The channel accepted a socket of this device: remember where, so that revoking the device
+   * closes it and a device connecting hurries that channel's updates. Told only after the
+   * upgrade succeeded, so a refused one leaves nothing here. False when the device was revoked
+   * since its ticket was admitted: the caller closes the socket it just opened.
+   */
+  async channelSocketOpened(deviceId: string, channelId: string): Promise<boolean> {
+    if (this.#store.isRevoked(deviceId)) return false;
+    this.#store.recordChannelSocket(deviceId, channelId, Date.now());
+    this.#viewingOpened.add(channelId);
+    return true;
+  }
+
+  /**
+   * Signed out or revoked: close every socket of these devices and refuse their tickets.
+   * Idempotent: a retry after a failed call finishes the job.
+   */
   async revokeDevices(deviceIds: string[]): Promise<void> {
+    if (this.faults.failRevocation === "before") throw new Error("fault injected: revocation fails");
     const now = Date.now();
     await Promise.all(
       deviceIds.map(async (deviceId) => {
         this.#store.revoke(deviceId, now);
         for (const ws of this.ctx.getWebSockets(deviceId))
           closeQuietly(ws, CLOSE.revoked, "this device was signed out");
-        const channels = this.#store.takeChannelSockets(deviceId);
+        // Forgotten only once every channel has closed its sockets: a failed call is tried again.
+        const channels = this.#store.channelSocketsOf(deviceId);
         await Promise.all(
           channels.map((ch) => this.env.CHANNEL_ROOM.getByName(ch).disconnectDevice(deviceId)),
         );
+        this.#store.forgetChannelSockets(deviceId);
       }),
     );
+    if (this.faults.failRevocation === "after") throw new Error("fault injected: revocation's answer lost");
   }
 
   /**
@@ -368,6 +392,16 @@ export class UserInbox extends DurableObject<Env> {
       status,
       last_active_at: lastActiveAt,
     } satisfies ServerFrame);
+    for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
+  }
+
+  /**
+   * A relation of this user changed (a request, an acceptance, a decline, an unfriending, a
+   * block): tell the connected devices. Nothing is kept: a device reads `GET /v1/friends` after
+   * each connection and applies these frames on top, as with presence.
+   */
+  async friendChanged(user: PublicUser, state: FriendFrameState, since: number): Promise<void> {
+    const frame = JSON.stringify({ v: 1, type: "friend", user, state, since } satisfies ServerFrame);
     for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
   }
 

@@ -23,6 +23,11 @@ export const channel = sqliteTable("channel", {
   d1Rev: integer("d1_rev").notNull(),
   /** 1:1 only: members who blocked the other, as a JSON array. While any, nobody posts. */
   blockedBy: text("blocked_by").notNull().default("[]"),
+  /**
+   * 1:1 only: why nobody may post, though both may still read (null: open). `not_friends`
+   * while the two are not friends (a re-friending reopens it); `account_deleted` for good.
+   */
+  closedReason: text("closed_reason", { enum: ["not_friends", "account_deleted"] }),
 });
 
 /**
@@ -44,6 +49,8 @@ export const members = sqliteTable("members", {
   syncedRev: integer("synced_rev").notNull(),
   /** Set when the member left or was removed; the row stays until its user object knows. */
   removedAt: integer("removed_at"),
+  /** The head when the member left or was removed: the last seq it may read. */
+  removedSeq: integer("removed_seq"),
 });
 
 export const messages = sqliteTable(

@@ -29,7 +29,11 @@ export interface ChannelRow {
   d1Rev: number;
   /** JSON array of member ids who blocked the other (1:1 channels only). */
   blockedBy: string;
+  /** 1:1 only: why nobody may post (null: open). See ./schema.ts. */
+  closedReason: ClosedReason | null;
 }
+
+export type ClosedReason = "not_friends" | "account_deleted";
 
 export interface MemberRow {
   userId: string;
@@ -42,14 +46,16 @@ export interface MemberRow {
   rev: number;
   syncedRev: number;
   removedAt: number | null;
+  /** The last seq a removed member may read (the head at its removal). */
+  removedSeq: number | null;
 }
 
 type Row = Record<string, SqlStorageValue>;
 
 const CHANNEL_COLS =
-  "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy";
+  "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy, closed_reason AS closedReason";
 const MEMBER_COLS =
-  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt";
+  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq";
 const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts";
 
 /** The recent-messages tail keeps at most this many messages and this much text. */
@@ -114,7 +120,7 @@ export class ChannelStore {
     else members.delete(userId);
   }
 
-  createChannel(c: Omit<ChannelRow, "headSeq" | "metaRev" | "d1Rev" | "blockedBy">): void {
+  createChannel(c: Omit<ChannelRow, "headSeq" | "metaRev" | "d1Rev" | "blockedBy" | "closedReason">): void {
     this.#sql.exec(
       "INSERT INTO channel (id, channel_id, kind, name, owner_id, created_at, head_seq, meta_rev, d1_rev) VALUES (1, ?, ?, ?, ?, ?, 0, 1, 0)",
       c.channelId,
@@ -149,6 +155,12 @@ export class ChannelStore {
     this.#reloadChannel();
   }
 
+  /** Closes a 1:1 channel to posting, or reopens it (null). */
+  setClosed(reason: ClosedReason | null): void {
+    this.#sql.exec("UPDATE channel SET closed_reason = ? WHERE id = 1", reason);
+    this.#reloadChannel();
+  }
+
   markD1Synced(rev: number): void {
     this.#sql.exec("UPDATE channel SET d1_rev = MAX(d1_rev, ?) WHERE id = 1", rev);
     this.#reloadChannel();
@@ -170,7 +182,7 @@ export class ChannelStore {
        VALUES (?, ?, ?, ?, ?, ?, 1, 0, NULL)
        ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at,
          joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, synced_seq = excluded.synced_seq,
-         rev = members.rev + 1, removed_at = NULL`,
+         rev = members.rev + 1, removed_at = NULL, removed_seq = NULL`,
       userId,
       role,
       joinedAt,
@@ -186,8 +198,14 @@ export class ChannelStore {
     this.#reloadMember(userId);
   }
 
-  markRemoved(userId: string, at: number): void {
-    this.#sql.exec("UPDATE members SET removed_at = ?, rev = rev + 1 WHERE user_id = ?", at, userId);
+  /** The member left or was removed at `at`, when the head was `seq`: it may read up to there. */
+  markRemoved(userId: string, at: number, seq: number): void {
+    this.#sql.exec(
+      "UPDATE members SET removed_at = ?, removed_seq = ?, rev = rev + 1 WHERE user_id = ?",
+      at,
+      seq,
+      userId,
+    );
     this.#reloadMember(userId);
   }
 

@@ -3,6 +3,7 @@
  * Friendships and blocks, one row per side, each keyed by its owner's id.
  */
 import { and, eq, inArray, or } from "drizzle-orm";
+import { chunksFor } from "./bind-limit.ts";
 import type { Db } from "./db.ts";
 import { blocks, friendships } from "./schema.ts";
 
@@ -82,13 +83,16 @@ export async function isBlockedEitherWay(db: Db, a: string, b: string): Promise<
 
 /** Which of `userIds` have blocked `viewerId`. */
 export async function blockersOf(db: Db, userIds: string[], viewerId: string): Promise<string[]> {
-  if (userIds.length === 0) return [];
-  const rows = await db
-    .select({ id: blocks.userId })
-    .from(blocks)
-    .where(and(inArray(blocks.userId, userIds), eq(blocks.blockedId, viewerId)))
-    .all();
-  return rows.map((r) => r.id);
+  const pages = await Promise.all(
+    chunksFor(userIds, 1).map((chunk) =>
+      db
+        .select({ id: blocks.userId })
+        .from(blocks)
+        .where(and(inArray(blocks.userId, chunk), eq(blocks.blockedId, viewerId)))
+        .all(),
+    ),
+  );
+  return pages.flat().map((r) => r.id);
 }
 
 export async function addBlock(db: Db, userId: string, blockedId: string, now: number): Promise<void> {
@@ -107,4 +111,47 @@ export async function listBlocks(db: Db, userId: string) {
 export async function canChat(db: Db, a: string, b: string): Promise<boolean> {
   const [state, blocked] = await Promise.all([relation(db, a, b), isBlockedEitherWay(db, a, b)]);
   return state === "friends" && !blocked;
+}
+
+/**
+ * The consent rule for many at once (adding 99 people to a group): those of `others` that
+ * `userId` may not chat with. A few queries per 49 people, not two per person.
+ */
+export async function refusedChats(db: Db, userId: string, others: string[]): Promise<string[]> {
+  const [friendPages, blockPages] = await Promise.all([
+    // Binds `userId` and the state beside the ids.
+    Promise.all(
+      chunksFor(others, 2).map((chunk) =>
+        db
+          .select({ id: friendships.otherId })
+          .from(friendships)
+          .where(
+            and(
+              eq(friendships.userId, userId),
+              eq(friendships.state, "friends"),
+              inArray(friendships.otherId, chunk),
+            ),
+          )
+          .all(),
+      ),
+    ),
+    // Binds `userId` twice and each id twice (either direction).
+    Promise.all(
+      chunksFor(others, 2, 2).map((chunk) =>
+        db
+          .select({ a: blocks.userId, b: blocks.blockedId })
+          .from(blocks)
+          .where(
+            or(
+              and(eq(blocks.userId, userId), inArray(blocks.blockedId, chunk)),
+              and(eq(blocks.blockedId, userId), inArray(blocks.userId, chunk)),
+            ),
+          )
+          .all(),
+      ),
+    ),
+  ]);
+  const friends = new Set(friendPages.flat().map((r) => r.id));
+  const blocked = new Set(blockPages.flat().flatMap((r) => [r.a, r.b]));
+  return others.filter((o) => !friends.has(o) || blocked.has(o));
 }

@@ -3,7 +3,7 @@
  * D1's copy of channels and their members, for listings. Only a ChannelRoom writes here,
  * replacing the whole member list of its channel, so a repeated write is harmless.
  */
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { channels, memberships } from "./schema.ts";
 
@@ -40,6 +40,16 @@ export async function channelExists(db: Db, channelId: string): Promise<boolean>
     (await db.select({ id: channels.id }).from(channels).where(eq(channels.id, channelId)).get()) !==
     undefined
   );
+}
+
+/** Whether D1's copy lists the user as a member of the channel (one primary-key read). */
+export async function isMember(db: Db, userId: string, channelId: string): Promise<boolean> {
+  const row = await db
+    .select({ u: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.userId, userId), eq(memberships.channelId, channelId)))
+    .get();
+  return row !== undefined;
 }
 
 export async function channelIdsOf(db: Db, userId: string): Promise<{ channelId: string; kind: string }[]> {

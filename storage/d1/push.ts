@@ -5,6 +5,7 @@
  * exhausted their retries.
  */
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import { chunksFor } from "./bind-limit.ts";
 import type { Db } from "./db.ts";
 import { devices, pushFailures, pushSent, pushSubscriptions } from "./schema.ts";
 
@@ -47,8 +48,11 @@ export async function deleteSubscription(db: Db, deviceId: string): Promise<bool
 
 /** Removes the subscriptions of these devices (signed out or revoked). */
 export async function deleteSubscriptionsOfDevices(db: Db, deviceIds: string[]): Promise<void> {
-  if (deviceIds.length === 0) return;
-  await db.delete(pushSubscriptions).where(inArray(pushSubscriptions.deviceId, deviceIds));
+  await Promise.all(
+    chunksFor(deviceIds, 0).map((chunk) =>
+      db.delete(pushSubscriptions).where(inArray(pushSubscriptions.deviceId, chunk)),
+    ),
+  );
 }
 
 /**

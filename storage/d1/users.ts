@@ -4,19 +4,14 @@
  */
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { PasswordHash } from "../../domain/passwords.ts";
+import type { PublicUser } from "../../protocol/frames.ts";
+import { chunksFor } from "./bind-limit.ts";
 import type { Db } from "./db.ts";
 import { credentials, devices, users } from "./schema.ts";
 
 export type UserRow = typeof users.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
-
-/** What anyone may see of a user. A deleted account shows as "Deleted user". */
-export interface PublicUser {
-  id: string;
-  handle: string | null;
-  display_name: string;
-  deleted: boolean;
-}
+export type { PublicUser };
 
 export function toPublicUser(u: UserRow): PublicUser {
   return u.deletedAt
@@ -29,8 +24,10 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
 }
 
 export async function findUsersByIds(db: Db, ids: string[]): Promise<UserRow[]> {
-  if (ids.length === 0) return [];
-  return db.select().from(users).where(inArray(users.id, ids)).all();
+  const pages = await Promise.all(
+    chunksFor(ids, 0).map((chunk) => db.select().from(users).where(inArray(users.id, chunk)).all()),
+  );
+  return pages.flat();
 }
 
 export async function findLiveUserByHandle(db: Db, handle: string): Promise<UserRow | undefined> {
@@ -184,13 +181,31 @@ export async function revokeDevices(
   deviceIds: string[],
   now: number,
 ): Promise<string[]> {
-  if (deviceIds.length === 0) return [];
-  const rows = await db
-    .update(devices)
-    .set({ revokedAt: now })
-    .where(and(eq(devices.userId, userId), inArray(devices.id, deviceIds), isNull(devices.revokedAt)))
-    .returning({ id: devices.id });
-  return rows.map((r) => r.id);
+  // Binds `now` and `userId` beside the ids.
+  const pages = await Promise.all(
+    chunksFor(deviceIds, 2).map((chunk) =>
+      db
+        .update(devices)
+        .set({ revokedAt: now })
+        .where(and(eq(devices.userId, userId), inArray(devices.id, chunk), isNull(devices.revokedAt)))
+        .returning({ id: devices.id }),
+    ),
+  );
+  return pages.flat().map((r) => r.id);
+}
+
+/** Which of `deviceIds` are live devices of this user. */
+export async function liveDevicesAmong(db: Db, userId: string, deviceIds: string[]): Promise<string[]> {
+  const pages = await Promise.all(
+    chunksFor(deviceIds, 1).map((chunk) =>
+      db
+        .select({ id: devices.id })
+        .from(devices)
+        .where(and(eq(devices.userId, userId), inArray(devices.id, chunk), isNull(devices.revokedAt)))
+        .all(),
+    ),
+  );
+  return pages.flat().map((r) => r.id);
 }
 
 export async function liveDeviceIds(db: Db, userId: string): Promise<string[]> {

@@ -225,15 +225,16 @@ export class InboxStore {
     );
   }
 
-  /** The channels where a device opened sockets; forgets them. */
-  takeChannelSockets(deviceId: string): string[] {
+  /** The channels where a device opened sockets. */
+  channelSocketsOf(deviceId: string): string[] {
     return this.#sql
-      .exec<{ channel_id: string }>(
-        "DELETE FROM channel_sockets WHERE device_id = ? RETURNING channel_id",
-        deviceId,
-      )
+      .exec<{ channel_id: string }>("SELECT channel_id FROM channel_sockets WHERE device_id = ?", deviceId)
       .toArray()
       .map((r) => r.channel_id);
+  }
+
+  forgetChannelSockets(deviceId: string): void {
+    this.#sql.exec("DELETE FROM channel_sockets WHERE device_id = ?", deviceId);
   }
 
   // -------------------------------------------------------------------------------------------

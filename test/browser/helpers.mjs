@@ -98,7 +98,7 @@ export async function befriend(from, to, fromHandle, toHandle) {
   await to.getByTestId("tab-friends").click();
   await friendRow(to, fromHandle, "incoming").getByTestId("friend-accept").click();
   await friendRow(to, fromHandle, "friends").waitFor();
-  // The requester learns of it from the presence frame that a new friendship sends.
+  // The requester learns of it live, from the `friend` frame the acceptance sends.
   await friendRow(from, toHandle, "friends").waitFor();
 }
 

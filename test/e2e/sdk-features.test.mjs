@@ -54,6 +54,35 @@ function countingFetch(calls) {
 }
 
 describe("SDK features against the real Worker", () => {
+  it("emits friend requests and their answers live, and keeps friendList current", async () => {
+    const alice = await signup(t, server.url, "alice");
+    const bob = await signup(t, server.url, "bob");
+    for (const c of [alice, bob]) c.connect();
+    await waitFor("both open", () => alice.state === "open" && bob.state === "open");
+    await Promise.all([alice.friends(), bob.friends()]);
+    const events = [];
+    bob.on("friend", (e) => events.push([e.user.id, e.state]));
+    const aliceId = alice.session.user_id;
+    const bobId = bob.session.user_id;
+    const states = (c, id) =>
+      c
+        .friendList()
+        .friends.filter((f) => f.user.id === id)
+        .map((f) => f.state);
+
+    await alice.requestFriendById(bobId);
+    await waitFor("bob sees the request", () => states(bob, aliceId)[0] === "incoming");
+    await bob.acceptFriend(aliceId);
+    await waitFor("alice sees the acceptance", () => states(alice, bobId)[0] === "friends");
+    await alice.removeFriend(bobId);
+    await waitFor("bob sees the unfriending", () => states(bob, aliceId).length === 0);
+    assert.deepEqual(events, [
+      [aliceId, "incoming"],
+      [aliceId, "friends"],
+      [aliceId, "none"],
+    ]);
+  });
+
   it("two devices of one user both get live messages; reading on one clears the count on the other", async () => {
     const alice = await signup(t, server.url, "alice");
     const bob1 = await signup(t, server.url, "bob");

@@ -1,9 +1,10 @@
 // The client SDK's pure parts (client/src), without a server: the message log's cursor and
 // dedupe rules, receipt counting, text rules, the typing throttle, and the REST layer's
-// single-flight refresh against a scripted fetch.
+// single-flight refresh against a scripted fetch, and the friends list under live frames.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ChatApiError } from "../../client/src/chat-api-error.ts";
+import { FriendBook } from "../../client/src/friend-book.ts";
 import { MessageLog } from "../../client/src/message-log.ts";
 import { preview, textProblem } from "../../client/src/message-text.ts";
 import { ReceiptBook } from "../../client/src/receipts.ts";
@@ -130,6 +131,34 @@ describe("text rules and typing", () => {
     assert.equal(clock.stale("a", started), false);
     assert.equal(clock.stale("b", started), true);
     assert.equal(clock.stale("c", started), false);
+  });
+});
+
+describe("FriendBook", () => {
+  const user = (id) => ({ id, handle: id.toLowerCase(), display_name: id, deleted: false });
+  const frame = (id, state, since = 1) => ({ v: 1, type: "friend", user: user(id), state, since });
+
+  it("applies friend frames, and a snapshot requested before a frame does not undo it", () => {
+    const book = new FriendBook();
+    book.snapshot({ friends: [{ user: user("A"), state: "friends", since: 1 }], blocked: [] }, book.start());
+    const started = book.start(); // a refresh is in flight...
+    book.apply(frame("B", "incoming")); // ...when B's request arrives live
+    book.apply(frame("A", "none")); // and A unfriends
+    assert.deepEqual(
+      book.list.friends.map((f) => [f.user.id, f.state]),
+      [["B", "incoming"]],
+    );
+    // The refresh read the list before both frames: it knows neither.
+    const old = { friends: [{ user: user("A"), state: "friends", since: 1 }], blocked: [] };
+    const merged = book.snapshot(old, started);
+    assert.deepEqual(
+      merged.friends.map((f) => [f.user.id, f.state]),
+      [["B", "incoming"]],
+    );
+    // A later snapshot is taken as it is.
+    book.apply(frame("C", "blocked"));
+    const fresh = { friends: [{ user: user("D"), state: "outgoing", since: 2 }], blocked: [] };
+    assert.deepEqual(book.snapshot(fresh, book.start()), fresh);
   });
 });
 

@@ -1,8 +1,22 @@
 // My devices (list, revoke one, sign out everywhere), changing the password and deleting the
 // account, and that nobody can touch another user's devices.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { UserInbox } from "../../durable-objects/user-inbox/user-inbox.ts";
 import type { ChannelInfo } from "../../protocol/api.ts";
-import { api, befriend, createGroup, login, signup, type TestUser } from "../fixtures/api.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
+import {
+  api,
+  befriend,
+  connect,
+  createGroup,
+  groupOfTwo,
+  login,
+  signup,
+  type TestUser,
+  upgrade,
+} from "../fixtures/api.ts";
 import { expectError } from "./expect-error.ts";
 
 async function isSignedIn(user: TestUser): Promise<boolean> {
@@ -84,6 +98,37 @@ describe("devices", () => {
       "unauthenticated",
     );
   });
+});
+
+describe("revocation is retry-safe", () => {
+  // A fault in the call to the user object, before its work (unreachable) or after it (the
+  // answer lost). D1 used to mark the device revoked first: the request failed, and a retry
+  // answered 404 and left the device's sockets open (issue #16).
+  for (const fault of ["before", "after"] as const) {
+    it(`a retry finishes the job when the user object's call fails ${fault} its work`, async () => {
+      const { a, group } = await groupOfTwo();
+      const laptop = await login(a, "laptop");
+      const user = await connect(a);
+      const chan = await connect(a, group.channel_id);
+      const spare = await api("POST", "/v1/connect", { token: a.token, body: {} });
+      const inbox = env.USER_INBOX.getByName(a.id);
+      await runInDurableObject(inbox, (o: UserInbox) => {
+        o.faults.failRevocation = fault;
+      });
+      expectError(await api("DELETE", `/v1/devices/${a.deviceId}`, { token: laptop.token }), "internal");
+      await runInDurableObject(inbox, (o: UserInbox) => {
+        o.faults.failRevocation = null;
+      });
+
+      expect((await api("DELETE", `/v1/devices/${a.deviceId}`, { token: laptop.token })).status).toBe(204);
+      await user.until((s) => s.closed !== null, 5_000, "user socket close");
+      await chan.until((s) => s.closed !== null, 5_000, "channel socket close");
+      expect([user.closed?.code, chan.closed?.code]).toEqual([CLOSE.revoked, CLOSE.revoked]);
+      await expect(upgrade(spare.body.url, spare.body.ticket)).rejects.toThrow(/401/);
+      expect(await isSignedIn(a)).toBe(false);
+      expect(await isSignedIn(laptop)).toBe(true);
+    });
+  }
 });
 
 describe("changing the password", () => {

@@ -1,7 +1,7 @@
 // Friend requests (request, accept, decline, withdraw), unfriending, blocking, and the
 // consent rule that follows from them: only a friend can be messaged or added to a group.
 import { describe, expect, it } from "vitest";
-import { api, befriend, signup, type TestUser } from "../fixtures/api.ts";
+import { api, befriend, connect, openDm, signup, type TestSocket, type TestUser } from "../fixtures/api.ts";
 import { expectError } from "./expect-error.ts";
 
 async function friendsOf(user: TestUser) {
@@ -184,7 +184,15 @@ describe("blocking", () => {
       body: { client_msg_id: "blocker", text: "me neither" },
     });
     expectError(mine, "blocked");
+    // The block ended the friendship: unblocking alone leaves the chat read-only, and becoming
+    // friends again reopens it.
     await api("DELETE", `/v1/friends/${b.id}/block`, { token: a.token });
+    const unblocked = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "after-unblock", text: "hello again" },
+    });
+    expectError(unblocked, "not_friends");
+    await befriend(a, b);
     const again = await api("POST", `/v1/channels/${dm.body.channel_id}/messages`, {
       token: b.token,
       body: { client_msg_id: "after-unblock", text: "hello again" },
@@ -211,5 +219,146 @@ describe("blocking", () => {
       await api("POST", "/v1/friends/01ARZ3NDEKTSV4RRFFQ69G5FAV/block", { token: a.token }),
       "not_found",
     );
+  });
+});
+
+describe("a 1:1 chat is writable while the two are friends, readable always (issue #16)", () => {
+  const post = (user: TestUser, channelId: string, id: string) =>
+    api("POST", `/v1/channels/${channelId}/messages`, {
+      token: user.token,
+      body: { client_msg_id: id, text: `message ${id}` },
+    });
+  const texts = async (user: TestUser, channelId: string) => {
+    const res = await api("GET", `/v1/channels/${channelId}/messages`, { token: user.token });
+    expect(res.status).toBe(200);
+    return (res.body.messages as { text: string }[]).map((m) => m.text);
+  };
+
+  it("after an unfriend neither side can post, on the socket or over REST, until they are friends again", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    const dm = await openDm(a, b);
+    expect((await post(a, dm.channel_id, "1")).status).toBe(201);
+    const chan = await connect(b, dm.channel_id);
+
+    expect((await api("DELETE", `/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
+    expectError(await post(a, dm.channel_id, "2"), "not_friends");
+    chan.send({ v: 1, type: "send", id: "s3", client_msg_id: "3", text: "still there?" });
+    await chan.until((s) => s.of("error").length === 1, 5_000, "the refusal");
+    expect(chan.of("error")[0]).toMatchObject({ code: "not_friends", ref: "s3" });
+    // Both can still read it, history and sync alike.
+    expect(await texts(a, dm.channel_id)).toEqual(["message 1"]);
+    expect(await texts(b, dm.channel_id)).toEqual(["message 1"]);
+    chan.send({ v: 1, type: "sync", id: "y", after_seq: 0 });
+    await chan.until((s) => s.of("messages").length === 1, 5_000, "sync");
+    chan.close();
+
+    await befriend(b, a);
+    expect((await post(a, dm.channel_id, "4")).status).toBe(201);
+    expect(await texts(b, dm.channel_id)).toEqual(["message 1", "message 4"]);
+  });
+
+  it("a deleted account's 1:1 chats stay readable for the other side and take no more posts", async () => {
+    const a = await signup("a");
+    const gone = await signup("gone");
+    await befriend(a, gone);
+    const dm = await openDm(a, gone);
+    expect((await post(gone, dm.channel_id, "last")).status).toBe(201);
+    const del = await api("DELETE", "/v1/account", { token: gone.token, body: { password: gone.password } });
+    expect(del.status).toBe(204);
+
+    const refused = await post(a, dm.channel_id, "hello?");
+    expectError(refused, "not_friends");
+    expect(refused.body.error.message).toMatch(/deleted/);
+    expect(await texts(a, dm.channel_id)).toEqual(["message last"]);
+  });
+});
+
+describe("friend events reach the user sockets live (issue #16)", () => {
+  const pub = (u: TestUser) => ({
+    id: u.id,
+    handle: u.handle,
+    display_name: u.handle.toUpperCase(),
+    deleted: false,
+  });
+  /** The `friend` frames a socket got, as [other user's id, state]. */
+  const events = (s: TestSocket) => s.of("friend").map((f) => [f.user.id, f.state]);
+
+  it("request, accept, unfriend, decline and block each tell both sides, from their own side", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    const [aDev, bDev] = [await connect(a), await connect(b)];
+
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    await bDev.until((s) => s.of("friend").length === 1, 5_000, "the request");
+    expect(bDev.of("friend")[0]).toEqual({
+      v: 1,
+      type: "friend",
+      user: pub(a),
+      state: "incoming",
+      since: expect.any(Number),
+    });
+    await aDev.until((s) => s.of("friend").length === 1, 5_000, "my own request, on my devices");
+    expect(aDev.of("friend")[0]).toMatchObject({ user: pub(b), state: "outgoing" });
+
+    await api("POST", `/v1/friends/${a.id}/accept`, { token: b.token });
+    // The friend frame comes before the presence frame that a new friendship sends.
+    await aDev.until((s) => s.of("presence").length === 1, 5_000, "the new friend's presence");
+    const kinds = aDev.frames.filter((f) => f.type === "friend" || f.type === "presence").map((f) => f.type);
+    expect(kinds).toEqual(["friend", "friend", "presence"]);
+    await bDev.until((s) => s.of("friend").length === 2, 5_000, "the acceptance");
+
+    await api("DELETE", `/v1/friends/${b.id}`, { token: a.token });
+    await bDev.until((s) => s.of("friend").length === 3, 5_000, "the unfriending");
+
+    await api("POST", "/v1/friends/requests", { token: b.token, body: { user_id: a.id } });
+    await api("POST", `/v1/friends/${b.id}/decline`, { token: a.token });
+    await bDev.until((s) => s.of("friend").length === 5, 5_000, "the decline");
+
+    await api("POST", "/v1/friends/requests", { token: a.token, body: { user_id: b.id } });
+    await api("POST", `/v1/friends/${a.id}/block`, { token: b.token });
+    await aDev.until((s) => s.of("friend").length === 7, 5_000, "the block");
+    await bDev.until((s) => s.of("friend").length === 7, 5_000, "the block, on the blocker's devices");
+
+    expect(events(aDev)).toEqual([
+      [b.id, "outgoing"],
+      [b.id, "friends"],
+      [b.id, "none"],
+      [b.id, "incoming"],
+      [b.id, "none"],
+      [b.id, "outgoing"],
+      [b.id, "none"],
+    ]);
+    expect(events(bDev)).toEqual([
+      [a.id, "incoming"],
+      [a.id, "friends"],
+      [a.id, "none"],
+      [a.id, "outgoing"],
+      [a.id, "none"],
+      [a.id, "incoming"],
+      [a.id, "blocked"],
+    ]);
+    aDev.close();
+    bDev.close();
+  });
+
+  it("a block of someone with no relation tells them nothing, and a deleted account leaves its friends' lists live", async () => {
+    const a = await signup("a");
+    const stranger = await signup("s");
+    const friend = await signup("f");
+    await befriend(a, friend);
+    const [strangerDev, friendDev] = [await connect(stranger), await connect(friend)];
+
+    await api("POST", `/v1/friends/${stranger.id}/block`, { token: a.token });
+    await api("DELETE", "/v1/account", { token: a.token, body: { password: a.password } });
+    await friendDev.until((s) => s.of("friend").length === 1, 5_000, "the deletion");
+    expect(friendDev.of("friend")[0]).toMatchObject({
+      user: { id: a.id, handle: null, display_name: "Deleted user", deleted: true },
+      state: "none",
+    });
+    expect(strangerDev.of("friend")).toEqual([]);
+    strangerDev.close();
+    friendDev.close();
   });
 });

@@ -2,7 +2,7 @@
 // ownership on; who may do each; the consent rule; and the 100-member limit.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChannelInfo } from "../../protocol/api.ts";
-import { api, befriend, createGroup, signup, type TestUser } from "../fixtures/api.ts";
+import { api, befriend, createGroup, signup, signupMany, type TestUser } from "../fixtures/api.ts";
 import { expectError } from "./expect-error.ts";
 
 function memberIds(info: ChannelInfo): string[] {
@@ -17,15 +17,6 @@ async function myGroupIds(user: TestUser): Promise<string[]> {
   const res = await api<{ groups: ChannelInfo[] }>("GET", "/v1/groups", { token: user.token });
   expect(res.status).toBe(200);
   return res.body.groups.map((g) => g.channel_id);
-}
-
-/** `count` fresh users, signed up in parallel chunks of 10 (each sign-up costs a PBKDF2 hash). */
-async function signupMany(count: number, prefix: string): Promise<TestUser[]> {
-  const users: TestUser[] = [];
-  for (let i = 0; i < count; i += 10) {
-    users.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => signup(prefix)))));
-  }
-  return users;
 }
 
 describe("creating and reading a group", () => {

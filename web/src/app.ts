@@ -34,7 +34,6 @@ const BANNER: Record<ConnectionState, string> = {
   reconnecting: "Connection lost. Reconnecting…",
   offline: "You are offline. Messages will be sent when you are back online.",
 };
-const FRIENDS_POLL_MS = 15_000;
 
 export function channelFromHash(hash = location.hash): string | null {
   const m = /^#\/c\/([A-Za-z0-9_]+)$/.exec(hash);
@@ -59,7 +58,6 @@ export class App {
   #friendsAgain = false;
   readonly #unsubs: (() => void)[] = [];
   #listFrame = 0;
-  #friendsTimer: ReturnType<typeof setInterval> | undefined;
   #friendsLoad: Promise<void> | null = null;
   #toastTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -168,10 +166,13 @@ export class App {
       if (!known) void this.#loadFriends();
       else if (this.#tab === "friends") this.#renderPanel();
     });
+    // Requests, acceptances and removals arrive live on the user socket (docs/protocol.md §7.6).
+    on("friends", ({ list }) => this.#showFriends(list));
     on("signed_out", () => this.#signedOut());
     on("error", (e) => {
       if (e.code === "blocked")
         this.toast("This conversation is blocked: messages wait until it is unblocked.");
+      else if (e.code === "not_friends" && e.client_msg_id) this.toast(e.message);
       else if (e.code === "not_a_member" && e.channel_id && e.channel_id === this.#view?.channelId) {
         this.toast("You are no longer a member of this conversation.");
       } else if (e.code === "replaced") this.toast("This device connected again elsewhere.");
@@ -188,9 +189,6 @@ export class App {
     };
     document.addEventListener("visibilitychange", onVisible);
     this.#unsubs.push(() => document.removeEventListener("visibilitychange", onVisible));
-    this.#friendsTimer = setInterval(() => {
-      if (document.visibilityState === "visible") void this.#loadFriends();
-    }, FRIENDS_POLL_MS);
 
     chat.connect();
     this.#showState(chat.state);
@@ -211,7 +209,6 @@ export class App {
 
   destroy(): void {
     for (const off of this.#unsubs.splice(0)) off();
-    clearInterval(this.#friendsTimer);
     cancelAnimationFrame(this.#listFrame);
     this.#view?.close();
     this.#view = null;
@@ -417,17 +414,7 @@ export class App {
     }
     this.#friendsLoad = this.#chat
       .friends()
-      .then((list) => {
-        this.#friends = list;
-        for (const f of list.friends) this.#people.add(f.user);
-        for (const b of list.blocked) this.#people.add(b.user);
-        const incoming = list.friends.filter((f) => f.state === "incoming").length;
-        this.#requestCount.hidden = incoming === 0;
-        this.#requestCount.textContent = String(incoming);
-        this.#tabs.friends.setAttribute("aria-label", incoming ? `Friends, ${incoming} requests` : "Friends");
-        if (this.#tab === "friends") this.#renderPanel();
-        this.#scheduleList();
-      })
+      .then((list) => this.#showFriends(list))
       .catch(() => {})
       .finally(() => {
         this.#friendsLoad = null;
@@ -437,6 +424,19 @@ export class App {
         }
       });
     return this.#friendsLoad;
+  }
+
+  /** The Friends badge (incoming requests), the Friends tab and the names of everyone listed. */
+  #showFriends(list: FriendsList): void {
+    this.#friends = list;
+    for (const f of list.friends) this.#people.add(f.user);
+    for (const b of list.blocked) this.#people.add(b.user);
+    const incoming = list.friends.filter((f) => f.state === "incoming").length;
+    this.#requestCount.hidden = incoming === 0;
+    this.#requestCount.textContent = String(incoming);
+    this.#tabs.friends.setAttribute("aria-label", incoming ? `Friends, ${incoming} requests` : "Friends");
+    if (this.#tab === "friends") this.#renderPanel();
+    this.#scheduleList();
   }
 
   #friendActions() {

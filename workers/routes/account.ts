@@ -8,10 +8,18 @@ import { hashPassword, verifyPassword } from "../../domain/passwords.ts";
 import { unwrap } from "../../durable-objects/rpc.ts";
 import { ChangePasswordBody, DeleteAccountBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
-import { deleteAllRelations } from "../../storage/d1/friends.ts";
+import { deleteAllRelations, listRelations } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
-import { findCredentials, liveDeviceIds, markUserDeleted, setPassword } from "../../storage/d1/users.ts";
+import {
+  findCredentials,
+  findUserById,
+  liveDeviceIds,
+  markUserDeleted,
+  setPassword,
+  toPublicUser,
+} from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { announceFriendChanges } from "../friend-events.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
@@ -39,15 +47,26 @@ account.delete("/", valid("json", DeleteAccountBody), async (c) => {
   await requirePassword(c, c.req.valid("json").password);
   const d = db(c);
   const userId = c.get("userId");
-  // Leave every group first (ownership passes on); 1:1 history stays with the other side.
+  // Leave every group first (ownership passes on). 1:1 chats stay readable for the other side
+  // and take no more posts.
   const mine = await channelIdsOf(d, userId);
   await Promise.all(
-    mine
-      .filter((m) => m.kind === "group")
-      .map((m) => unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))),
+    mine.map((m) =>
+      m.kind === "group"
+        ? unwrap(channelStub(c.env, m.channelId).removeMember(userId, userId))
+        : channelStub(c.env, m.channelId).accountDeleted(userId),
+    ),
   );
   await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));
+  const related = await listRelations(d, userId);
   await deleteAllRelations(d, userId);
-  await markUserDeleted(d, userId, Date.now());
+  const now = Date.now();
+  await markUserDeleted(d, userId, now);
+  // Whoever had a relation with the account sees it go from their friends list at once.
+  const gone = toPublicUser({ ...(await findUserById(d, userId))!, deletedAt: now });
+  await announceFriendChanges(
+    c.env,
+    related.map((r) => ({ to: r.otherId, user: gone, state: "none", since: now })),
+  );
   return c.body(null, 204);
 });

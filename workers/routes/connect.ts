@@ -6,7 +6,8 @@
  * the ticket in `?ticket=` or in `Sec-WebSocket-Protocol` (`edge-chat.v1, ticket.<jwt>`); the
  * Worker checks signature, expiry and target before the request reaches any Durable Object,
  * then hands the request, with the verified identity in headers, to the object that owns the
- * socket. The user object refuses a ticket it has seen before.
+ * socket. The user object refuses a ticket it has seen before. A channel ticket goes to members
+ * only, so an upgrade is refused only when membership changed within the ticket's 30 s.
  */
 import { Hono } from "hono";
 import { issueTicket, verifyTicket } from "../../domain/tokens.ts";
@@ -16,14 +17,30 @@ import { ConnectBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { SUBPROTOCOL } from "../../protocol/frames.ts";
 import { isChannelId } from "../../protocol/ids.ts";
-import { type AppContext, type AppEnv, channelStub, inboxStub } from "../context.ts";
+import { isMember } from "../../storage/d1/memberships.ts";
+import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
 export const connect = new Hono<AppEnv>();
 
+/**
+ * Channel tickets go to members only. The user object has the user's channels, so the common
+ * path reads no D1. A channel it has not heard of yet (a group created a moment ago, whose
+ * first update is still on its way) is looked up in D1's copy, which the channel writes before
+ * its create or add call answers. Neither asks the ChannelRoom: an invented id never wakes or
+ * creates one.
+ */
+async function requireMembership(c: AppContext, channelId: string): Promise<void> {
+  const me = c.get("userId");
+  if (await inboxStub(c.env, me).hasChannel(channelId)) return;
+  if (await isMember(db(c), me, channelId)) return;
+  throw new ChatError("not_a_member", "you are not a member of this channel");
+}
+
 connect.post("/connect", requireAuth, valid("json", ConnectBody), async (c) => {
   const channelId = c.req.valid("json").channel_id;
+  if (channelId) await requireMembership(c, channelId);
   const socket = channelId ?? "user";
   const { ticket, claims } = await issueTicket(c.env.AUTH_SECRET, c.get("userId"), c.get("deviceId"), socket);
   const url = new URL(c.req.url);
@@ -76,8 +93,14 @@ connect.get("/ws/channels/:id", async (c) => {
     throw new ChatError("ticket_invalid", "this ticket is for another socket");
   }
   // The user object is the one place that remembers used tickets and revoked devices.
-  await unwrap(
-    inboxStub(c.env, claims.sub).admitChannelSocket(claims.jti, claims.exp * 1000, claims.did, channelId),
-  );
-  return channelStub(c.env, channelId).fetch(withIdentity(c, claims));
+  const inbox = inboxStub(c.env, claims.sub);
+  await unwrap(inbox.admitChannelSocket(claims.jti, claims.exp * 1000, claims.did));
+  const channel = channelStub(c.env, channelId);
+  const res = await channel.fetch(withIdentity(c, claims));
+  // Recorded only once the channel accepted it: a refused upgrade leaves nothing behind. A
+  // device revoked meanwhile (its record would have been missed) loses the socket at once.
+  if (res.status === 101 && !(await inbox.channelSocketOpened(claims.did, channelId))) {
+    await channel.disconnectDevice(claims.did);
+  }
+  return res;
 });

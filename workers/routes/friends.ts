@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { UserIdSchema, UserRefBody } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
+import type { FriendFrameState } from "../../protocol/frames.ts";
 import { dmChannelId } from "../../protocol/ids.ts";
 import {
   addBlock,
@@ -22,6 +23,7 @@ import {
 import { channelExists } from "../../storage/d1/memberships.ts";
 import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
+import { announceFriendChanges, type FriendChange } from "../friend-events.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
@@ -50,9 +52,39 @@ async function setDmBlocked(c: AppContext, me: string, other: string, blocked: b
   if (await channelExists(db(c), id)) await channelStub(c.env, id).setBlocked(me, blocked);
 }
 
+/**
+ * Tells an existing 1:1 channel whether its two members are friends: it takes posts only
+ * between friends, and stays readable either way.
+ */
+async function setDmFriends(c: AppContext, me: string, other: string, friends: boolean): Promise<void> {
+  const id = dmChannelId(me, other);
+  if (await channelExists(db(c), id)) await channelStub(c.env, id).setFriends(friends);
+}
+
 async function requireLiveUser(c: AppContext, id: string): Promise<void> {
   const u = await findUserById(db(c), id);
   if (!u || u.deletedAt) throw new ChatError("not_found", "no such user");
+}
+
+/**
+ * Tells both sides' devices how the relation of `me` and `other` stands now, each from its own
+ * side (null: tell that side nothing). Told before presence is shared, so a new friend's
+ * `friend` frame comes before their `presence` frame.
+ */
+async function announce(
+  c: AppContext,
+  me: string,
+  other: string,
+  mine: FriendFrameState | null,
+  theirs: FriendFrameState | null,
+  since: number,
+): Promise<void> {
+  const people = new Map((await findUsersByIds(db(c), [me, other])).map((u) => [u.id, toPublicUser(u)]));
+  const [myself, them] = [people.get(me), people.get(other)];
+  const changes: FriendChange[] = [];
+  if (mine && them) changes.push({ to: me, user: them, state: mine, since });
+  if (theirs && myself) changes.push({ to: other, user: myself, state: theirs, since });
+  await announceFriendChanges(c.env, changes);
 }
 
 friends.get("/", async (c) => {
@@ -88,12 +120,16 @@ friends.post("/requests", valid("json", UserRefBody), async (c) => {
     throw new ChatError("blocked", "you cannot send this user a request");
   const state = await relation(d, me, other);
   if (state === "friends") return c.json({ state });
+  const now = Date.now();
   if (state === "incoming") {
-    await setRelation(d, me, other, "friends", "friends", Date.now());
+    await setRelation(d, me, other, "friends", "friends", now);
+    await setDmFriends(c, me, other, true);
+    await announce(c, me, other, "friends", "friends", now);
     await sharePresence(c, me, other);
     return c.json({ state: "friends" });
   }
-  await setRelation(d, me, other, "outgoing", "incoming", Date.now());
+  await setRelation(d, me, other, "outgoing", "incoming", now);
+  await announce(c, me, other, "outgoing", "incoming", now);
   return c.json({ state: "outgoing" }, 201);
 });
 
@@ -103,7 +139,10 @@ friends.post("/:userId/accept", async (c) => {
   const d = db(c);
   if ((await relation(d, me, other)) !== "incoming")
     throw new ChatError("not_found", "no request from this user");
-  await setRelation(d, me, other, "friends", "friends", Date.now());
+  const now = Date.now();
+  await setRelation(d, me, other, "friends", "friends", now);
+  await setDmFriends(c, me, other, true);
+  await announce(c, me, other, "friends", "friends", now);
   await sharePresence(c, me, other);
   return c.json({ state: "friends" });
 });
@@ -115,6 +154,7 @@ friends.post("/:userId/decline", async (c) => {
   if ((await relation(d, me, other)) !== "incoming")
     throw new ChatError("not_found", "no request from this user");
   await deleteRelation(d, me, other);
+  await announce(c, me, other, "none", "none", Date.now());
   return c.body(null, 204);
 });
 
@@ -124,8 +164,11 @@ friends.delete("/:userId", async (c) => {
   const other = otherId(c);
   const d = db(c);
   if (!(await relation(d, me, other))) throw new ChatError("not_found", "no relation with this user");
+  // The chat closes before the relation goes: if this fails, a retry still finds the relation.
+  await setDmFriends(c, me, other, false);
   await deleteRelation(d, me, other);
   await unsharePresence(c, me, other);
+  await announce(c, me, other, "none", "none", Date.now());
   return c.body(null, 204);
 });
 
@@ -135,16 +178,22 @@ friends.post("/:userId/block", async (c) => {
   if (other === me) throw new ChatError("bad_request", "you cannot block yourself");
   await requireLiveUser(c, other);
   const d = db(c);
+  const had = await relation(d, me, other);
   await deleteRelation(d, me, other);
   await unsharePresence(c, me, other);
-  await addBlock(d, me, other, Date.now());
+  const now = Date.now();
+  await addBlock(d, me, other, now);
   await setDmBlocked(c, me, other, true);
+  // The blocked side learns only that a relation it had is gone, as from an unfriending.
+  await announce(c, me, other, "blocked", had ? "none" : null, now);
   return c.json({ blocked: true });
 });
 
 friends.delete("/:userId/block", async (c) => {
+  const me = c.get("userId");
   const other = otherId(c);
-  await removeBlock(db(c), c.get("userId"), other);
-  await setDmBlocked(c, c.get("userId"), other, false);
+  await removeBlock(db(c), me, other);
+  await setDmBlocked(c, me, other, false);
+  await announce(c, me, other, "none", null, Date.now());
   return c.body(null, 204);
 });

@@ -17,7 +17,7 @@ import {
 } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { newGroupId } from "../../protocol/ids.ts";
-import { blockersOf, canChat } from "../../storage/d1/friends.ts";
+import { blockersOf, refusedChats } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
@@ -35,11 +35,11 @@ function groupId(c: AppContext): string {
 /** Refuses unless every one of `others` is my friend and neither side blocked the other. */
 async function requireConsent(c: AppContext, others: string[]): Promise<void> {
   const me = c.get("userId");
-  const d = db(c);
-  const checks = await Promise.all(
-    others.filter((o) => o !== me).map(async (o) => [o, await canChat(d, me, o)] as const),
+  const refused = await refusedChats(
+    db(c),
+    me,
+    others.filter((o) => o !== me),
   );
-  const refused = checks.filter(([, ok]) => !ok).map(([o]) => o);
   if (refused.length > 0) {
     throw new ChatError("not_friends", "only friends can be added to a group", {
       details: { user_ids: refused },

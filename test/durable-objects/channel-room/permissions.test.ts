@@ -1,10 +1,24 @@
 /**
  * Who may read and write a channel, and what happens to a member who is removed.
  */
-import { exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
+import type { UserInbox } from "../../../durable-objects/user-inbox/user-inbox.ts";
 import { CLOSE } from "../../../protocol/close-codes.ts";
-import { api, connect, createGroup, groupOfTwo, seqsOf, signup, upgrade } from "../../fixtures/api.ts";
+import { dmChannelId } from "../../../protocol/ids.ts";
+import {
+  api,
+  befriend,
+  connect,
+  createGroup,
+  groupOfTwo,
+  openDm,
+  seqsOf,
+  signup,
+  upgrade,
+} from "../../fixtures/api.ts";
 
 describe("permissions", () => {
   it("refuses a non-member who guesses a channel id: no socket, no post, no history", async () => {
@@ -17,12 +31,17 @@ describe("permissions", () => {
       body: { client_msg_id: "1", text: "secret" },
     });
 
+    // No ticket for a channel one is not in, nor for one that does not exist (issue #16).
     const ticket = await api("POST", "/v1/connect", {
       token: stranger.token,
       body: { channel_id: group.channel_id },
     });
-    expect(ticket.status).toBe(200);
-    await expect(upgrade(ticket.body.url, ticket.body.ticket)).rejects.toThrow(/403.*not_a_member/);
+    expect(ticket).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
+    const ghostTicket = await api("POST", "/v1/connect", {
+      token: stranger.token,
+      body: { channel_id: "gr_01ARZ3NDEKTSV4RRFFQ69G5FAV" },
+    });
+    expect(ghostTicket).toEqual(ticket);
 
     const post = await api("POST", `/v1/channels/${group.channel_id}/messages`, {
       token: stranger.token,
@@ -68,6 +87,37 @@ describe("permissions", () => {
     expect(list.body.channels).toEqual([]);
   });
 
+  it("tells a removed member the last seq it may read, after the messages up to there", async () => {
+    const owner = await signup("o");
+    const removed = await signup("r");
+    const group = await createGroup(owner, [removed, await signup("k")]);
+    const device = await connect(removed);
+    const room = env.CHANNEL_ROOM.getByName(group.channel_id);
+    // The member's updates are held back while 3 messages are posted, it is removed, and 2
+    // more follow: its removal must not reveal them (issue #16).
+    await runInDurableObject(room, (r: ChannelRoom) => {
+      r.faults.failUserUpdates = true;
+    });
+    const post = (n: number) =>
+      api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: owner.token,
+        body: { client_msg_id: `m${n}`, text: `message ${n}` },
+      });
+    for (const n of [1, 2, 3]) await post(n);
+    await api("DELETE", `/v1/groups/${group.channel_id}/members/${removed.id}`, { token: owner.token });
+    for (const n of [4, 5]) await post(n);
+    await runInDurableObject(room, async (r: ChannelRoom) => {
+      r.faults.failUserUpdates = false;
+      await r.alarm();
+    });
+
+    await device.until((s) => s.of("channel").some((f) => f.removed), 10_000, "the removal");
+    expect(seqsOf(device, group.channel_id)).toEqual([1, 2, 3]);
+    const removal = device.of("channel").find((f) => f.removed);
+    expect(removal?.channel).toMatchObject({ channel_id: group.channel_id, head_seq: 3, last_message: null });
+    device.close();
+  });
+
   it("shows a new member history only from the moment it joined", async () => {
     const owner = await signup("o");
     const early = await signup("e");
@@ -99,6 +149,43 @@ describe("permissions", () => {
 });
 
 describe("sockets and tickets", () => {
+  it("gives a ticket for a 1:1 channel opened a moment ago, before its update reached the user object", async () => {
+    const a = await signup("a");
+    const b = await signup("b");
+    await befriend(a, b);
+    // B's user object will not hear of the channel: the fault holds every update back.
+    await runInDurableObject(env.CHANNEL_ROOM.getByName(dmChannelId(a.id, b.id)), (room: ChannelRoom) => {
+      room.faults.failUserUpdates = true;
+    });
+    const dm = await openDm(a, b);
+    expect(
+      await runInDurableObject(env.USER_INBOX.getByName(b.id), (inbox: UserInbox) =>
+        inbox.hasChannel(dm.channel_id),
+      ),
+    ).toBe(false);
+    const chan = await connect(b, dm.channel_id);
+    expect(chan.of("hello")[0]).toMatchObject({ channel_id: dm.channel_id });
+    chan.close();
+  });
+
+  it("records nothing for a refused upgrade", async () => {
+    const owner = await signup("o");
+    const b = await signup("b");
+    const group = await createGroup(owner, [b]);
+    const ticket = await api("POST", "/v1/connect", {
+      token: b.token,
+      body: { channel_id: group.channel_id },
+    });
+    expect(ticket.status).toBe(200);
+    // Removed between the ticket and the upgrade: the channel refuses it.
+    await api("DELETE", `/v1/groups/${group.channel_id}/members/${b.id}`, { token: owner.token });
+    await expect(upgrade(ticket.body.url, ticket.body.ticket)).rejects.toThrow(/403.*not_a_member/);
+    const recorded = await runInDurableObject(env.USER_INBOX.getByName(b.id), (_inbox, state) =>
+      state.storage.sql.exec("SELECT channel_id FROM channel_sockets").toArray(),
+    );
+    expect(recorded).toEqual([]);
+  });
+
   it("accepts a ticket once", async () => {
     const a = await signup("a");
     for (const body of [{}, { channel_id: (await createGroup(a, [await signup("b")])).channel_id }]) {
