@@ -227,6 +227,38 @@ describe("subscription API", () => {
     expect(await subscriptionRow(user.deviceId)).toBeNull();
   });
 
+  it("refuses an endpoint on an IP address or a local name: the server would POST into a private network", async () => {
+    const user = await signup("push");
+    const good = await browserSubscription();
+    const refused: [string, string][] = [
+      ["https://127.0.0.1/push", "not an IP address"],
+      ["https://10.0.0.8:8443/push", "not an IP address"],
+      ["https://169.254.169.254/latest/meta-data", "not an IP address"],
+      ["https://0x7f000001/push", "not an IP address"],
+      ["https://[::1]/push", "not an IP address"],
+      ["https://localhost/push", "not a single-label host"],
+      ["https://router/push", "not a single-label host"],
+      ["https://push.localhost/x", "(.localhost)"],
+      ["https://printer.local/x", "(.local)"],
+      ["https://metadata.google.internal/x", "(.internal)"],
+      ["https://nas.home.arpa/x", "(.arpa)"],
+    ];
+    for (const [endpoint, why] of refused) {
+      const res = await api("PUT", "/v1/push/subscription", {
+        token: user.token,
+        body: { ...good, endpoint },
+      });
+      expectError(res, "validation_failed", endpoint);
+      expect(res.body.error.message, endpoint).toContain(why);
+      expect(res.body.error.details).toEqual([{ path: "endpoint", message: res.body.error.message }]);
+    }
+    expect(await subscriptionRow(user.deviceId)).toBeNull();
+    // This deployment names no local receiver (wrangler.toml: PUSH_LOCAL_RECEIVERS = "").
+    expect(env.PUSH_LOCAL_RECEIVERS).toBe("");
+    const fcm = { ...good, endpoint: "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bH" };
+    expect((await api("PUT", "/v1/push/subscription", { token: user.token, body: fcm })).status).toBe(204);
+  });
+
   it("a revoked or signed-out device's subscription goes with it", async () => {
     const laptop = await signup("push");
     const phone = await login(laptop, "phone");
@@ -355,6 +387,30 @@ describe("push consumer", () => {
       expect(result.retryMessages).toEqual([]);
     }
     expect(pushes).toEqual([]);
+  });
+
+  it("a stored subscription the endpoint rule refuses is removed, and nothing is sent to it", async () => {
+    const user = await signup("push");
+    const laptop = await subscribe(user);
+    const phone = await login(user, "phone");
+    // Written before the rule existed (or while a local receiver was allowed): straight into D1.
+    const sub = await browserSubscription();
+    await env.DB.prepare(
+      "INSERT INTO push_subscriptions (device_id, user_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+      .bind(phone.deviceId, user.id, "https://10.0.0.8/push/x", sub.keys.p256dh, sub.keys.auth, Date.now())
+      .run();
+    const requested: string[] = [];
+    fetchSpy.mockImplementation(async (input, init) => {
+      const req = new Request(input, init);
+      requested.push(req.url);
+      return new Response(null, { status: 201 });
+    });
+    const { id, result } = await deliver(PUSH_QUEUE, jobFor(user));
+    expect(result.explicitAcks).toEqual([id]);
+    expect(requested).toEqual([laptop]);
+    expect(await subscriptionRow(phone.deviceId)).toBeNull();
+    expect(await subscriptionRow(user.deviceId)).not.toBeNull();
   });
 
   it("a user with no subscription: acked, nothing sent", async () => {

@@ -16,6 +16,7 @@
  */
 import * as v from "valibot";
 import { preview } from "../../../domain/message-text.ts";
+import { localReceivers, pushEndpointProblem } from "../../../domain/push-endpoint.ts";
 import { type PushJob, PushJobSchema, type PushPayload, pushTopic } from "../../../protocol/push.ts";
 import { type Db, openDb } from "../../../storage/d1/db.ts";
 import {
@@ -51,6 +52,8 @@ export interface PushConsumerDeps {
   retryWanted(userId: string, channelId: string, seq: number, attempt: number): Promise<boolean>;
   /** The attempts the user's Durable Object counted for the job, if it still tracks it. */
   attempts(userId: string, channelId: string, seq: number): Promise<number | null>;
+  /** Origins of local push receivers a development setup allows (`PUSH_LOCAL_RECEIVERS`). */
+  localReceivers: string[];
   now(): number;
 }
 
@@ -67,6 +70,7 @@ export function pushConsumerDeps(env: Env, overrides: Partial<PushConsumerDeps> 
     retryWanted: (userId, channelId, seq, attempt) =>
       inboxStub(env, userId).pushRetryWanted(channelId, seq, attempt),
     attempts: (userId, channelId, seq) => inboxStub(env, userId).pushAttempts(channelId, seq),
+    localReceivers: localReceivers(env.PUSH_LOCAL_RECEIVERS),
     now: Date.now,
     ...overrides,
   };
@@ -122,6 +126,19 @@ async function sendToDevice(
   payload: PushPayload,
   opts: PushSendOptions,
 ): Promise<DeviceResult> {
+  // Checked again here: a subscription stored before the rule, or while a local receiver was
+  // allowed, is removed as one the push service declared gone, and nothing is sent to it.
+  const problem = pushEndpointProblem(sub.endpoint, deps.localReceivers);
+  if (problem) {
+    await deleteSubscriptionByEndpoint(deps.db, sub.endpoint);
+    log({
+      event: "subscription_refused",
+      reason: `endpoint ${problem}`,
+      device_id: sub.deviceId,
+      push_service: originOf(sub.endpoint),
+    });
+    return { kind: "gone" };
+  }
   if (await alreadySent(deps.db, sub.deviceId, job.channel_id, job.seq)) return { kind: "skipped" };
   const outcome = await deps.provider.send(sub, payload, opts);
   if (outcome.kind === "sent") {
