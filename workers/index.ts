@@ -2,7 +2,8 @@
  * @module workers/index
  * The composition root: the Worker's handlers and the Durable Object classes it exports.
  * `fetch` is the Hono app; `queue` consumes push jobs and, after their last retry, their dead
- * letters (wrangler.toml names both queues; `batch.queue` says which one a batch is from).
+ * letters (wrangler.toml names both queues; `batch.queue` says which one a batch is from);
+ * `scheduled` is the hourly retention job (wrangler.toml `[triggers]`).
  */
 import type { PushJob } from "../protocol/push.ts";
 import { app } from "./app.ts";
@@ -13,6 +14,7 @@ import {
   PUSH_QUEUE,
   pushConsumerDeps,
 } from "./consumers/push/consumer.ts";
+import { runRetention } from "./retention.ts";
 
 export { ChannelRoom } from "../durable-objects/channel-room/channel-room.ts";
 export { UserInbox } from "../durable-objects/user-inbox/user-inbox.ts";
@@ -29,5 +31,8 @@ export default {
         // Throwing retries the whole batch: nothing is lost while a binding is misconfigured.
         throw new Error(`no consumer for queue "${batch.queue}"`);
     }
+  },
+  async scheduled(controller, env, _ctx) {
+    await runRetention(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env, PushJob>;

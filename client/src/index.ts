@@ -7,7 +7,7 @@ export { ChatApiError, type ChatApiErrorCode } from "./chat-api-error.ts";
 export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
 export type { Backoff } from "./chat-socket.ts";
 export { type ClientStore, defaultStore, indexedDbStore, MemoryStore } from "./client-store.ts";
-export { MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
+export { codePointLength, MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
 export type { OutboxEntry } from "./outbox.ts";
 export type {
   Ack,

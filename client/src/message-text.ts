@@ -7,7 +7,7 @@
 import { checkMessageText } from "../../domain/message-text.ts";
 import { ChatError } from "../../protocol/errors.ts";
 
-export { preview } from "../../domain/message-text.ts";
+export { codePointLength, preview } from "../../domain/message-text.ts";
 export { MAX_MESSAGE_CODE_POINTS } from "../../protocol/limits.ts";
 
 /** Why a text can never be sent, or null when it can. A lone surrogate counts as one code point. */

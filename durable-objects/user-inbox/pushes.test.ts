@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { WireMessage } from "../../protocol/frames.ts";
 import type { PushJob } from "../../protocol/push.ts";
-import type { InboxChannel, InboxStore } from "../../storage/user/store.ts";
+import type { InboxChannel, InboxStore, PushState } from "../../storage/user/store.ts";
 import { Pushes } from "./pushes.ts";
 
 const ME = "01ME0000000000000000000000";
@@ -12,24 +12,48 @@ function msg(seq: number, sender = THEM, text = `message ${seq}`): WireMessage {
   return { channel_id: CH, seq, id: `id${seq}`, sender_id: sender, client_msg_id: `c${seq}`, text, ts: seq };
 }
 
-/** A stand-in for the parts of the store the push rules read. */
+/**
+ * A stand-in for the parts of the store the push rules use. The push state is kept as a copy,
+ * as SQLite would: `rows` is what survives an eviction, and `restart()` makes a new `Pushes`
+ * over it with nothing in memory.
+ */
 function setup(opts: { muted?: boolean; readSeq?: number; hide?: boolean } = {}) {
   const channel = { channelId: CH, muted: opts.muted ?? false, readSeq: opts.readSeq ?? 0 } as InboxChannel;
+  const rows = new Map<string, string>();
   const store = {
     channel: (id: string) => (id === CH ? channel : null),
     hidePreviews: () => opts.hide ?? false,
     unreadChannels: () => 3,
+    pushState: (id: string) => (rows.has(id) ? (JSON.parse(rows.get(id)!) as PushState) : null),
+    setPushState: (id: string, s: PushState) => {
+      if (s.inFlight || s.waiting) rows.set(id, JSON.stringify(s));
+      else rows.delete(id);
+    },
   } as unknown as InboxStore;
   const jobs: PushJob[] = [];
-  const state = { online: false };
-  const pushes = new Pushes({
-    store,
-    userId: ME,
-    online: () => state.online,
-    now: () => 1_000,
-    enqueue: async (j) => void jobs.push(j),
-  });
-  return { pushes, jobs, state, channel };
+  const state = { online: false, enqueueFails: false };
+  const make = () =>
+    new Pushes({
+      store,
+      userId: ME,
+      online: () => state.online,
+      now: () => 1_000,
+      enqueue: async (j) => {
+        if (state.enqueueFails) throw new Error("queue unavailable");
+        jobs.push(j);
+      },
+    });
+  const t = {
+    pushes: make(),
+    jobs,
+    state,
+    channel,
+    rows,
+    restart: () => {
+      t.pushes = make();
+    },
+  };
+  return t;
 }
 
 describe("when to push", () => {
@@ -89,5 +113,59 @@ describe("when to push", () => {
     read.channel.readSeq = 2;
     await read.pushes.settled(CH, 1);
     expect(read.jobs.map((j) => j.seq)).toEqual([1]);
+  });
+
+  it("keeps the in-flight job and the waiting message in storage: a restart loses neither", async () => {
+    const t = setup();
+    await t.pushes.offline(CH, [msg(1)]);
+    await t.pushes.offline(CH, [msg(2)]);
+    await t.pushes.offline(CH, [msg(3)]);
+    t.restart();
+    await t.pushes.offline(CH, [msg(4)]);
+    expect(t.jobs.map((j) => j.seq)).toEqual([1]);
+    t.restart();
+    await t.pushes.settled(CH, 1);
+    expect(t.jobs.map((j) => j.seq)).toEqual([1, 4]);
+    t.restart();
+    await t.pushes.settled(CH, 4);
+    await t.pushes.settled(CH, 4);
+    expect(t.jobs.map((j) => j.seq)).toEqual([1, 4]);
+    expect(t.rows.size).toBe(0);
+  });
+
+  it("wants a retry only while no device is connected and the message is unread", async () => {
+    const t = setup();
+    await t.pushes.offline(CH, [msg(5)]);
+    expect(t.pushes.retryWanted(CH, 5, 2)).toBe(true);
+    t.state.online = true;
+    expect(t.pushes.retryWanted(CH, 5, 3)).toBe(false);
+    t.state.online = false;
+    t.channel.readSeq = 5;
+    expect(t.pushes.retryWanted(CH, 5, 4)).toBe(false);
+    t.channel.readSeq = 0;
+    t.channel.muted = true;
+    expect(t.pushes.retryWanted(CH, 5, 5)).toBe(false);
+    expect(t.pushes.retryWanted("gr_elsewhere", 5, 2)).toBe(false);
+  });
+
+  it("counts the attempts of the job in flight, across restarts, for the dead-letter record", async () => {
+    const t = setup();
+    await t.pushes.offline(CH, [msg(7)]);
+    expect(t.pushes.attempts(CH, 7)).toBe(1);
+    t.pushes.retryWanted(CH, 7, 2);
+    t.restart();
+    t.pushes.retryWanted(CH, 7, 3);
+    t.pushes.retryWanted(CH, 7, 2); // a late, out-of-order report never lowers the count
+    expect(t.pushes.attempts(CH, 7)).toBe(3);
+    expect(t.pushes.attempts(CH, 6)).toBeNull();
+  });
+
+  it("records nothing in flight when the queue refuses the job, so the channel's resent update queues it", async () => {
+    const t = setup();
+    t.state.enqueueFails = true;
+    await expect(t.pushes.offline(CH, [msg(1)])).rejects.toThrow("queue unavailable");
+    t.state.enqueueFails = false;
+    await t.pushes.offline(CH, [msg(1)]);
+    expect(t.jobs.map((j) => j.seq)).toEqual([1]);
   });
 });

@@ -274,6 +274,20 @@ export class UserInbox extends DurableObject<Env> {
     await this.#pushes.settled(channelId, seq);
   }
 
+  /**
+   * The push consumer is about to retry this user's job for (channel, seq), attempt `attempt`:
+   * false drops it for every device (a device is connected, or the message was read). This
+   * object decides from what it holds; no D1 read.
+   */
+  async pushRetryWanted(channelId: string, seq: number, attempt: number): Promise<boolean> {
+    return this.#pushes.retryWanted(channelId, seq, attempt);
+  }
+
+  /** Attempts the push consumer made at the job for (channel, seq), for its dead-letter record. */
+  async pushAttempts(channelId: string, seq: number): Promise<number | null> {
+    return this.#pushes.attempts(channelId, seq);
+  }
+
   /** My conversations, most recent first, with unread counts. */
   async listChannels(): Promise<ChannelSummary[]> {
     return this.#store.channels().map(toSummary);

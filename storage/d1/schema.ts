@@ -105,7 +105,10 @@ export const memberships = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.channelId] }), index("memberships_channel").on(t.channelId)],
 );
 
-/** Fixed-window counters for login attempts, keyed by `handle:<h>` or `client:<addr>`. */
+/**
+ * Fixed-window counters for login attempts, keyed by `handle:<h>` or `client:<addr>`. A row whose
+ * window has ended counts for nothing; the retention job deletes it (workers/retention.ts).
+ */
 export const rateLimits = sqliteTable("rate_limits", {
   key: text("key").primaryKey(),
   windowStart: integer("window_start").notNull(),
@@ -126,7 +129,10 @@ export const pushSubscriptions = sqliteTable(
   (t) => [index("push_subscriptions_user").on(t.userId)],
 );
 
-/** Pushes already sent, so a retried job never notifies a device twice for one message. */
+/**
+ * Pushes already sent, so a retried job never notifies a device twice for one message. Only a
+ * job's retries read a row, so the retention job deletes rows past a job's longest life.
+ */
 export const pushSent = sqliteTable(
   "push_sent",
   {
@@ -135,16 +141,23 @@ export const pushSent = sqliteTable(
     seq: integer("seq").notNull(),
     sentAt: integer("sent_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.deviceId, t.channelId, t.seq] })],
+  (t) => [primaryKey({ columns: [t.deviceId, t.channelId, t.seq] }), index("push_sent_sent_at").on(t.sentAt)],
 );
 
-/** Jobs that exhausted their retries (written by the dead-letter queue's consumer). */
-export const pushFailures = sqliteTable("push_failures", {
-  id: text("id").primaryKey(),
-  userId: text("user_id").notNull(),
-  channelId: text("channel_id").notNull(),
-  seq: integer("seq").notNull(),
-  attempts: integer("attempts").notNull(),
-  failedAt: integer("failed_at").notNull(),
-  body: text("body").notNull(),
-});
+/**
+ * Jobs that exhausted their retries (written by the dead-letter queue's consumer), kept for an
+ * operator to look at for a while, then deleted by the retention job.
+ */
+export const pushFailures = sqliteTable(
+  "push_failures",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    channelId: text("channel_id").notNull(),
+    seq: integer("seq").notNull(),
+    attempts: integer("attempts").notNull(),
+    failedAt: integer("failed_at").notNull(),
+    body: text("body").notNull(),
+  },
+  (t) => [index("push_failures_failed_at").on(t.failedAt)],
+);

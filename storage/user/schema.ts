@@ -2,7 +2,8 @@
  * @module storage/user/schema
  * The SQLite storage of one UserInbox: the user's channels with their heads and read markers
  * (copies kept in step by each ChannelRoom), how far each device's socket has been sent, used
- * socket tickets and revoked devices. drizzle-kit generates migrations/user-inbox from this file.
+ * socket tickets, revoked devices and the push notifications under way. drizzle-kit generates
+ * migrations/user-inbox from this file.
  */
 import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
@@ -87,4 +88,22 @@ export const friendPresence = sqliteTable("friend_presence", {
 export const presenceWatchers = sqliteTable("presence_watchers", {
   channelId: text("channel_id").primaryKey(),
   until: integer("until").notNull(),
+});
+
+/**
+ * Push notifications under way, per channel (durable-objects/user-inbox/pushes.ts): the job on
+ * the push queue, and the newest message waiting for it to settle. A row goes when nothing is
+ * in flight or waiting; kept in storage so an eviction or restart loses neither (#16).
+ */
+export const pushes = sqliteTable("pushes", {
+  channelId: text("channel_id").primaryKey(),
+  /** The job on the queue: its message, when it was queued and how many attempts it has had. */
+  inFlightSeq: integer("in_flight_seq"),
+  inFlightAt: integer("in_flight_at"),
+  attempts: integer("attempts").notNull().default(0),
+  /** The newest message waiting for that job: a reference and its preview, never the body. */
+  waitingSeq: integer("waiting_seq"),
+  waitingMessageId: text("waiting_message_id"),
+  waitingSenderId: text("waiting_sender_id"),
+  waitingPreview: text("waiting_preview"),
 });

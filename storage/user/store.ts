@@ -25,6 +25,23 @@ export interface InboxChannel {
   muted: boolean;
 }
 
+/** A message a push notification stands for: a reference and its preview, never the body. */
+export interface PushRef {
+  seq: number;
+  messageId: string;
+  senderId: string;
+  /** At most 100 code points of the text. */
+  preview: string;
+}
+
+/** A channel's push notifications under way (see durable-objects/user-inbox/pushes.ts). */
+export interface PushState {
+  /** The job on the push queue: its seq, when it was queued, attempts the consumer reported. */
+  inFlight: { seq: number; at: number; attempts: number } | null;
+  /** The newest message waiting for that job to settle. */
+  waiting: PushRef | null;
+}
+
 type Row = Record<string, SqlStorageValue>;
 const CHANNEL_COLS =
   "channel_id AS channelId, kind, name, head_seq AS headSeq, read_seq AS readSeq, joined_seq AS joinedSeq, last_seq AS lastSeq, last_sender_id AS lastSenderId, last_preview AS lastPreview, last_ts AS lastTs, muted";
@@ -149,6 +166,7 @@ export class InboxStore {
   deleteChannel(channelId: string): void {
     this.#sql.exec("DELETE FROM channels WHERE channel_id = ?", channelId);
     this.#sql.exec("DELETE FROM device_streams WHERE channel_id = ?", channelId);
+    this.#sql.exec("DELETE FROM pushes WHERE channel_id = ?", channelId);
     this.#channelMap().delete(channelId);
     for (const s of this.#streams.values()) s.delete(channelId);
   }
@@ -235,6 +253,57 @@ export class InboxStore {
 
   forgetChannelSockets(deviceId: string): void {
     this.#sql.exec("DELETE FROM channel_sockets WHERE device_id = ?", deviceId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Push notifications under way. Read and written only while no device is connected, so they
+  // are not cached: one small row per channel.
+
+  pushState(channelId: string): PushState | null {
+    const r = this.#sql
+      .exec<Row>(
+        `SELECT in_flight_seq AS inFlightSeq, in_flight_at AS inFlightAt, attempts, waiting_seq AS waitingSeq,
+           waiting_message_id AS waitingMessageId, waiting_sender_id AS waitingSenderId, waiting_preview AS waitingPreview
+         FROM pushes WHERE channel_id = ?`,
+        channelId,
+      )
+      .toArray()[0];
+    if (!r) return null;
+    return {
+      inFlight:
+        r.inFlightSeq === null
+          ? null
+          : { seq: r.inFlightSeq as number, at: r.inFlightAt as number, attempts: r.attempts as number },
+      waiting:
+        r.waitingSeq === null
+          ? null
+          : {
+              seq: r.waitingSeq as number,
+              messageId: r.waitingMessageId as string,
+              senderId: r.waitingSenderId as string,
+              preview: r.waitingPreview as string,
+            },
+    };
+  }
+
+  /** Writes a channel's push state; the row goes when nothing is in flight or waiting. */
+  setPushState(channelId: string, s: PushState): void {
+    if (!s.inFlight && !s.waiting) {
+      this.#sql.exec("DELETE FROM pushes WHERE channel_id = ?", channelId);
+      return;
+    }
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO pushes (channel_id, in_flight_seq, in_flight_at, attempts, waiting_seq,
+         waiting_message_id, waiting_sender_id, waiting_preview) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      channelId,
+      s.inFlight?.seq ?? null,
+      s.inFlight?.at ?? null,
+      s.inFlight?.attempts ?? 0,
+      s.waiting?.seq ?? null,
+      s.waiting?.messageId ?? null,
+      s.waiting?.senderId ?? null,
+      s.waiting?.preview ?? null,
+    );
   }
 
   // -------------------------------------------------------------------------------------------

@@ -55,6 +55,21 @@ export async function setup({ vars = {} } = {}) {
   };
 }
 
+/** A REST call as a user, for what a test seeds or checks outside the browser. */
+export async function api(base, method, path, token, body) {
+  const res = await fetch(`${base}/v1${path}`, {
+    method,
+    headers: {
+      ...(token && { authorization: `Bearer ${token}` }),
+      ...(body !== undefined && { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
 /** A handle no earlier run has taken (storage may outlive a boot). */
 export function handle(name) {
   return `${name}_${randomBytes(4).toString("hex")}`;

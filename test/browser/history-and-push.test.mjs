@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  api,
   assertText,
   convItem,
   eventually,
@@ -17,21 +18,6 @@ import {
   sentMessage,
   setup,
 } from "./helpers.mjs";
-
-/** A REST call as a user (seeding goes straight to the API; only Bob uses the browser). */
-async function api(base, method, path, token, body) {
-  const res = await fetch(`${base}/v1${path}`, {
-    method,
-    headers: {
-      ...(token && { authorization: `Bearer ${token}` }),
-      ...(body !== undefined && { "content-type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /** Sends `texts` in order on one channel socket, without waiting between them (quicker than REST). */
 async function sendMany(base, token, channelId, texts) {

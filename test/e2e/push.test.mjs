@@ -62,7 +62,33 @@ async function subscribedUser() {
     },
   });
   assert.equal(put.status, 204, JSON.stringify(put.body));
-  return { userId: signup.body.user.id, deviceId: signup.body.device_id, browserKey, authSecret, endpoint };
+  return {
+    userId: signup.body.user.id,
+    token: signup.body.access_token,
+    deviceId: signup.body.device_id,
+    browserKey,
+    authSecret,
+    endpoint,
+  };
+}
+
+/** A friend of `user` who opens a 1:1 chat with them; returns the sender's token and the channel. */
+async function dmWith(user) {
+  const signup = await api("POST", "/v1/auth/signup", {
+    body: {
+      handle: `from_${randomUUID().slice(0, 8)}`,
+      display_name: "From",
+      password: "correct horse battery",
+    },
+  });
+  assert.equal(signup.status, 201, JSON.stringify(signup.body));
+  const token = signup.body.access_token;
+  await api("POST", "/v1/friends/requests", { token, body: { user_id: user.userId } });
+  const accept = await api("POST", `/v1/friends/${signup.body.user.id}/accept`, { token: user.token });
+  assert.equal(accept.status, 200, JSON.stringify(accept.body));
+  const dm = await api("POST", "/v1/channels/dm", { token, body: { user_id: user.userId } });
+  assert.equal(dm.status, 200, JSON.stringify(dm.body));
+  return { token, channelId: dm.body.channel_id };
 }
 
 function jobFor(userId, patch = {}) {
@@ -201,10 +227,16 @@ describe("Web Push from the Worker, seen by the push service", () => {
   });
 
   it("500 from the push service: retried, then recorded by the dead-letter consumer", async () => {
+    // A real message to an offline user: the user object queues the job, and a retry goes only
+    // while it still wants it (a job for a channel it does not know would be dropped).
     const user = await subscribedUser();
-    const job = jobFor(user.userId);
+    const from = await dmWith(user);
     const captured = capturePushes(2, () => new Response("unavailable", { status: 500 }));
-    await (await mf.getQueueProducer("PUSH_QUEUE")).send(job);
+    const sent = await api("POST", `/v1/channels/${from.channelId}/messages`, {
+      token: from.token,
+      body: { client_msg_id: "m1", text: "are you there?" },
+    });
+    assert.equal(sent.status, 201, JSON.stringify(sent.body));
     const pushes = await captured;
     assert.deepEqual(
       pushes.map((p) => p.url),
@@ -212,11 +244,13 @@ describe("Web Push from the Worker, seen by the push service", () => {
     );
     const db = await mf.getD1Database("DB");
     const failure = await poll("push_failures row", () =>
-      db.prepare("SELECT * FROM push_failures WHERE channel_id = ?").bind(job.channel_id).first(),
+      db.prepare("SELECT * FROM push_failures WHERE channel_id = ?").bind(from.channelId).first(),
     );
     assert.equal(failure.user_id, user.userId);
-    assert.equal(failure.seq, job.seq);
-    assert.deepEqual(JSON.parse(failure.body), job);
+    assert.equal(failure.seq, sent.body.seq);
+    // Both attempts on the push queue (maxRetries 1 above), not the dead letter's one delivery.
+    assert.equal(failure.attempts, 2);
+    assert.equal(JSON.parse(failure.body).message_id, sent.body.id);
   });
 });
 

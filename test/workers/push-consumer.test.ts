@@ -2,20 +2,27 @@
 // backoff or Retry-After, 404/410 drops the subscription, idempotent per device, channel and
 // seq), the dead-letter consumer, and the real queue pipeline through to the dead-letter queue.
 // Only the push service is faked: `fetch` to https://push.example.test answers as each test says.
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { toBase64Url } from "../../domain/encoding.ts";
 import { type PushJob, type PushPayload, pushTopic } from "../../protocol/push.ts";
 import {
+  consumeDeadLetters,
   consumePushBatch,
   PUSH_DEAD_LETTER_QUEUE,
   PUSH_QUEUE,
   PUSH_TTL_S,
+  type PushConsumerDeps,
   pushConsumerDeps,
 } from "../../workers/consumers/push/consumer.ts";
 import worker from "../../workers/index.ts";
-import { api, login, signup, type TestUser } from "../fixtures/api.ts";
+import { api, channelAtHead, connect, groupOfTwo, login, signup, type TestUser } from "../fixtures/api.ts";
 import { poll } from "../fixtures/poll.ts";
 import { expectError } from "./expect-error.ts";
 
@@ -90,11 +97,23 @@ function jobFor(user: TestUser, patch: Partial<PushJob> = {}): PushJob {
 }
 
 /**
- * Runs the Worker's queue handler on a one-message batch, as the Queues runtime would.
+ * The jobs of `jobFor` name a channel no user object knows, which it would refuse to retry
+ * (a channel the user left). Tests of the consumer's own retry rules say the user object still
+ * wants the job; "retries ask the user object" below runs the real decision.
+ */
+const STILL_WANTED: Partial<PushConsumerDeps> = { retryWanted: async () => true };
+
+/**
+ * Runs the Worker's queue handler on a one-message batch, as the Queues runtime would (or the
+ * queue's consumer with `deps` replacing some of its production wiring).
  * `getQueueResult` names retried messages but drops their delay, so `retries` records the
  * delay each `retry()` asked for.
  */
-async function deliver(queue: string, body: unknown, opts: { id?: string; attempts?: number } = {}) {
+async function deliver(
+  queue: string,
+  body: unknown,
+  opts: { id?: string; attempts?: number; deps?: Partial<PushConsumerDeps> } = {},
+) {
   const id = opts.id ?? crypto.randomUUID();
   const batch = createMessageBatch<PushJob>(queue, [
     { id, timestamp: new Date(), attempts: opts.attempts ?? 1, body: body as PushJob },
@@ -108,7 +127,9 @@ async function deliver(queue: string, body: unknown, opts: { id?: string; attemp
     });
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  if (!opts.deps) await worker.queue(batch, env, ctx);
+  else if (queue === PUSH_QUEUE) await consumePushBatch(batch, pushConsumerDeps(env, opts.deps));
+  else await consumeDeadLetters(batch, pushConsumerDeps(env, opts.deps));
   const result = await getQueueResult(batch, ctx);
   expect(result.retryMessages.map((r) => r.msgId)).toEqual(retries.map((r) => r.msgId));
   return { id, result, retries };
@@ -206,6 +227,38 @@ describe("subscription API", () => {
     expect(await subscriptionRow(user.deviceId)).toBeNull();
   });
 
+  it("refuses an endpoint on an IP address or a local name: the server would POST into a private network", async () => {
+    const user = await signup("push");
+    const good = await browserSubscription();
+    const refused: [string, string][] = [
+      ["https://127.0.0.1/push", "not an IP address"],
+      ["https://10.0.0.8:8443/push", "not an IP address"],
+      ["https://169.254.169.254/latest/meta-data", "not an IP address"],
+      ["https://0x7f000001/push", "not an IP address"],
+      ["https://[::1]/push", "not an IP address"],
+      ["https://localhost/push", "not a single-label host"],
+      ["https://router/push", "not a single-label host"],
+      ["https://push.localhost/x", "(.localhost)"],
+      ["https://printer.local/x", "(.local)"],
+      ["https://metadata.google.internal/x", "(.internal)"],
+      ["https://nas.home.arpa/x", "(.arpa)"],
+    ];
+    for (const [endpoint, why] of refused) {
+      const res = await api("PUT", "/v1/push/subscription", {
+        token: user.token,
+        body: { ...good, endpoint },
+      });
+      expectError(res, "validation_failed", endpoint);
+      expect(res.body.error.message, endpoint).toContain(why);
+      expect(res.body.error.details).toEqual([{ path: "endpoint", message: res.body.error.message }]);
+    }
+    expect(await subscriptionRow(user.deviceId)).toBeNull();
+    // This deployment names no local receiver (wrangler.toml: PUSH_LOCAL_RECEIVERS = "").
+    expect(env.PUSH_LOCAL_RECEIVERS).toBe("");
+    const fcm = { ...good, endpoint: "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bH" };
+    expect((await api("PUT", "/v1/push/subscription", { token: user.token, body: fcm })).status).toBe(204);
+  });
+
   it("a revoked or signed-out device's subscription goes with it", async () => {
     const laptop = await signup("push");
     const phone = await login(laptop, "phone");
@@ -264,7 +317,7 @@ describe("push consumer", () => {
     expect(await sentRows(job.channel_id)).toEqual([{ device_id: laptop.deviceId, seq: job.seq }]);
 
     answer = () => new Response(null, { status: 201 });
-    const second = await deliver(PUSH_QUEUE, job, { id: first.id, attempts: 2 });
+    const second = await deliver(PUSH_QUEUE, job, { id: first.id, attempts: 2, deps: STILL_WANTED });
     expect(second.result.explicitAcks).toEqual([first.id]);
     expect(pushes.slice(2).map((p) => p.url)).toEqual([phoneEndpoint]);
     expect((await sentRows(job.channel_id)).map((r) => r.device_id).sort()).toEqual(
@@ -292,9 +345,9 @@ describe("push consumer", () => {
     const first = await deliver(PUSH_QUEUE, job);
     expect(first.result.explicitAcks).toEqual([]);
     expect(first.retries).toEqual([{ msgId: first.id, delaySeconds: 2 }]);
-    const third = await deliver(PUSH_QUEUE, job, { attempts: 3 });
+    const third = await deliver(PUSH_QUEUE, job, { attempts: 3, deps: STILL_WANTED });
     expect(third.retries).toEqual([{ msgId: third.id, delaySeconds: 8 }]);
-    const late = await deliver(PUSH_QUEUE, job, { attempts: 20 });
+    const late = await deliver(PUSH_QUEUE, job, { attempts: 20, deps: STILL_WANTED });
     expect(late.retries).toEqual([{ msgId: late.id, delaySeconds: 300 }]);
     expect(await sentRows(job.channel_id)).toEqual([]);
     expect(await subscriptionRow(user.deviceId)).not.toBeNull();
@@ -336,6 +389,30 @@ describe("push consumer", () => {
     expect(pushes).toEqual([]);
   });
 
+  it("a stored subscription the endpoint rule refuses is removed, and nothing is sent to it", async () => {
+    const user = await signup("push");
+    const laptop = await subscribe(user);
+    const phone = await login(user, "phone");
+    // Written before the rule existed (or while a local receiver was allowed): straight into D1.
+    const sub = await browserSubscription();
+    await env.DB.prepare(
+      "INSERT INTO push_subscriptions (device_id, user_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+      .bind(phone.deviceId, user.id, "https://10.0.0.8/push/x", sub.keys.p256dh, sub.keys.auth, Date.now())
+      .run();
+    const requested: string[] = [];
+    fetchSpy.mockImplementation(async (input, init) => {
+      const req = new Request(input, init);
+      requested.push(req.url);
+      return new Response(null, { status: 201 });
+    });
+    const { id, result } = await deliver(PUSH_QUEUE, jobFor(user));
+    expect(result.explicitAcks).toEqual([id]);
+    expect(requested).toEqual([laptop]);
+    expect(await subscriptionRow(phone.deviceId)).toBeNull();
+    expect(await subscriptionRow(user.deviceId)).not.toBeNull();
+  });
+
   it("a user with no subscription: acked, nothing sent", async () => {
     const user = await signup("push");
     const { id, result } = await deliver(PUSH_QUEUE, jobFor(user));
@@ -350,6 +427,7 @@ describe("push consumer", () => {
     const sentPayloads: PushPayload[] = [];
     const real = pushConsumerDeps(env);
     const deps = pushConsumerDeps(env, {
+      ...STILL_WANTED,
       settle: async (...args) => {
         settled.push(args);
       },
@@ -417,18 +495,88 @@ describe("queue pipeline", () => {
     expect(pushes).toHaveLength(1);
   });
 
-  it("a push service answering 500 gets every attempt, then the job lands in push_failures", async () => {
-    const user = await signup("push");
-    await subscribe(user);
+  it("a push service answering 500 gets every attempt, then push_failures records them all", async () => {
+    // A real message to an offline member, so its user object queues the job and counts it.
+    const { a, b, group } = await groupOfTwo();
+    const endpoint = await subscribe(b);
     answer = () => new Response("down", { status: 500 });
-    const job = jobFor(user);
-    await env.PUSH_QUEUE.send(job);
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "dead", text: "nobody will see this" },
+    });
     // vitest.config.ts: maxRetries 2, so 3 attempts; the consumer backs off 2 s, then 4 s.
-    const row = await poll("push_failures row", () =>
-      env.DB.prepare("SELECT * FROM push_failures WHERE channel_id = ?").bind(job.channel_id).first(),
+    const row = await poll(
+      "push_failures row",
+      () => env.DB.prepare("SELECT * FROM push_failures WHERE channel_id = ?").bind(group.channel_id).first(),
+      15_000,
     );
-    expect(row).toMatchObject({ user_id: user.id, seq: job.seq });
-    expect(pushes).toHaveLength(3);
-    expect(await sentRows(job.channel_id)).toEqual([]);
+    expect(row).toMatchObject({ user_id: b.id, seq: 1, attempts: 3 });
+    expect(pushes.filter((p) => p.url === endpoint)).toHaveLength(3);
+    expect(await sentRows(group.channel_id)).toEqual([]);
+  });
+});
+
+// ---- retries ask the user object -------------------------------------------------------------
+
+describe("retries ask the user object", () => {
+  /** B, offline with two subscribed devices, has unread messages 1..n from A in a group. */
+  async function offlineWithUnread(n: number) {
+    const { a, b, group } = await groupOfTwo();
+    for (let i = 1; i <= n; i++) {
+      await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+        token: a.token,
+        body: { client_msg_id: `m${i}`, text: `message ${i}` },
+      });
+    }
+    // The pipeline's own jobs find no subscription: the devices subscribe once the user object
+    // has heard that the last of them settled (its `pushes` row is gone).
+    await channelAtHead(b.token, group.channel_id, n);
+    await poll("the pipeline's own jobs settled", () =>
+      runInDurableObject(env.USER_INBOX.getByName(b.id), async (_, state) => {
+        return state.storage.sql.exec("SELECT 1 FROM pushes").toArray().length === 0;
+      }),
+    );
+    const phone = await login(b, "phone");
+    const endpoints = [await subscribe(b), await subscribe(phone)];
+    const retryOf = (seq: number, attempts: number) =>
+      deliver(PUSH_QUEUE, jobFor(b, { channel_id: group.channel_id, seq, sender_id: a.id }), { attempts });
+    const sentTo = () => pushes.filter((p) => endpoints.includes(p.url)).length;
+    return { a, b, phone, group, retryOf, sentTo };
+  }
+
+  it("a retry goes while no device is connected and the message is unread", async () => {
+    const t = await offlineWithUnread(1);
+    const { result } = await t.retryOf(1, 2);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(t.sentTo()).toBe(2);
+  });
+
+  it("a retry is dropped for every device once any device of the user is connected", async () => {
+    const t = await offlineWithUnread(1);
+    const socket = await connect(t.phone);
+    const { result } = await t.retryOf(1, 2);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    expect(t.sentTo()).toBe(0);
+    expect(await sentRows(t.group.channel_id)).toEqual([]);
+    socket.close();
+  });
+
+  it("a retry is dropped once the message was read (on another device, or anywhere)", async () => {
+    const t = await offlineWithUnread(2);
+    const read = await api("POST", `/v1/channels/${t.group.channel_id}/read`, {
+      token: t.b.token,
+      body: { seq: 1 },
+    });
+    expect(read.status).toBeLessThan(300);
+    await poll("the read marker at b's user object", async () => {
+      const list = await api("GET", "/v1/channels", { token: t.b.token });
+      return list.body.channels.find((c: { read_seq: number }) => c.read_seq === 1);
+    });
+    expect((await t.retryOf(1, 3)).result.explicitAcks).toHaveLength(1);
+    expect(t.sentTo()).toBe(0);
+    // Message 2 is still unread: its retry goes.
+    await t.retryOf(2, 2);
+    expect(t.sentTo()).toBe(2);
   });
 });

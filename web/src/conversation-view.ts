@@ -6,10 +6,19 @@
  * Rendering is keyed (one element per message, reused while its content is unchanged), so a new
  * message or a tick costs a few DOM nodes, not the whole list. Scrolling to the top loads older
  * history and keeps what was on screen in place.
+ *
+ * The composer never cuts what is typed or pasted (a `maxlength` would, and it counts UTF-16
+ * units where the limit counts code points). Near the limit it shows a counter in code points;
+ * a text over the limit stays in the composer and is refused with a reason when sent.
  */
-import type { ChatClient, ChatMessage } from "../../client/src/index.ts";
+import {
+  type ChatClient,
+  type ChatMessage,
+  codePointLength,
+  MAX_MESSAGE_CODE_POINTS,
+} from "../../client/src/index.ts";
 import { h } from "./dom.ts";
-import { errorText } from "./errors.ts";
+import { errorText, retryCanFix } from "./errors.ts";
 import { clockTime, hueOf, initials, presenceText } from "./format.ts";
 import { icon } from "./icons.ts";
 import { linkify } from "./linkify.ts";
@@ -35,6 +44,10 @@ export interface ConversationHost {
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 150;
 const PAGE = 50;
+/** The composer's counter shows from this many code points (90% of the limit). */
+const COUNT_FROM = MAX_MESSAGE_CODE_POINTS * 0.9;
+
+const count = (n: number) => n.toLocaleString();
 
 interface Rendered {
   el: HTMLElement;
@@ -50,6 +63,10 @@ export class ConversationView {
   readonly #historyNote: HTMLElement;
   readonly #typing: HTMLElement;
   readonly #input: HTMLTextAreaElement;
+  /** The composer's character counter (code points), shown near the limit. */
+  readonly #count: HTMLElement;
+  /** Why the text in the composer was not sent. */
+  readonly #problem: HTMLElement;
   readonly #title: HTMLElement;
   readonly #subtitle: HTMLElement;
   readonly #avatar: HTMLElement;
@@ -126,15 +143,17 @@ export class ConversationView {
     this.#list.append(this.#historyNote);
     this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
 
+    this.#count = h("span", { class: "count", testid: "composer-count", "aria-live": "polite" });
+    this.#problem = h("span", { class: "problem", role: "alert", testid: "composer-error" });
     this.#input = h("textarea", {
       rows: 1,
       placeholder: "Message",
       "aria-label": "Message",
-      maxlength: "100000",
       testid: "composer-input",
       on: {
         input: () => {
           this.#autosize();
+          this.#updateCount();
           if (this.#input.value.trim()) host.chat.typing(channelId);
         },
         keydown: (e) => {
@@ -157,6 +176,7 @@ export class ConversationView {
           },
         },
       },
+      h("div", { class: "composer-status" }, this.#problem, this.#count),
       this.#input,
       h(
         "button",
@@ -351,21 +371,25 @@ export class ConversationView {
           ticks.state === "pending" ? icon("clock", 12) : ticks.label,
         ),
     );
+    // Retry only where it could help: a text refused as too long (or blank) is refused again
+    // however often it goes; it can be taken back into the composer instead.
     const fail =
       m.status === "failed"
         ? h(
             "div",
             { class: "fail", role: "alert" },
-            h("span", {}, m.error?.message ?? "Not sent"),
-            h(
-              "button",
-              {
-                type: "button",
-                testid: "retry",
-                on: { click: () => this.#host.chat.retry(m.client_msg_id) },
-              },
-              "Retry",
-            ),
+            h("span", { testid: "fail-reason" }, m.error?.message ?? "Not sent"),
+            retryCanFix(m.error?.code)
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    testid: "retry",
+                    on: { click: () => this.#host.chat.retry(m.client_msg_id) },
+                  },
+                  "Retry",
+                )
+              : h("button", { type: "button", testid: "edit", on: { click: () => this.#edit(m) } }, "Edit"),
             h(
               "button",
               {
@@ -394,9 +418,45 @@ export class ConversationView {
     );
   }
 
+  /** Takes a failed message back into the composer, unless something else is being written. */
+  #edit(m: ChatMessage): void {
+    if (this.#input.value.trim()) {
+      this.#host.toast("Send or clear the message you are writing first.");
+      return;
+    }
+    this.#host.chat.discard(m.client_msg_id);
+    this.#input.value = m.text;
+    this.#autosize();
+    this.#updateCount();
+    this.#input.focus();
+  }
+
+  /**
+   * The counter, in code points, from 90% of the limit; over the limit it says so. A text of
+   * fewer UTF-16 units than the threshold has fewer code points still, so it is not counted.
+   */
+  #updateCount(): void {
+    const text = this.#input.value;
+    const n = text.length < COUNT_FROM ? 0 : codePointLength(text);
+    const over = n > MAX_MESSAGE_CODE_POINTS;
+    this.#count.textContent = n >= COUNT_FROM ? `${count(n)} / ${count(MAX_MESSAGE_CODE_POINTS)}` : "";
+    this.#count.dataset.state = over ? "over" : n >= COUNT_FROM ? "near" : "";
+    if (over) this.#input.setAttribute("aria-invalid", "true");
+    else this.#input.removeAttribute("aria-invalid");
+    if (!over) this.#problem.textContent = "";
+  }
+
   #send(): void {
     const text = this.#input.value;
     if (!text.trim()) return;
+    const n = codePointLength(text);
+    if (n > MAX_MESSAGE_CODE_POINTS) {
+      // Refused here, before anything is queued: the text stays for the user to shorten.
+      this.#problem.textContent = `Too long to send: ${count(n)} characters, the limit is ${count(MAX_MESSAGE_CODE_POINTS)}. Remove ${count(n - MAX_MESSAGE_CODE_POINTS)} to send it.`;
+      this.#updateCount();
+      this.#input.focus();
+      return;
+    }
     try {
       this.#host.chat.send(this.channelId, text);
     } catch (err) {
@@ -405,6 +465,7 @@ export class ConversationView {
     }
     this.#input.value = "";
     this.#autosize();
+    this.#updateCount();
     this.render({ stickToBottom: true });
   }
 

@@ -14,6 +14,23 @@ const FRIENDLY: Record<string, string> = {
   blocked: "Blocked: messages can't be sent in this conversation.",
 };
 
+/**
+ * Codes after which sending the same text again can never succeed: the text itself must change
+ * (the SDK fails such a message at once, and so does the server).
+ */
+const NEEDS_EDIT = new Set([
+  "message_empty",
+  "message_too_long",
+  "validation_failed",
+  "bad_frame",
+  "frame_too_large",
+]);
+
+/** Whether a Retry could get a failed message through (a membership may change; its text will not). */
+export function retryCanFix(code: string | undefined): boolean {
+  return code === undefined || !NEEDS_EDIT.has(code);
+}
+
 export function errorText(err: unknown): string {
   if (err instanceof ChatApiError) {
     if (err.code === "not_found" && /handle/.test(err.message)) return "No user has that handle.";

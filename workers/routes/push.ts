@@ -4,10 +4,16 @@
  * before signing in), and the calling device's subscription, at most one per device: PUT
  * replaces it, DELETE removes it. A device's subscription also goes when the device is signed
  * out or revoked (workers/sessions.ts), and when the push service answers 404/410.
+ *
+ * The server POSTs to the endpoint, so it must look like a public push service
+ * (domain/push-endpoint.ts): an IP address or a local name is refused, except the local
+ * receivers a development setup names in `PUSH_LOCAL_RECEIVERS`.
  */
 import { Hono } from "hono";
 import * as v from "valibot";
 import { fromBase64Url } from "../../domain/encoding.ts";
+import { localReceivers, pushEndpointProblem } from "../../domain/push-endpoint.ts";
+import { ChatError } from "../../protocol/errors.ts";
 import { deleteSubscription, upsertSubscription } from "../../storage/d1/push.ts";
 import { type AppEnv, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
@@ -22,23 +28,16 @@ const base64UrlBytes = (bytes: number, what: string) =>
     v.check((s) => s.length === Math.ceil((bytes * 4) / 3), `${what} must be ${bytes} bytes`),
   );
 
-/** Push services are https (RFC 8030 §8); an endpoint with credentials is no push service's. */
-function isHttpsUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const url = new URL(text);
-  return url.protocol === "https:" && url.username === "" && url.password === "";
-}
-
 /**
  * The browser's `PushSubscription.toJSON()`, which can be sent as it is (`expirationTime`
- * is accepted and ignored: a push service's 404/410 is what ends a subscription here).
+ * is accepted and ignored: a push service's 404/410 is what ends a subscription here). Whether
+ * the endpoint may be pushed to depends on the deployment's setting, so the handler checks it.
  */
 export const PushSubscriptionBody = v.strictObject({
   endpoint: v.pipe(
     v.string(),
     v.maxLength(2048, "endpoint is at most 2048 characters"),
     v.url("endpoint must be a URL"),
-    v.check(isHttpsUrl, "endpoint must be an https URL without credentials"),
   ),
   expirationTime: v.optional(v.nullable(v.number())),
   keys: v.strictObject({
@@ -57,6 +56,12 @@ push.get("/vapid-public-key", (c) => c.json({ public_key: c.env.VAPID_PUBLIC_KEY
 
 push.put("/subscription", requireAuth, valid("json", PushSubscriptionBody), async (c) => {
   const body = c.req.valid("json");
+  const problem = pushEndpointProblem(body.endpoint, localReceivers(c.env.PUSH_LOCAL_RECEIVERS));
+  if (problem) {
+    throw new ChatError("validation_failed", `endpoint ${problem}`, {
+      details: [{ path: "endpoint", message: `endpoint ${problem}` }],
+    });
+  }
   await upsertSubscription(
     db(c),
     {

@@ -2,9 +2,10 @@
  * When push notifications go out, end to end in workerd: user object → Queue → consumer →
  * the push service, which is the only thing mocked (outbound fetch to its endpoints).
  */
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, connect, groupOfTwo, type TestUser } from "../../fixtures/api.ts";
+import { api, channelAtHead, connect, groupOfTwo, type TestUser } from "../../fixtures/api.ts";
 import { poll } from "../../fixtures/poll.ts";
 
 const PUSH_HOST = "https://push.example.test/";
@@ -15,17 +16,20 @@ const b64url = (bytes: Uint8Array) =>
     .replaceAll("/", "_")
     .replace(/=+$/, "");
 
-let pushes: { endpoint: string; topic: string | null }[] = [];
+let pushes: { endpoint: string; topic: string | null; status: number }[] = [];
+/** The push service's answer to each request; a test may switch it. */
+let status = 201;
 
 beforeEach(() => {
   pushes = [];
+  status = 201;
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     if (!url.startsWith(PUSH_HOST)) return realFetch(input, init);
     const headers = new Headers(input instanceof Request ? input.headers : init?.headers);
-    pushes.push({ endpoint: url, topic: headers.get("topic") });
-    return new Response(null, { status: 201 });
+    pushes.push({ endpoint: url, topic: headers.get("topic"), status });
+    return new Response(null, { status });
   });
 });
 
@@ -52,6 +56,13 @@ async function subscribe(user: TestUser): Promise<string> {
 }
 
 const to = (endpoint: string) => pushes.filter((p) => p.endpoint === endpoint);
+
+async function sentSeqs(channelId: string): Promise<number[]> {
+  const rows = await env.DB.prepare("SELECT seq FROM push_sent WHERE channel_id = ? ORDER BY seq")
+    .bind(channelId)
+    .all<{ seq: number }>();
+  return rows.results.map((r) => r.seq);
+}
 
 async function post(user: TestUser, channelId: string, n: number, prefix: string): Promise<void> {
   for (let i = 1; i <= n; i++) {
@@ -123,5 +134,24 @@ describe("push notifications", () => {
     await post(a, group.channel_id, 2, "muted");
     await sleep(1_500);
     expect(to(endpoint)).toEqual([]);
+  });
+
+  it("the waiting notification survives the user object's eviction and goes exactly once (#16)", async () => {
+    const { a, b, group } = await groupOfTwo();
+    const endpoint = await subscribe(b);
+    // m1's first attempt fails; m2 then waits for m1's job to settle.
+    status = 500;
+    await post(a, group.channel_id, 1, "first");
+    await poll("m1's first attempt", async () => to(endpoint).length >= 1, 10_000, 50);
+    await post(a, group.channel_id, 1, "second");
+    await channelAtHead(b.token, group.channel_id, 2);
+    // The idle user object is evicted (about 10 s idle locally; at once here) before m1's retry
+    // succeeds (vitest.config.ts: 3 attempts, 2 s then 4 s apart).
+    await evictDurableObject(env.USER_INBOX.getByName(b.id));
+    status = 201;
+    await poll("m2 pushed", async () => (await sentSeqs(group.channel_id)).includes(2), 15_000);
+    await sleep(1_500);
+    expect(await sentSeqs(group.channel_id)).toEqual([1, 2]);
+    expect(to(endpoint).filter((p) => p.status === 201)).toHaveLength(2);
   });
 });

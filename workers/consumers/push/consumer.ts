@@ -8,12 +8,15 @@
  * more: its subscription is gone), and retried when some device should be tried again, after
  * the push service's Retry-After or an exponential backoff. Devices already sent this
  * (channel, seq) are skipped, so a retry or a redelivery never notifies a device twice.
- * After the queue's last retry the job lands on `push-dlq`, whose consumer records it in
- * `push_failures`. Either way the user's Durable Object is told the job is settled
- * (`pushSettled`), so it can queue the channel's next notification.
+ * Before a retry the user's Durable Object is asked whether the job is still wanted: not once
+ * a device of the user is connected or the message was read (#16). After the queue's last
+ * retry the job lands on `push-dlq`, whose consumer records it in `push_failures` with the
+ * attempts the user object counted. Either way the user's Durable Object is told the job is
+ * settled (`pushSettled`), so it can queue the channel's next notification.
  */
 import * as v from "valibot";
 import { preview } from "../../../domain/message-text.ts";
+import { localReceivers, pushEndpointProblem } from "../../../domain/push-endpoint.ts";
 import { type PushJob, PushJobSchema, type PushPayload, pushTopic } from "../../../protocol/push.ts";
 import { type Db, openDb } from "../../../storage/d1/db.ts";
 import {
@@ -45,6 +48,12 @@ export interface PushConsumerDeps {
   provider: PushProvider;
   /** Tells the user's Durable Object that the job for (channel, seq) is done with. */
   settle(userId: string, channelId: string, seq: number): Promise<void>;
+  /** Asks the user's Durable Object whether attempt number `attempt` (≥ 2) should still go. */
+  retryWanted(userId: string, channelId: string, seq: number, attempt: number): Promise<boolean>;
+  /** The attempts the user's Durable Object counted for the job, if it still tracks it. */
+  attempts(userId: string, channelId: string, seq: number): Promise<number | null>;
+  /** Origins of local push receivers a development setup allows (`PUSH_LOCAL_RECEIVERS`). */
+  localReceivers: string[];
   now(): number;
 }
 
@@ -58,6 +67,10 @@ export function pushConsumerDeps(env: Env, overrides: Partial<PushConsumerDeps> 
       privateKey: env.VAPID_PRIVATE_KEY,
     }),
     settle: (userId, channelId, seq) => inboxStub(env, userId).pushSettled(channelId, seq),
+    retryWanted: (userId, channelId, seq, attempt) =>
+      inboxStub(env, userId).pushRetryWanted(channelId, seq, attempt),
+    attempts: (userId, channelId, seq) => inboxStub(env, userId).pushAttempts(channelId, seq),
+    localReceivers: localReceivers(env.PUSH_LOCAL_RECEIVERS),
     now: Date.now,
     ...overrides,
   };
@@ -113,6 +126,19 @@ async function sendToDevice(
   payload: PushPayload,
   opts: PushSendOptions,
 ): Promise<DeviceResult> {
+  // Checked again here: a subscription stored before the rule, or while a local receiver was
+  // allowed, is removed as one the push service declared gone, and nothing is sent to it.
+  const problem = pushEndpointProblem(sub.endpoint, deps.localReceivers);
+  if (problem) {
+    await deleteSubscriptionByEndpoint(deps.db, sub.endpoint);
+    log({
+      event: "subscription_refused",
+      reason: `endpoint ${problem}`,
+      device_id: sub.deviceId,
+      push_service: originOf(sub.endpoint),
+    });
+    return { kind: "gone" };
+  }
   if (await alreadySent(deps.db, sub.deviceId, job.channel_id, job.seq)) return { kind: "skipped" };
   const outcome = await deps.provider.send(sub, payload, opts);
   if (outcome.kind === "sent") {
@@ -138,6 +164,12 @@ async function sendToDevice(
  * null when the job is done.
  */
 async function deliver(deps: PushConsumerDeps, job: PushJob, attempts: number): Promise<number | null> {
+  // The first attempt goes as the user object decided a moment ago; a retry comes seconds to
+  // hours later, and goes only if the user object still wants it, for every device at once.
+  if (attempts > 1 && !(await deps.retryWanted(job.user_id, job.channel_id, job.seq, attempts))) {
+    log({ event: "retry_dropped", channel_id: job.channel_id, seq: job.seq, attempts });
+    return null;
+  }
   const subs = await listSubscriptions(deps.db, job.user_id);
   if (subs.length === 0) return null;
   const payload = payloadOf(job);
@@ -202,6 +234,10 @@ export async function consumeDeadLetters(
     batch.messages.map(async (msg) => {
       try {
         const key = looseKey(msg.body);
+        // The dead letter's own `attempts` counts its deliveries on this queue (usually 1); the
+        // user object counted the job's attempts on the `push` queue. It forgets a job whose
+        // slot a newer one took (after 5 minutes in flight); then only the former is known.
+        const counted = key ? await deps.attempts(key.userId, key.channelId, key.seq) : null;
         await recordFailure(
           deps.db,
           {
@@ -209,14 +245,18 @@ export async function consumeDeadLetters(
             userId: key?.userId ?? "",
             channelId: key?.channelId ?? "",
             seq: key?.seq ?? 0,
-            // Deliveries of this dead letter (usually 1); its attempts on the `push` queue
-            // were max_retries + 1 (wrangler.toml), which the message no longer carries.
-            attempts: msg.attempts,
+            attempts: counted ?? msg.attempts,
             body: JSON.stringify(msg.body) ?? "null",
           },
           deps.now(),
         );
-        log({ event: "dead_letter", message_id: msg.id, channel_id: key?.channelId, seq: key?.seq });
+        log({
+          event: "dead_letter",
+          message_id: msg.id,
+          channel_id: key?.channelId,
+          seq: key?.seq,
+          attempts: counted ?? msg.attempts,
+        });
         if (key) await deps.settle(key.userId, key.channelId, key.seq);
         msg.ack();
       } catch (err) {

@@ -39,12 +39,19 @@ export class WebPushProvider implements PushProvider {
   }
 
   async send(target: PushTarget, payload: PushPayload, opts: PushSendOptions): Promise<PushOutcome> {
+    // The library builds requests for https endpoints only, as every push service is. A local
+    // receiver that a development setup names (PUSH_LOCAL_RECEIVERS, checked by the consumer
+    // before this) may be plain http: its request is built for the https form of the URL (the
+    // VAPID `aud` says https) and sent to the URL as it is.
+    const buildFor = target.endpoint.startsWith("http:")
+      ? `https:${target.endpoint.slice(5)}`
+      : target.endpoint;
     let request: Awaited<ReturnType<typeof buildPushPayload>>;
     try {
       request = await buildPushPayload(
         { data: { ...payload }, options: { ttl: opts.ttl, topic: opts.topic, urgency: opts.urgency } },
         {
-          endpoint: target.endpoint,
+          endpoint: buildFor,
           expirationTime: null,
           keys: { p256dh: target.p256dh, auth: target.auth },
         },
