@@ -32,12 +32,17 @@ export interface InboxUpdateResult {
   devices: string[];
 }
 
+/** A block between two members: `[blocker, blocked]` (docs/protocol.md §6.9). */
+export type BlockPair = [blockerId: string, blockedId: string];
+
 export interface CreateChannelInput {
   channelId: string;
   kind: "dm" | "group";
   name: string | null;
   ownerId: string | null;
   memberIds: string[];
+  /** Blocks among the members, as D1 has them when the channel is created. */
+  blocks?: BlockPair[];
 }
 
 export interface HistoryPage {

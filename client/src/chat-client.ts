@@ -296,6 +296,16 @@ export class ChatClient {
     return this.#friendBook.list;
   }
 
+  /**
+   * True when I blocked `userId`. Their messages still arrive in groups we share (the group is
+   * shared); an app shows them collapsed behind "Message from a blocked user" with a way to
+   * show one (docs/protocol.md §6.9), as the web client does. Kept current like {@link friendList};
+   * a `friends` event follows every change.
+   */
+  isBlocked(userId: string): boolean {
+    return this.#friendBook.isBlocked(userId);
+  }
+
   /** Sends a friend request to a handle (accepts theirs if they asked first). */
   async requestFriend(handle: string): Promise<{ state: FriendState }> {
     const user = await this.findUser(handle);

@@ -17,6 +17,11 @@ export class FriendBook {
     return { friends: [...this.#list.friends], blocked: [...this.#list.blocked] };
   }
 
+  /** True when I blocked this user (their messages in shared groups are collapsed, §6.9). */
+  isBlocked(userId: string): boolean {
+    return this.#list.blocked.some((b) => b.user.id === userId);
+  }
+
   /** A snapshot request starts now; pass the result to {@link snapshot}. */
   start(): number {
     return this.#clock.start();

@@ -34,10 +34,11 @@ import {
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
   parseClientFrame,
+  type ServerFrame,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
-import type { CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
+import type { BlockPair, CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
@@ -240,6 +241,7 @@ export class ChannelRoom extends DurableObject<Env> {
         for (const userId of input.memberIds) {
           this.#store.putMember(userId, userId === input.ownerId ? "owner" : "member", now, 0);
         }
+        this.#keepBlocks(input.blocks ?? []);
       });
       await this.#afterMembershipChange(input.memberIds);
       return this.#info(input.memberIds[0]!);
@@ -261,7 +263,12 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  async addMembers(actorId: string, userIds: string[]): Promise<RpcResult<ChannelInfo>> {
+  /** Adds members; `blocks`: those D1 has between them and anyone (kept where both are members). */
+  async addMembers(
+    actorId: string,
+    userIds: string[],
+    blocks: BlockPair[] = [],
+  ): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
       this.#requireGroup();
       const fresh = checkAdd(this.#activeMembers(), actorId, userIds);
@@ -269,6 +276,7 @@ export class ChannelRoom extends DurableObject<Env> {
       const now = Date.now();
       // New members read history from now on: joined_seq is the current head.
       for (const userId of fresh) this.#store.putMember(userId, "member", now, head);
+      this.#keepBlocks(blocks);
       if (fresh.length > 0) this.#store.touchMeta();
       await this.#afterMembershipChange(fresh);
       return this.#info(actorId);
@@ -289,6 +297,7 @@ export class ChannelRoom extends DurableObject<Env> {
         this.#store.touchMeta();
       }
       this.#store.markRemoved(targetId, Date.now(), this.#requireChannel().headSeq);
+      this.#store.dropBlocksOf(targetId);
       this.#receipts.forget(targetId);
       this.#typists.forget(targetId);
       this.#sockets.close(this.#sockets.socketsOf(targetId), CLOSE.removed, "you are no longer a member");
@@ -297,11 +306,18 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  /** A member of this 1:1 channel blocked (or unblocked) the other: while blocked, nobody posts. */
-  async setBlocked(userId: string, blocked: boolean): Promise<void> {
+  /**
+   * `blockerId` blocked `blockedId`, or lifted the block. In any channel, nothing of the
+   * blocker's activity (presence, typing, receipts) reaches the blocked member from then on,
+   * while messages still flow in a shared group (docs/protocol.md §6.9). In a 1:1 channel
+   * nobody posts while a block stands.
+   */
+  async setBlock(blockerId: string, blockedId: string, blocked: boolean): Promise<void> {
     const channel = this.#store.channel();
-    if (channel?.kind !== "dm" || !this.#store.member(userId)) return;
-    this.#store.setBlocked(userId, blocked);
+    if (!channel || !this.#isActive(blockerId) || !this.#isActive(blockedId)) return;
+    this.#store.setBlock(blockerId, blockedId, blocked);
+    if (channel.kind !== "dm") return;
+    this.#store.setBlocked(blockerId, blocked);
     // A block also ends the friendship: once it is lifted, the chat stays closed until the two
     // are friends again.
     if (blocked && channel.closedReason === null) this.#store.setClosed("not_friends");
@@ -363,13 +379,16 @@ export class ChannelRoom extends DurableObject<Env> {
     });
   }
 
-  /** Every member's delivered and read markers (members only). */
+  /** Every member's delivered and read markers (members only), but those of members who blocked the reader. */
   async receipts(userId: string): Promise<RpcResult<Receipts>> {
     return rpcCall(() => {
       this.#requireActive(userId);
+      const hidden = this.#store.blockers().get(userId);
       return {
         channel_id: this.#requireChannel().channelId,
-        members: this.#activeMembers().map(receiptOf),
+        members: this.#activeMembers()
+          .filter((m) => !hidden?.has(m.userId))
+          .map(receiptOf),
       };
     });
   }
@@ -402,19 +421,16 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#updates.deviceConnected(userId);
   }
 
-  /** A member's presence changed; tell whoever is viewing the channel. */
+  /** A member's presence changed; tell whoever is viewing the channel (but whom they blocked). */
   async presenceChanged(userId: string, status: "online" | "offline", lastActiveAt: number): Promise<void> {
     const channel = this.#store.channel();
-    const member = this.#store.member(userId);
-    if (!channel || !member || member.removedAt !== null || this.#sockets.size === 0) return;
-    this.#sockets.broadcast({
+    if (!channel || !this.#isActive(userId) || this.#sockets.size === 0) return;
+    this.#showActivity([{ user_id: userId, status, last_active_at: lastActiveAt }], ([p]) => ({
       v: 1,
       type: "presence",
       channel_id: channel.channelId,
-      user_id: userId,
-      status,
-      last_active_at: lastActiveAt,
-    });
+      ...p!,
+    }));
   }
 
   /** Closes a revoked device's sockets here. */
@@ -561,7 +577,12 @@ export class ChannelRoom extends DurableObject<Env> {
       if (m && m.removedAt === null) members.push(receiptOf(m));
     }
     if (members.length > 0)
-      this.#sockets.broadcast({ v: 1, type: "receipts", channel_id: channel.channelId, members });
+      this.#showActivity(members, (seen) => ({
+        v: 1,
+        type: "receipts",
+        channel_id: channel.channelId,
+        members: seen,
+      }));
   }
 
   /** One `typing` frame to every socket: the members who started typing since the last. */
@@ -575,7 +596,12 @@ export class ChannelRoom extends DurableObject<Env> {
       if (expiresAt !== null) users.push({ user_id: userId, expires_at: expiresAt });
     }
     if (users.length > 0)
-      this.#sockets.broadcast({ v: 1, type: "typing", channel_id: channel.channelId, users });
+      this.#showActivity(users, (seen) => ({
+        v: 1,
+        type: "typing",
+        channel_id: channel.channelId,
+        users: seen,
+      }));
   }
 
   /** The user's last socket here closed: a showing indicator ends at once. */
@@ -583,8 +609,36 @@ export class ChannelRoom extends DurableObject<Env> {
     const channelId = this.#store.channel()?.channelId;
     this.#typists.forget(userId);
     if (channelId && this.#typing.stop(userId, Date.now())) {
-      this.#sockets.broadcast({ v: 1, type: "typing_stopped", channel_id: channelId, user_id: userId });
+      this.#showActivity([{ user_id: userId }], () => ({
+        v: 1,
+        type: "typing_stopped",
+        channel_id: channelId,
+        user_id: userId,
+      }));
     }
+  }
+
+  /**
+   * Shows members' activity (entries of presence, typing or markers, each about `user_id`) to
+   * every socket, leaving out, for each reader, what members who blocked that reader did. Most
+   * readers are blocked by nobody and share one serialized frame; a frame left empty is not sent.
+   */
+  #showActivity<E extends { user_id: string }>(entries: E[], frame: (seen: E[]) => ServerFrame): void {
+    const shared = JSON.stringify(frame(entries));
+    const blockers = this.#store.blockers();
+    this.#sockets.broadcastPer((reader) => {
+      const hidden = blockers.get(reader);
+      if (!hidden) return shared;
+      const seen = entries.filter((e) => !hidden.has(e.user_id));
+      if (seen.length === entries.length) return shared;
+      return seen.length > 0 ? JSON.stringify(frame(seen)) : null;
+    });
+  }
+
+  /** Keeps the blocks of `pairs` between current members (others are no business of this channel). */
+  #keepBlocks(pairs: BlockPair[]): void {
+    for (const [blocker, blocked] of pairs)
+      if (this.#isActive(blocker) && this.#isActive(blocked)) this.#store.setBlock(blocker, blocked, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -675,6 +729,11 @@ export class ChannelRoom extends DurableObject<Env> {
 
   #activeMembers(): MemberRow[] {
     return this.#store.members().filter((m) => m.removedAt === null);
+  }
+
+  #isActive(userId: string): boolean {
+    const m = this.#store.member(userId);
+    return m !== null && m.removedAt === null;
   }
 
   #requireActive(userId: string): MemberRow {

@@ -108,6 +108,17 @@ export class ChannelSockets {
     }
   }
 
+  /**
+   * Sends every socket what its user may see: `textFor(userId)` once per user (null: nothing),
+   * to each of that user's sockets.
+   */
+  broadcastPer(textFor: (userId: string) => string | null): void {
+    for (const [userId, sockets] of this.#byUser) {
+      const text = textFor(userId);
+      if (text !== null) for (const ws of sockets) sendQuietly(ws, text);
+    }
+  }
+
   /** Sends one frame to every socket, or to all but one. */
   broadcast(frame: ServerFrame, except?: WebSocket): void {
     const text = JSON.stringify(frame);

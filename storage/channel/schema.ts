@@ -4,7 +4,7 @@
  * with read markers and how far each member's user object has been updated) and its message
  * log. drizzle-kit generates migrations/channel-room from this file.
  */
-import { integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * One row (id = 1). `headSeq` is the last assigned sequence number (0 before any message) as of
@@ -66,4 +66,19 @@ export const messages = sqliteTable(
   // The idempotency key is stored with the message, so a retry is recognised a month later.
   // Nothing reads by time: every read is by seq, so `ts` has no index (one page less per write).
   (t) => [uniqueIndex("messages_client_msg").on(t.senderId, t.clientMsgId)],
+);
+
+/**
+ * Blocks between members: `blockerId` blocked `blockedId`. Nothing about the blocker's activity
+ * in the channel (presence, typing, receipts) reaches the blocked member (docs/protocol.md §6.9).
+ * Kept by the Worker, which tells every channel the two share when a block is made or lifted
+ * and passes the blocks among new members when they join.
+ */
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    blockerId: text("blocker_id").notNull(),
+    blockedId: text("blocked_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] })],
 );

@@ -66,6 +66,7 @@ export class ChannelStore {
   readonly #sql: SqlStorage;
   #channel: ChannelRow | null | undefined;
   #members: Map<string, MemberRow> | undefined;
+  #blockers: Map<string, Set<string>> | undefined;
   /** The newest messages, contiguous and ending at the head (may be empty). */
   #tail: WireMessage[] = [];
   /** Members with sync positions or markers not yet written (see persistBatched). */
@@ -298,6 +299,39 @@ export class ChannelStore {
     return this.members()
       .filter((m) => (m.removedAt === null && m.syncedSeq < headSeq) || m.syncedRev < m.rev)
       .map((m) => m.userId);
+  }
+
+  /** Per member, the members who blocked them; a member nobody blocked has no entry. */
+  blockers(): ReadonlyMap<string, ReadonlySet<string>> {
+    if (!this.#blockers) {
+      const byBlocked = new Map<string, Set<string>>();
+      for (const row of this.#sql.exec<Row>("SELECT blocker_id, blocked_id FROM blocks")) {
+        const blocked = row.blocked_id as string;
+        const set = byBlocked.get(blocked) ?? new Set<string>();
+        set.add(row.blocker_id as string);
+        byBlocked.set(blocked, set);
+      }
+      this.#blockers = byBlocked;
+    }
+    return this.#blockers;
+  }
+
+  /** Forgets the blocks made by or against a member who left. */
+  dropBlocksOf(userId: string): void {
+    this.#sql.exec("DELETE FROM blocks WHERE blocker_id = ? OR blocked_id = ?", userId, userId);
+    this.#blockers = undefined;
+  }
+
+  /** Records that `blockerId` blocks `blockedId` (or no longer does). */
+  setBlock(blockerId: string, blockedId: string, blocked: boolean): void {
+    if (blocked)
+      this.#sql.exec(
+        "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id) VALUES (?, ?)",
+        blockerId,
+        blockedId,
+      );
+    else this.#sql.exec("DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?", blockerId, blockedId);
+    this.#blockers = undefined;
   }
 
   byClientMsgId(senderId: string, clientMsgId: string): WireMessage | null {

@@ -95,6 +95,30 @@ export async function blockersOf(db: Db, userIds: string[], viewerId: string): P
   return pages.flat().map((r) => r.id);
 }
 
+/**
+ * Every block with one of `userIds` on either side, as `[blocker, blocked]`: what a channel
+ * needs to know when they join it (it keeps those between its members).
+ */
+export async function blocksInvolving(db: Db, userIds: string[]): Promise<[string, string][]> {
+  const pages = await Promise.all(
+    chunksFor(userIds, 0, 2).map((chunk) =>
+      db
+        .select({ blocker: blocks.userId, blocked: blocks.blockedId })
+        .from(blocks)
+        .where(or(inArray(blocks.userId, chunk), inArray(blocks.blockedId, chunk)))
+        .all(),
+    ),
+  );
+  const seen = new Set<string>();
+  const pairs: [string, string][] = [];
+  for (const r of pages.flat()) {
+    const key = `${r.blocker} ${r.blocked}`;
+    if (!seen.has(key)) pairs.push([r.blocker, r.blocked]);
+    seen.add(key);
+  }
+  return pairs;
+}
+
 export async function addBlock(db: Db, userId: string, blockedId: string, now: number): Promise<void> {
   await db.insert(blocks).values({ userId, blockedId, createdAt: now }).onConflictDoNothing();
 }

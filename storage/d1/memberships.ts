@@ -3,7 +3,7 @@
  * D1's copy of channels and their members, for listings. Only a ChannelRoom writes here,
  * replacing the whole member list of its channel, so a repeated write is harmless.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { channels, memberships } from "./schema.ts";
 
@@ -59,4 +59,15 @@ export async function channelIdsOf(db: Db, userId: string): Promise<{ channelId:
     .innerJoin(channels, eq(channels.id, memberships.channelId))
     .where(eq(memberships.userId, userId))
     .all();
+}
+
+/** The channels (1:1 and groups) both users are members of, by D1's copy. */
+export async function sharedChannelIds(db: Db, a: string, b: string): Promise<string[]> {
+  const mine = db.select({ id: memberships.channelId }).from(memberships).where(eq(memberships.userId, a));
+  const rows = await db
+    .select({ id: memberships.channelId })
+    .from(memberships)
+    .where(and(eq(memberships.userId, b), inArray(memberships.channelId, mine)))
+    .all();
+  return rows.map((r) => r.id);
 }

@@ -12,6 +12,7 @@ import {
   befriend,
   convItem,
   eventually,
+  friendRow,
   handle,
   messageTexts,
   openChatWith,
@@ -151,6 +152,24 @@ describe("a group of three", () => {
     } finally {
       await phone.context().close();
     }
+  });
+
+  test("Alice blocks Bob: his group messages reach her folded, and she can show one", async () => {
+    await alice.getByTestId("tab-friends").click();
+    await friendRow(alice, b, "friends").getByTestId("friend-block").click();
+    await friendRow(alice, b, "blocked").waitFor();
+    await openFromList(alice, GROUP);
+    await openFromList(bob, GROUP);
+    await carol.getByTestId("back").click(); // a phone: one pane at a time
+    await openFromList(carol, GROUP);
+    await send(bob, "Did everyone get the map?");
+    // The group is shared: Carol sees it as usual, Alice folded, without its text.
+    await sentMessage(carol, "Did everyone get the map?").waitFor();
+    const folded = alice.locator('[data-testid="message"][data-blocked]');
+    await assertText(folded.last(), "Message from a blocked user");
+    assert.equal(await sentMessage(alice, "Did everyone get the map?").count(), 0);
+    await folded.last().getByTestId("show-blocked").click();
+    await sentMessage(alice, "Did everyone get the map?").waitFor();
   });
 
   test("no page errors", () => {

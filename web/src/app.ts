@@ -437,6 +437,8 @@ export class App {
     this.#tabs.friends.setAttribute("aria-label", incoming ? `Friends, ${incoming} requests` : "Friends");
     if (this.#tab === "friends") this.#renderPanel();
     this.#scheduleList();
+    // Messages of someone just blocked or unblocked collapse or open.
+    this.#view?.schedule();
   }
 
   #friendActions() {

@@ -71,6 +71,8 @@ export class ConversationView {
   readonly #subtitle: HTMLElement;
   readonly #avatar: HTMLElement;
   readonly #rendered = new Map<string, Rendered>();
+  /** Messages of a blocked user that the reader chose to show (this view only). */
+  readonly #revealed = new Set<string>();
   #hasOlder = true;
   #loadingOlder = false;
   #frame = 0;
@@ -262,10 +264,11 @@ export class ConversationView {
       prevSender = m.sender_id;
       const mine = m.sender_id === this.#host.myId;
       const ticks = mine ? this.#ticks(m) : null;
-      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}`;
+      const collapsed = !mine && this.#host.chat.isBlocked(m.sender_id) && !this.#revealed.has(key);
+      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}|${collapsed}`;
       let r = this.#rendered.get(key);
       if (!r || r.signature !== signature) {
-        const el = this.#message(m, mine, showSender, ticks);
+        const el = collapsed ? this.#collapsed(m, key) : this.#message(m, mine, showSender, ticks);
         if (r) {
           if (cursor === r.el) cursor = el;
           r.el.replaceWith(el);
@@ -415,6 +418,43 @@ export class ConversationView {
       bubble,
       meta,
       fail,
+    );
+  }
+
+  /**
+   * A message from someone I blocked, in a group we share: it arrives (the group is shared) but
+   * stays folded behind a line, as in other messaging apps, until the reader asks to see it.
+   */
+  #collapsed(m: ChatMessage, key: string): HTMLElement {
+    return h(
+      "div",
+      {
+        class: "msg blocked",
+        testid: "message",
+        "data-seq": String(m.seq),
+        "data-status": m.status,
+        "data-blocked": "",
+      },
+      h(
+        "div",
+        { class: "bubble collapsed", testid: "message-blocked" },
+        "Message from a blocked user · ",
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            testid: "show-blocked",
+            on: {
+              click: () => {
+                this.#revealed.add(key);
+                this.render({});
+              },
+            },
+          },
+          "Show",
+        ),
+      ),
     );
   }
 

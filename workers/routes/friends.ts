@@ -20,7 +20,7 @@ import {
   removeBlock,
   setRelation,
 } from "../../storage/d1/friends.ts";
-import { channelExists } from "../../storage/d1/memberships.ts";
+import { channelExists, sharedChannelIds } from "../../storage/d1/memberships.ts";
 import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { announceFriendChanges, type FriendChange } from "../friend-events.ts";
@@ -46,10 +46,14 @@ async function unsharePresence(c: AppContext, a: string, b: string): Promise<voi
   await Promise.all([inboxStub(c.env, a).forgetPresenceOf(b), inboxStub(c.env, b).forgetPresenceOf(a)]);
 }
 
-/** Tells an existing 1:1 channel about a block, so it refuses posts from either side. */
-async function setDmBlocked(c: AppContext, me: string, other: string, blocked: boolean): Promise<void> {
-  const id = dmChannelId(me, other);
-  if (await channelExists(db(c), id)) await channelStub(c.env, id).setBlocked(me, blocked);
+/**
+ * Tells every channel the two share about a block (D1's copy of memberships lists them): a 1:1
+ * channel then refuses posts from either side, and every channel stops showing the blocker's
+ * activity to the blocked user (docs/protocol.md §6.9).
+ */
+async function setChannelBlocks(c: AppContext, me: string, other: string, blocked: boolean): Promise<void> {
+  const shared = await sharedChannelIds(db(c), me, other);
+  await Promise.all(shared.map((id) => channelStub(c.env, id).setBlock(me, other, blocked)));
 }
 
 /**
@@ -183,7 +187,7 @@ friends.post("/:userId/block", async (c) => {
   await unsharePresence(c, me, other);
   const now = Date.now();
   await addBlock(d, me, other, now);
-  await setDmBlocked(c, me, other, true);
+  await setChannelBlocks(c, me, other, true);
   // The blocked side learns only that a relation it had is gone, as from an unfriending.
   await announce(c, me, other, "blocked", had ? "none" : null, now);
   return c.json({ blocked: true });
@@ -193,7 +197,7 @@ friends.delete("/:userId/block", async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   await removeBlock(db(c), me, other);
-  await setDmBlocked(c, me, other, false);
+  await setChannelBlocks(c, me, other, false);
   await announce(c, me, other, "none", null, Date.now());
   return c.body(null, 204);
 });

@@ -17,7 +17,7 @@ import {
 } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { newGroupId } from "../../protocol/ids.ts";
-import { blockersOf, refusedChats } from "../../storage/d1/friends.ts";
+import { blockersOf, blocksInvolving, refusedChats } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
@@ -53,13 +53,16 @@ groups.post("/", valid("json", CreateGroupBody), async (c) => {
   const memberIds = [...new Set(body.member_ids.filter((id) => id !== me))];
   await requireConsent(c, memberIds);
   const channelId = newGroupId();
+  const all = [me, ...memberIds];
   const info = await unwrap(
     channelStub(c.env, channelId).create({
       channelId,
       kind: "group",
       name: body.name,
       ownerId: me,
-      memberIds: [me, ...memberIds],
+      memberIds: all,
+      // Blocks between members hold inside the group too (docs/protocol.md §6.9).
+      blocks: await blocksInvolving(db(c), all),
     }),
   );
   return c.json(info, 201);
@@ -105,7 +108,8 @@ groups.post("/:id/members", valid("json", AddMembersBody), async (c) => {
   const id = groupId(c);
   const userIds = [...new Set(c.req.valid("json").user_ids)];
   await requireConsent(c, userIds);
-  return c.json(await unwrap(channelStub(c.env, id).addMembers(c.get("userId"), userIds)));
+  const blocks = await blocksInvolving(db(c), userIds);
+  return c.json(await unwrap(channelStub(c.env, id).addMembers(c.get("userId"), userIds, blocks)));
 });
 
 groups.delete("/:id/members/:userId", async (c) => {
