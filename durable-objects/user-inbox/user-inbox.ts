@@ -54,6 +54,12 @@ import { Pushes } from "./pushes.ts";
  */
 const wakeups = { constructions: 0, alarms: 0, socketMessages: 0 };
 
+/**
+ * How long the store's batched changes (channel copies, stream positions) may wait in memory;
+ * a pending timer also keeps the object from hibernating before they are written.
+ */
+const SAVE_BATCH_MS = 1_000;
+
 export function inboxConstructions(): number {
   return wakeups.constructions;
 }
@@ -76,6 +82,7 @@ export class UserInbox extends DurableObject<Env> {
    */
   readonly #viewingOpened = new Set<string>();
   readonly #presence: Presence;
+  #saveTimer: ReturnType<typeof setTimeout> | null = null;
   /** Per channel, the highest seq this user's devices acknowledged and the channel has yet to hear of. */
   readonly #deliveredOwed = new Map<string, number>();
   /**
@@ -94,7 +101,7 @@ export class UserInbox extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakeups.constructions++;
-    this.#store = new InboxStore(ctx.storage.sql);
+    this.#store = new InboxStore(ctx.storage.sql, () => this.#saveSoon());
     this.#pushes = new Pushes({
       store: this.#store,
       userId: ctx.id.name ?? "",
@@ -454,6 +461,15 @@ export class UserInbox extends DurableObject<Env> {
     const failed = sent.filter((r) => r.status === "rejected").length;
     if (failed > 0)
       console.warn(JSON.stringify({ at: "UserInbox.publishPresence", userId, failed, of: sent.length }));
+  }
+
+  /** Writes what the store keeps in memory for its batch within SAVE_BATCH_MS (InboxStore.persistBatched). */
+  #saveSoon(): void {
+    if (this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      this.#store.persistBatched();
+    }, SAVE_BATCH_MS);
   }
 
   /**

@@ -3,8 +3,14 @@
  * Every query of a UserInbox's SQLite, through the synchronous `ctx.storage.sql` API.
  * The schema is declared in drizzle (./schema.ts) and migrated from drizzle-kit's output.
  *
- * The object is the only writer, so channels and device streams are also kept in memory,
- * written through: every channel update read them for every device (docs/performance.md).
+ * The object is the only writer, so channels and device streams are also kept in memory: every
+ * channel update reads them for every device (docs/performance.md). A channel's update changes
+ * them on every message, so those changes are written behind, in batches (`persistBatched`, at
+ * most a second later; the object's `#saveSoon`): an event with a write must wait for its commit
+ * before any frame leaves (the output gate), and a commit per update held every live message on
+ * the user socket behind an fsync. A crash can lose the last second of them: the channel's next
+ * update corrects the copy (heads and markers only move forward), and devices, whose sockets a
+ * crash closes, resume from their own cursors. A channel new to the user is written at once.
  */
 import { preview } from "../../domain/message-text.ts";
 import type { PresenceStatus } from "../../domain/presence.ts";
@@ -23,6 +29,8 @@ export interface InboxChannel {
   lastPreview: string | null;
   lastTs: number | null;
   muted: boolean;
+  /** When the channel last updated this copy (ms); not read back, only kept for the record. */
+  updatedAt?: number;
 }
 
 /** A message a push notification stands for: a reference and its preview, never the body. */
@@ -71,9 +79,16 @@ export class InboxStore {
   readonly #sql: SqlStorage;
   #channels: Map<string, InboxChannel> | undefined;
   readonly #streams = new Map<string, Map<string, number>>();
+  /** Channels and (device, channel) stream positions changed in memory since the last batch. */
+  readonly #unsavedChannels = new Set<string>();
+  readonly #unsavedStreams = new Map<string, Set<string>>();
 
-  constructor(sql: SqlStorage) {
+  readonly #onUnsaved: () => void;
+
+  /** `onUnsaved` is called whenever a change waits for `persistBatched` (schedule it). */
+  constructor(sql: SqlStorage, onUnsaved: () => void = () => {}) {
     this.#sql = sql;
+    this.#onUnsaved = onUnsaved;
   }
 
   #channelMap(): Map<string, InboxChannel> {
@@ -95,7 +110,10 @@ export class InboxStore {
     return [...this.#channelMap().values()].sort((a, b) => (b.lastTs ?? 0) - (a.lastTs ?? 0));
   }
 
-  /** Applies a channel's update; head and read marker only move forward. */
+  /**
+   * Applies a channel's update; head and read marker only move forward. Written with the next
+   * batch, unless the channel is new here.
+   */
   applyUpdate(u: InboxUpdate, now: number): void {
     const c = this.channel(u.channel_id);
     const last = u.messages.at(-1);
@@ -112,7 +130,16 @@ export class InboxStore {
       lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
       lastTs: newer ? last.ts : (c?.lastTs ?? null),
       muted: c?.muted ?? false,
+      updatedAt: now,
     };
+    this.#channelMap().set(u.channel_id, next);
+    if (c) {
+      this.#unsavedChannels.add(u.channel_id);
+      this.#onUnsaved();
+    } else this.#writeChannel(next);
+  }
+
+  #writeChannel(next: InboxChannel): void {
     this.#sql.exec(
       `INSERT INTO channels (channel_id, kind, name, head_seq, read_seq, joined_seq, last_seq, last_sender_id, last_preview, last_ts, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -130,9 +157,31 @@ export class InboxStore {
       next.lastSenderId,
       next.lastPreview,
       next.lastTs,
-      now,
+      next.updatedAt ?? 0,
     );
-    this.#channelMap().set(u.channel_id, next);
+  }
+
+  /** Writes the channel rows and stream positions changed since the last call. */
+  persistBatched(): void {
+    for (const channelId of this.#unsavedChannels) {
+      const c = this.channel(channelId);
+      if (c) this.#writeChannel(c);
+    }
+    this.#unsavedChannels.clear();
+    for (const [deviceId, channels] of this.#unsavedStreams) {
+      const streams = this.#streams.get(deviceId);
+      for (const channelId of channels) {
+        const seq = streams?.get(channelId);
+        if (seq === undefined) continue;
+        this.#sql.exec(
+          "INSERT INTO device_streams (device_id, channel_id, sent_seq) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET sent_seq = excluded.sent_seq",
+          deviceId,
+          channelId,
+          seq,
+        );
+      }
+    }
+    this.#unsavedStreams.clear();
   }
 
   setMuted(channelId: string, muted: boolean): boolean {
@@ -168,7 +217,9 @@ export class InboxStore {
     this.#sql.exec("DELETE FROM device_streams WHERE channel_id = ?", channelId);
     this.#sql.exec("DELETE FROM pushes WHERE channel_id = ?", channelId);
     this.#channelMap().delete(channelId);
+    this.#unsavedChannels.delete(channelId);
     for (const s of this.#streams.values()) s.delete(channelId);
+    for (const s of this.#unsavedStreams.values()) s.delete(channelId);
   }
 
   /** The last seq sent to this device's user socket in this channel, if it is tracked. */
@@ -191,20 +242,20 @@ export class InboxStore {
     return streams;
   }
 
+  /** Moves a device's stream in a channel; written with the next batch (see `persistBatched`). */
   setSentSeq(deviceId: string, channelId: string, seq: number): void {
-    this.#sql.exec(
-      "INSERT INTO device_streams (device_id, channel_id, sent_seq) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET sent_seq = excluded.sent_seq",
-      deviceId,
-      channelId,
-      seq,
-    );
     this.#streamsOf(deviceId).set(channelId, seq);
+    const unsaved = this.#unsavedStreams.get(deviceId) ?? new Set<string>();
+    unsaved.add(channelId);
+    this.#unsavedStreams.set(deviceId, unsaved);
+    this.#onUnsaved();
   }
 
   /** A new connection starts untracked: live from the next message until it resumes. */
   clearStreams(deviceId: string): void {
     this.#sql.exec("DELETE FROM device_streams WHERE device_id = ?", deviceId);
     this.#streams.set(deviceId, new Map());
+    this.#unsavedStreams.delete(deviceId);
   }
 
   /** Records a ticket as used; false if it already was. Expired entries are dropped. */
@@ -232,6 +283,7 @@ export class InboxStore {
     );
     this.#sql.exec("DELETE FROM device_streams WHERE device_id = ?", deviceId);
     this.#streams.delete(deviceId);
+    this.#unsavedStreams.delete(deviceId);
   }
 
   recordChannelSocket(deviceId: string, channelId: string, now: number): void {
