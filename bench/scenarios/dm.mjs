@@ -118,7 +118,7 @@ async function runDm(server, cfg, tag, ref, senders, acks, counts, hooks = null)
     drain_ms: drainMs,
     send_to_ack_ms: summarize(t.ackLatencies()),
     send_to_recipient_ms: summarize(t.lastLatencies()),
-    slowest_messages: t.slowest(),
+    slowest_messages: t.slowest(cfg.slowest ?? 5),
     delivered_on: {
       channel_socket: counts.channel - before.channel,
       user_socket: counts.user - before.user,

@@ -172,7 +172,7 @@ export async function runGroup(server, g, cfg, tag) {
     deliveries_per_s: Math.round((t.deliveries / span) * 1000),
     fanout_to_last_ms: summarize(t.lastLatencies()),
     send_to_ack_ms: summarize(t.ackLatencies()),
-    slowest_messages: t.slowest(),
+    slowest_messages: t.slowest(cfg.slowest ?? 5),
     delivered_on: {
       channel_socket: g.counts.channel - before.channel,
       user_socket: g.counts.user - before.user,
