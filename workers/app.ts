@@ -50,7 +50,11 @@ app.route("/v1", connect);
 app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));
 
 app.onError((err, c) => {
-  if (err instanceof ChatError) return c.json(err.toEnvelope(), err.status);
+  if (err instanceof ChatError) {
+    // RFC 9110 §10.2.3: whole seconds; the body's retry_after_ms is exact.
+    if (err.retryAfterMs !== undefined) c.header("retry-after", String(Math.ceil(err.retryAfterMs / 1_000)));
+    return c.json(err.toEnvelope(), err.status);
+  }
   console.error(
     JSON.stringify({
       at: "worker",
