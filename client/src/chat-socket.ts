@@ -12,7 +12,9 @@
  * - **Heartbeats**: the text `ping` every `hello.heartbeat_ms`; three intervals without any
  *   frame (not even `pong`) mean the connection is dead, and it is replaced.
  * - **Close codes**: 4001 (revoked), 4003 (removed from the channel) and 4009 (replaced by a
- *   newer connection of this device) stop the socket; anything else reconnects.
+ *   newer connection of this device) stop the socket; anything else reconnects: after 4029 (it
+ *   kept sending after refusals for going too fast) not before a pause of FLOOD_PAUSE_MS, after
+ *   4013 (it did not read fast enough) as after any drop.
  *
  * The socket counts as open at `hello`, not at the WebSocket `open` event: frames sent before
  * `hello` are dropped (partysocket's queue is off), as the client resends what matters itself.
@@ -29,6 +31,9 @@ const DEFAULT_HEARTBEAT_MS = 5_000;
 const CONNECTION_TIMEOUT_MS = 10_000;
 
 const STOP_CODES: Record<number, StopReason> = { 4001: "revoked", 4003: "removed", 4009: "replaced" };
+/** Closed for flooding (4029, docs/protocol.md §9.4): the next attempt waits at least this long. */
+const FLOODING = 4029;
+export const FLOOD_PAUSE_MS = 10_000;
 
 export interface Backoff {
   /** Delay before the first reconnect after a drop (default 500 ms). */
@@ -65,6 +70,8 @@ export class ChatSocket {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
   #wake: (() => void) | null = null;
+  /** No attempt before this time (after a close for flooding). */
+  #pauseUntil = 0;
 
   constructor(options: ChatSocketOptions) {
     this.#o = options;
@@ -141,6 +148,8 @@ export class ChatSocket {
       const step = this.#o.backoff.baseMs * 2 ** Math.max(0, failures - (this.#everOpen ? 0 : 1));
       await this.#sleep(Math.min(this.#o.backoff.maxMs, step) * (0.5 + Math.random()));
     }
+    const pause = this.#pauseUntil - Date.now();
+    if (pause > 0) await this.#sleep(pause);
     if (failures > 0 && this.#o.beforeRetry && !this.#stopped) await this.#o.beforeRetry(failures);
     // No network: wait for the browser to report it back instead of burning attempts.
     while (!this.#stopped && isOffline()) await this.#sleep(this.#o.backoff.maxMs);
@@ -187,6 +196,7 @@ export class ChatSocket {
   #closed(code: number): void {
     this.#stopBeat();
     if (this.#stopped) return;
+    if (code === FLOODING) this.#pauseUntil = Date.now() + FLOOD_PAUSE_MS * (0.5 + Math.random());
     const reason = STOP_CODES[code];
     if (reason) {
       this.#stopped = true;
