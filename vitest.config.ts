@@ -41,7 +41,7 @@ export const RAISED_LIMITS = {
 };
 const SMALL_LIMITS = {
   LIMIT_SENDS_PER_DEVICE: "5/1s",
-  LIMIT_SENDS_PER_USER: "4/2s",
+  LIMIT_SENDS_PER_USER: "7/4s",
   LIMIT_FRAMES_PER_SOCKET: "20/1s",
   LIMIT_TYPING_PER_SOCKET: "3/1s",
   LIMIT_MARKERS_PER_SOCKET: "4/1s",
@@ -57,6 +57,7 @@ const SMALL_LIMITS = {
   LIMIT_PUSH_CHANGES_PER_USER: "2/1s",
   LIMIT_WRITES_PER_USER: "3/1s",
   LIMIT_DEVICES_PER_USER: "3",
+  LIMIT_FLOOD_PAUSE_MS: "500",
   LIMIT_SIGNUPS_PER_ADDRESS: "3/2s",
   LIMIT_LOGIN_FAILURES_PER_HANDLE_ADDRESS: "2/2s",
   // Refilled slowly enough that a run of failed logins (a password hash each) stays refused.

@@ -37,6 +37,7 @@ const RATES = {
 const COUNTS = {
   LIMIT_DEVICES_PER_USER: "devicesPerUser",
   LIMIT_SOCKET_BUFFER_BYTES: "socketBufferBytes",
+  LIMIT_FLOOD_PAUSE_MS: "floodPauseMs",
 } as const;
 
 export type RateName = (typeof RATES)[keyof typeof RATES];

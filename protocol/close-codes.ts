@@ -21,7 +21,8 @@ export const CLOSE = {
   tooSlow: 4013,
   /**
    * Frames kept coming after they were refused as too fast (LIMIT_REFUSALS_PER_SOCKET).
-   * Reconnect after a pause and resume; nothing refused was stored.
+   * Reconnect after a pause (LIMIT_FLOOD_PAUSE_MS: the user's tickets are refused until then)
+   * and resume; nothing refused was stored.
    */
   flooding: 4029,
 } as const;

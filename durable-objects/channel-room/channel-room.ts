@@ -126,6 +126,7 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#sockets = new ChannelSockets(limits, (ws) => this.#socketGone(ws));
     this.#sends = new SendLimits({
       perDevice: limits.sendsPerDevice,
+      perUser: limits.sendsPerUser,
       reportEveryMs: SEND_REPORT_MS,
       now: () => Date.now(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
@@ -206,7 +207,12 @@ export class ChannelRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = this.#sockets.get(ws);
-    if (!socket) return this.#sockets.close([ws], CLOSE.removed, "unknown socket");
+    if (!socket) {
+      // Closed here already (removed, replaced, flooding): what it sent meanwhile is dropped,
+      // at the least cost, as a flooder keeps sending until its close frame reaches it.
+      if (ws.readyState === WebSocket.OPEN) this.#sockets.close([ws], CLOSE.removed, "unknown socket");
+      return;
+    }
     const decoded = decodeClientFrame(raw);
     // Every frame counts against the socket's budgets before its schema is checked, so a flood
     // of any kind, malformed ones included, costs a parse and a refusal (socket-limits.ts).
@@ -267,6 +273,12 @@ export class ChannelRoom extends DurableObject<Env> {
     if (!socket?.limits.refused(Date.now())) return;
     this.#socketGone(ws);
     closeQuietly(ws, CLOSE.flooding, "too many frames after being refused; reconnect later");
+    // No new ticket for a while (LIMIT_FLOOD_PAUSE_MS; UserInbox.flooded says why).
+    this.ctx.waitUntil(
+      this.env.USER_INBOX.getByName(socket.userId)
+        .flooded()
+        .catch((e) => console.warn(JSON.stringify({ at: "ChannelRoom.flooded", error: String(e) }))),
+    );
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {

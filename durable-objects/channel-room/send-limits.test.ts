@@ -12,6 +12,7 @@ function harness(answer: (userId: string, count: number) => number) {
   const reports: { userId: string; count: number; at: number }[] = [];
   const limits = new SendLimits({
     perDevice: parseRate("3/1s"),
+    perUser: parseRate("5/1s"),
     reportEveryMs: 1_000,
     now: () => now,
     setTimer(fn, ms) {
@@ -56,6 +57,14 @@ describe("send limits", () => {
     expect(await h.send("u", "laptop")).toBe(0);
     await h.advanceTo(334);
     expect(await h.send("u", "phone")).toBe(0);
+  });
+
+  it("holds the user to the per-user budget within the channel at once, however many devices", async () => {
+    const h = harness(() => 0);
+    for (const device of ["a", "b"]) for (let i = 0; i < 2; i++) expect(await h.send("u", device)).toBe(0);
+    expect(await h.send("u", "c")).toBe(0);
+    expect(await h.send("u", "d")).toBe(200); // the user's 6th in a burst of 5
+    expect(await h.send("v", "e")).toBe(0);
   });
 
   it("reports the first send at once and later ones folded, at most once a second", async () => {

@@ -7,7 +7,8 @@
  *   to this channel, over its channel socket and over REST alike.
  * - **Per user, across every channel** (LIMIT_SENDS_PER_USER): one user posting into many
  *   channels at once is still one user, so the budget lives in the user's own object, which
- *   every channel reports to. The report is folded like the fan-out: a user's first send here
+ *   every channel reports to. Within this channel the same budget is also kept here, exactly,
+ *   so that many devices of one user posting here are held to it at once. The report is folded like the fan-out: a user's first send here
  *   is reported at once, later ones together at most once per `reportEveryMs`, one call in
  *   flight. The user object charges its bucket with what happened and answers how long the user
  *   must now wait; this channel then refuses that user's sends until then. Sends are never held
@@ -24,6 +25,7 @@ import { Fanout } from "./fanout.ts";
 
 export interface SendLimitsDeps {
   perDevice: Rate;
+  perUser: Rate;
   /** How often a user's sends here are reported to its user object, at most. */
   reportEveryMs: number;
   now(): number;
@@ -36,6 +38,7 @@ export interface SendLimitsDeps {
 export class SendLimits {
   readonly #d: SendLimitsDeps;
   readonly #devices: Limiter;
+  readonly #users: Limiter;
   /** Stored sends not yet reported, per user. */
   readonly #unreported = new Map<string, number>();
   /** Until when a user's sends are refused here, as its user object answered. */
@@ -45,6 +48,7 @@ export class SendLimits {
   constructor(deps: SendLimitsDeps) {
     this.#d = deps;
     this.#devices = new Limiter(deps.perDevice);
+    this.#users = new Limiter(deps.perUser);
     this.#reports = new Fanout({
       windowMs: () => deps.reportEveryMs,
       now: deps.now,
@@ -61,6 +65,10 @@ export class SendLimits {
       if (denied > now) return denied - now;
       this.#deniedUntil.delete(userId);
     }
+    const device = this.#devices.wait(deviceId, now);
+    if (device > 0) return device;
+    const user = this.#users.take(userId, now);
+    if (user > 0) return user;
     return this.#devices.take(deviceId, now);
   }
 

@@ -115,6 +115,8 @@ export class UserInbox extends DurableObject<Env> {
   #sendsTat = 0;
   /** The per-user limits of the Worker's routes, one bucket each. */
   readonly #userLimits = new Map<UserLimit, Bucket>();
+  /** No ticket before this time: a socket of this user was just closed for flooding. */
+  #connectsPausedUntil = 0;
   /** Each user socket's frame budgets (memory only: after hibernation a socket starts afresh). */
   readonly #socketLimits = new WeakMap<WebSocket, SocketLimits>();
 
@@ -206,6 +208,8 @@ export class UserInbox extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     wakeups.socketMessages++;
+    // Closed here already (revoked, replaced, flooding): what it sent meanwhile is dropped.
+    if (ws.readyState !== WebSocket.OPEN) return;
     const a = attachmentOf(ws);
     if (!a) return closeQuietly(ws, CLOSE.revoked, "unknown socket");
     const decoded = decodeClientFrame(raw);
@@ -224,9 +228,12 @@ export class UserInbox extends DurableObject<Env> {
           errorFrame(rateLimited(over.what, over.retryAfterMs), decoded.ok ? decoded.frame.ref : decoded.ref),
         ),
       );
-      // Still sending after its refusals: not listening. Closed; it may reconnect and resume.
-      if (limits.refused(now))
+      // Still sending after its refusals: not listening. Closed; it may reconnect and resume,
+      // after LIMIT_FLOOD_PAUSE_MS.
+      if (limits.refused(now)) {
         closeQuietly(ws, CLOSE.flooding, "too many frames after being refused; reconnect later");
+        await this.flooded();
+      }
       return;
     }
     const parsed = decoded.ok ? checkClientFrame("user", decoded.frame) : decoded;
@@ -360,6 +367,17 @@ export class UserInbox extends DurableObject<Env> {
     });
   }
 
+  /**
+   * A socket of this user was closed for flooding (4029): its tickets are refused for
+   * LIMIT_FLOOD_PAUSE_MS, the pause a client must take before reconnecting. A flooder that
+   * reconnected at once would otherwise have a fresh socket's worth of frames read as often as
+   * it may connect: the runtime reads, and hands to the object, every frame already on its way
+   * after a close too (about 10 µs each locally, however cheaply it is dropped).
+   */
+  async flooded(): Promise<void> {
+    this.#connectsPausedUntil = Date.now() + this.#limits.floodPauseMs;
+  }
+
   /** One request under a per-user limit of the Worker's routes; refused with its retry time. */
   async takeLimit(kind: UserLimit): Promise<RpcResult<void>> {
     return rpcCall(() => this.#take(kind));
@@ -387,6 +405,8 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   #take(kind: UserLimit): void {
+    const paused = this.#connectsPausedUntil - Date.now();
+    if (kind === "connect" && paused > 0) throw rateLimited("frames refused on a socket just closed", paused);
     const wait = this.#bucket(kind).take(Date.now());
     if (wait > 0) throw rateLimited(LIMIT_WORDS[kind], wait);
   }

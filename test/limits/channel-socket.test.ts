@@ -2,6 +2,7 @@
 // N+1st frame in a burst is answered by an `error` frame `rate_limited` with `retry_after_ms`
 // and the frame's `ref`, changes nothing, and is taken again after the retry time; a socket
 // that keeps sending after its refusals is closed with 4029 and can reconnect and resume.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChannelInfo } from "../../protocol/api.ts";
 import { api, connect, createGroup, groupOfTwo, seqsOf, signup, type TestSocket } from "../fixtures/api.ts";
@@ -85,11 +86,13 @@ describe("sending", () => {
     await chanOne.until((s) => s.of("ack").length === device.burst, 5_000, "channel one's acks");
 
     // Each channel tells the user's object what it stored (at once, then at most once a second).
-    // Once the user object has heard of both bursts, a channel refuses the user while the
-    // device's own budget there is full again: the refusal is the user's.
+    // Once the user object has heard of both bursts, channel two refuses the user, though what
+    // it keeps itself (the device's budget and the user's there) has room: sends go one per
+    // refill of both, so the refusal is the user object's, for the two channels together.
+    const pause = Math.max(device.periodMs / device.burst, user.periodMs / user.burst) + 30;
     let refusedAt = -1;
     for (let i = 1; i <= 30 && refusedAt < 0; i++) {
-      await sleep(device.periodMs / device.burst + 20);
+      await sleep(pause);
       send(chanTwo, `late-${i}`);
       await answered(chanTwo, `f-late-${i}`);
       if (errorsFor(chanTwo, `f-late-${i}`).length > 0) refusedAt = i;
@@ -198,7 +201,15 @@ describe("a socket that keeps flooding", () => {
     expect(acked.length).toBeGreaterThanOrEqual(sends.burst);
     expect(chan.of("error").every((f) => f.code === "rate_limited")).toBe(true);
 
-    // A reconnect catches up on exactly the messages that were acknowledged.
+    // For a pause, no new ticket: a flooder must not reconnect at once.
+    const pause = Number(env.LIMIT_FLOOD_PAUSE_MS);
+    const refusedTicket = await call("POST", "/v1/connect", {
+      token: a.token,
+      body: { channel_id: group.channel_id },
+    });
+    const wait = expectRateLimited(refusedTicket, { burst: 1, periodMs: pause });
+    await sleep(wait);
+    // A reconnect after it catches up on exactly the messages that were acknowledged.
     const again = await connect(a, group.channel_id);
     again.send({ v: 1, type: "sync", id: "resume", after_seq: 0 });
     await answered(again, "resume");
