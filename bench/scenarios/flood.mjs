@@ -21,7 +21,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { TEXT } from "../lib/load.mjs";
-import { befriendAll, checkSeeded, openDm, seededAccounts } from "../lib/seed.mjs";
+import { befriendAll, openDm, seededAccounts } from "../lib/seed.mjs";
 import { connectProduct, makeApi, sleep } from "../lib/sockets.mjs";
 import * as dm from "./dm.mjs";
 
