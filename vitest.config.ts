@@ -19,45 +19,116 @@ process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
 process.env.VAPID_PUBLIC_KEY ??= TEST_VAPID_PUBLIC_KEY;
 process.env.VAPID_PRIVATE_KEY ??= TEST_VAPID_PRIVATE_KEY;
 
-export default defineConfig(async () => {
+/**
+ * The limit settings of the workerd tier (docs/protocol.md §10, "Local clients"). Limits are
+ * never switched off; two projects set them differently:
+ * - `workerd`: every test but test/limits. Its tests seed hundreds of messages from one device
+ *   (sends, frames and sync pages), befriend 99 users from one (friend requests) and flood
+ *   markers to test the fold, as fast as they can, so those limits are raised; every other
+ *   limit is wrangler.toml's. Sign-ups present their own addresses (test/fixtures/api.ts).
+ * - `limits`: test/limits, one test per limit at its N+1st request and after its retry time,
+ *   with small limits and short periods (the tests read them from `env`), so each is reached
+ *   in a few requests and refills within a second or two.
+ */
+export const RAISED_LIMITS = {
+  LIMIT_SENDS_PER_DEVICE: "100000/1s",
+  LIMIT_SENDS_PER_USER: "100000/1s",
+  LIMIT_SYNCS_PER_SOCKET: "100000/1s",
+  LIMIT_FRAMES_PER_SOCKET: "100000/1s",
+  LIMIT_FRIEND_REQUESTS_PER_USER: "100000/1s",
+  // receipts.test.ts floods markers to show that the fold bounds what the channel sends.
+  LIMIT_MARKERS_PER_SOCKET: "100000/1s",
+};
+const SMALL_LIMITS = {
+  LIMIT_SENDS_PER_DEVICE: "5/1s",
+  LIMIT_SENDS_PER_USER: "7/4s",
+  LIMIT_FRAMES_PER_SOCKET: "20/1s",
+  LIMIT_TYPING_PER_SOCKET: "3/1s",
+  LIMIT_MARKERS_PER_SOCKET: "4/1s",
+  LIMIT_SYNCS_PER_SOCKET: "3/1s",
+  LIMIT_RESUMES_PER_SOCKET: "2/1s",
+  LIMIT_REFUSALS_PER_SOCKET: "6/2s",
+  LIMIT_HISTORY_PER_USER: "3/1s",
+  LIMIT_MEMBER_CHANGES_PER_CHANNEL: "3/1s",
+  LIMIT_CONNECTS_PER_USER: "4/1s",
+  LIMIT_FRIEND_REQUESTS_PER_USER: "3/1s",
+  LIMIT_GROUP_CREATES_PER_USER: "2/1s",
+  LIMIT_PRESENCE_READS_PER_USER: "3/1s",
+  LIMIT_PUSH_CHANGES_PER_USER: "2/1s",
+  LIMIT_WRITES_PER_USER: "3/1s",
+  LIMIT_DEVICES_PER_USER: "3",
+  LIMIT_FLOOD_PAUSE_MS: "500",
+  LIMIT_SIGNUPS_PER_ADDRESS: "3/2s",
+  LIMIT_LOGIN_FAILURES_PER_HANDLE_ADDRESS: "2/2s",
+  // Refilled slowly enough that a run of failed logins (a password hash each) stays refused.
+  LIMIT_LOGIN_FAILURES_PER_HANDLE: "4/8s",
+  LIMIT_LOGIN_FAILURES_PER_ADDRESS: "6/12s",
+  LIMIT_PASSWORD_FAILURES_PER_USER: "2/2s",
+};
+
+/** The Workers pool of one project: wrangler.toml's bindings, the test-only ones, these limits. */
+export async function workersPlugin(limits: Record<string, string>, miniflare: Record<string, unknown> = {}) {
   // Relative to the repo root, where vitest runs (it only finds this config from there).
   const migrations = await readD1Migrations("migrations/d1");
-  return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            AUTH_SECRET: TEST_AUTH_SECRET,
-            FANOUT_WINDOW_MS: "100",
-            // Short enough to test going offline; test sockets heartbeat every 250 ms.
-            PRESENCE_TIMEOUT_MS: "2000",
-            VAPID_PUBLIC_KEY: TEST_VAPID_PUBLIC_KEY,
-            VAPID_PRIVATE_KEY: TEST_VAPID_PRIVATE_KEY,
-          },
-          // Deliver at once instead of waiting up to max_batch_timeout, and give up after 3 attempts
-          // (wrangler.toml: 5), so a job reaches the dead-letter queue within seconds. retryDelay
-          // applies only when the consumer gives no delay of its own.
-          queueConsumers: {
-            push: { maxBatchTimeout: 0, maxRetries: 2, deadLetterQueue: "push-dlq", retryDelay: 0 },
-            "push-dlq": { maxBatchTimeout: 0 },
-          },
-        },
-      }),
-    ],
+  return cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: {
+        TEST_MIGRATIONS: migrations,
+        AUTH_SECRET: TEST_AUTH_SECRET,
+        FANOUT_WINDOW_MS: "100",
+        // Short enough to test going offline; test sockets heartbeat every 250 ms.
+        PRESENCE_TIMEOUT_MS: "2000",
+        VAPID_PUBLIC_KEY: TEST_VAPID_PUBLIC_KEY,
+        VAPID_PRIVATE_KEY: TEST_VAPID_PRIVATE_KEY,
+        ...limits,
+      },
+      // Deliver at once instead of waiting up to max_batch_timeout, and give up after 3 attempts
+      // (wrangler.toml: 5), so a job reaches the dead-letter queue within seconds. retryDelay
+      // applies only when the consumer gives no delay of its own.
+      queueConsumers: {
+        push: { maxBatchTimeout: 0, maxRetries: 2, deadLetterQueue: "push-dlq", retryDelay: 0 },
+        "push-dlq": { maxBatchTimeout: 0 },
+      },
+      ...miniflare,
+    },
+  });
+}
+
+export default defineConfig(async () => {
+  const project = async (
+    name: string,
+    limits: Record<string, string>,
+    include: string[],
+    exclude: string[] = [],
+  ) => ({
+    plugins: [await workersPlugin(limits)],
     test: {
-      include: [
-        "test/**/*.test.ts",
-        "protocol/**/*.test.ts",
-        "domain/**/*.test.ts",
-        "durable-objects/**/*.test.ts",
-        "storage/**/*.test.ts",
-        "workers/**/*.test.ts",
-      ],
-      exclude: ["**/node_modules/**", "test/e2e/**", "test/browser/**"],
+      name,
+      include,
+      exclude: ["**/node_modules/**", "test/e2e/**", "test/browser/**", ...exclude],
       setupFiles: ["./test/setup/apply-migrations.ts"],
       testTimeout: 30_000,
+    },
+  });
+  return {
+    test: {
+      projects: [
+        await project(
+          "workerd",
+          RAISED_LIMITS,
+          [
+            "test/**/*.test.ts",
+            "protocol/**/*.test.ts",
+            "domain/**/*.test.ts",
+            "durable-objects/**/*.test.ts",
+            "storage/**/*.test.ts",
+            "workers/**/*.test.ts",
+          ],
+          ["test/limits/**"],
+        ),
+        await project("limits", SMALL_LIMITS, ["test/limits/**/*.test.ts"]),
+      ],
     },
   };
 });

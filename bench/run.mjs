@@ -2,9 +2,11 @@
  * The benchmark suite (bench/README.md): the real Worker against a minimal broadcast Durable
  * Object (the floor, bench/floor), in the same run, on 127.0.0.1 only.
  *
- *   npm run bench                 the full suite (< 10 min): figures for docs/performance.md
+ *   npm run bench                 the full suite (about 12 min): figures for docs/performance.md
  *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
- *   options: --only dm,group,saturate,resume,idle   --reps N   --idle-devices N
+ *   options: --only dm,group,saturate,resume,idle,flood   --reps N   --idle-devices N
+ *            --baseline REF (the commit the flood scenario compares the 1:1 path against;
+ *            default in a full run: the commit before flood control; none in --quick)
  *            --via-proxy (through wrangler's ProxyWorker)   --out DIR
  *            --wait-quiet SECONDS (first wait, at most that long, for the shared machine to be idle)
  *            --builtin-websocket (Node's WebSocket instead of bench/lib/wsclient.mjs)
@@ -16,7 +18,9 @@
  *      group: viewing runs interleaved with the floor's, then the runs on user sockets only
  *      after one switch; then resume on the group's product server;
  *   B  saturate: every run on a new server, product and floor alternating;
- *   C  idle: product, then floor, each alone on a new server.
+ *   C  idle: product, then floor, each alone on a new server;
+ *   D  flood: one user floods while a quiet pair talks, on a new server with wrangler.toml's
+ *      limits; then the 1:1 path of this code against the baseline commit's, interleaved.
  * The quick preset runs everything on one product and one floor server.
  * Writes bench/results/bench-<stamp>.{json,md,svg} (quick runs: bench/results/quick/) and,
  * after a full run of every scenario, copies the chart to docs/bench-latency.svg.
@@ -28,10 +32,18 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ROOT } from "../scripts/boot-worker.mjs";
 import { chart, headline, markdown, targets } from "./lib/report.mjs";
-import { bootFloor, bootProduct, machineCpuMs } from "./lib/servers.mjs";
+import {
+  bootBaseline,
+  bootFloor,
+  bootProduct,
+  defaultBaseline,
+  machineCpuMs,
+  SEND_VARS,
+} from "./lib/servers.mjs";
 import { closeAll, sleep, socketStats, useClient } from "./lib/sockets.mjs";
 import { median, medianSummary } from "./lib/tracker.mjs";
 import * as dm from "./scenarios/dm.mjs";
+import { runFlood, setupFlood } from "./scenarios/flood.mjs";
 import * as group from "./scenarios/group.mjs";
 import { idleFloor, idleProduct } from "./scenarios/idle.mjs";
 import { setupResume } from "./scenarios/resume.mjs";
@@ -77,6 +89,14 @@ export const PRESETS = {
     },
     resume: { reps: 3, messages: 10_000 },
     idle: { devices: 5000, devicesPerUser: 2, idleSeconds: 30, settleMs: 2000, connectBudgetMs: 150_000 },
+    flood: {
+      phaseSeconds: 15,
+      quietRate: 5,
+      restClients: 32,
+      rampMs: 1000,
+      /** The 1:1 path of this code against the baseline commit's: the dm scenario's load, interleaved. */
+      cost: { pairs: 50, rate: 100, seconds: 6, reps: 3, warmupSeconds: 6 },
+    },
   },
   quick: {
     reps: 1,
@@ -98,10 +118,17 @@ export const PRESETS = {
     },
     resume: { reps: 1, messages: 300 },
     idle: { devices: 60, devicesPerUser: 2, idleSeconds: 2, settleMs: 300, connectBudgetMs: 60_000 },
+    flood: {
+      phaseSeconds: 2,
+      quietRate: 5,
+      restClients: 8,
+      rampMs: 300,
+      cost: { pairs: 5, rate: 20, seconds: 1.5, reps: 1, warmupSeconds: 0 },
+    },
   },
 };
 
-const SCENARIOS = ["dm", "group", "saturate", "resume", "idle"];
+const SCENARIOS = ["dm", "group", "saturate", "resume", "idle", "flood"];
 
 /** `list` rotated by `k`: interleaved runs change order from one repetition to the next. */
 function rotate(list, k) {
@@ -168,6 +195,7 @@ export async function runSuite({
   tmpfs = false,
   outDir,
   write = true,
+  baseline,
   log = (line) => console.log(line),
 } = {}) {
   const preset = structuredClone(quick ? PRESETS.quick : PRESETS.full);
@@ -200,10 +228,16 @@ export async function runSuite({
     });
   const side = () => ({ runs: [], median: null });
   // The quick preset shares one server pair between phases; the full run boots per phase.
+  // `vars`: limits a scenario raises (servers.mjs SEND_VARS); the quick preset's shared product
+  // raises them for every scenario, as its saturation needs them. dm and idle run on
+  // wrangler.toml's limits in a full run, flood always (it boots its own server).
   const shared = quick ? {} : null;
-  const acquire = async (kind) => {
+  const acquire = async (kind, vars = {}) => {
     if (shared?.[kind]) return shared[kind];
-    const server = kind === "product" ? await bootProduct({ viaProxy }) : await bootFloor({ viaProxy });
+    const server =
+      kind === "product"
+        ? await bootProduct({ viaProxy, vars: shared ? SEND_VARS : vars })
+        : await bootFloor({ viaProxy });
     if (shared) shared[kind] = server;
     return server;
   };
@@ -224,7 +258,9 @@ export async function runSuite({
   for (const part of partsA) {
     const has = (s) => part.includes(s);
     log(`[${elapsed()}] phase A (${part.join(", ")}): booting the product and the floor`);
-    const P = await acquire("product");
+    // The resume scenario posts 10,000 messages as fast as acks return: that server raises the
+    // send limits (its group runs at 5 messages/s per sender, within the defaults anyway).
+    const P = await acquire("product", has("resume") ? SEND_VARS : {});
     const F = await acquire("floor");
     const sockets = [];
     /** Client models to stop at the end (their delivered timers). */
@@ -413,7 +449,7 @@ export async function runSuite({
       ];
       for (const [key, name, markers] of rotate(runs, rep)) {
         log(`[${elapsed()}] ${key} ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
-        const server = await acquire(name);
+        const server = await acquire(name, SEND_VARS);
         let g = groups[name];
         try {
           g ??=
@@ -467,6 +503,84 @@ export async function runSuite({
       }
     }
   }
+  // ---- Phase D: flood, on its own server with the limits as they ship; then the limiter's
+  // cost on the 1:1 path against the baseline commit, each on fresh servers, interleaved.
+  if (want.has("flood")) {
+    const cfg = preset.flood;
+    log(`[${elapsed()}] flood: booting the product with wrangler.toml's limits`);
+    const P = await bootProduct({ viaProxy });
+    let fs;
+    try {
+      fs = await setupFlood(P, cfg, stats);
+      const r = await runFlood(P, fs, cfg, "fl");
+      scenarios.flood = { ...cfg, product: { runs: [r], median: null }, floor: null };
+      for (const p of r.phases) {
+        const f = p.flooder;
+        log(
+          `[${elapsed()}] flood ${p.phase}: quiet p50 ${p.quiet.send_to_recipient_ms.p50} p99 ${p.quiet.send_to_recipient_ms.p99} ms` +
+            (f
+              ? `, flooder stored ${f.accepted_per_s}/s of ${f.sent_per_s}/s sent, ${f.not_stored} not stored (${f.refused} refusals), ${f.cpu_us_per_refusal ?? "–"} µs CPU each`
+              : ""),
+        );
+      }
+    } finally {
+      fs?.quiet.stop();
+      if (fs) await closeAll(fs.quiet.sockets);
+      note(P);
+      await P.close();
+    }
+    const ref = baseline === undefined ? (quick ? null : defaultBaseline()) : baseline;
+    if (ref) scenarios.flood.cost = await limiterCost(ref, cfg.cost);
+    else scenarios.flood.cost = { skipped: "no baseline commit (pass --baseline REF)" };
+  }
+
+  /**
+   * The 1:1 path (the dm scenario) on this code and on commit `ref`, each on a fresh server
+   * with its own limits as they shipped, runs interleaved: the limiter's cost per message.
+   */
+  async function limiterCost(ref, cfg) {
+    log(`[${elapsed()}] flood: the 1:1 path against ${ref}: booting both`);
+    const sides = {
+      current: await bootProduct({ viaProxy }),
+      baseline: await bootBaseline(ref, { viaProxy }),
+    };
+    const setups = {};
+    const out = { baseline: ref, ...cfg, current: { runs: [] }, baseline_runs: { runs: [] } };
+    try {
+      for (const [name, server] of Object.entries(sides)) {
+        setups[name] = await dm.setupProduct(server, cfg, stats);
+        if (cfg.warmupSeconds > 0) await setups[name].run(`cw${name}`, { seconds: cfg.warmupSeconds });
+      }
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        for (const name of rotate(["current", "baseline"], rep)) {
+          const r = await setups[name].run(`c${name}${rep}`);
+          (name === "current" ? out.current : out.baseline_runs).runs.push(r);
+          log(
+            `[${elapsed()}] 1:1 ${name} ${rep + 1}: ack p50 ${r.send_to_ack_ms.p50} ms, recipient p50 ${r.send_to_recipient_ms.p50} p99 ${r.send_to_recipient_ms.p99} ms, server CPU ${r.server_cpu_pct}%`,
+          );
+        }
+      }
+    } finally {
+      for (const [name, server] of Object.entries(sides)) {
+        setups[name]?.stop();
+        if (setups[name]) await closeAll(setups[name].sockets);
+        note(server);
+        await server.close();
+      }
+    }
+    out.current.median = medians(out.current.runs);
+    out.baseline_runs.median = medians(out.baseline_runs.runs);
+    const d = (k, p) => {
+      const a = out.current.median?.[k]?.[p];
+      const b = out.baseline_runs.median?.[k]?.[p];
+      return typeof a === "number" && typeof b === "number" ? Math.round((a - b) * 100) / 100 : null;
+    };
+    out.ack_p50_delta_ms = d("send_to_ack_ms", "p50");
+    out.recipient_p50_delta_ms = d("send_to_recipient_ms", "p50");
+    out.recipient_p99_delta_ms = d("send_to_recipient_ms", "p99");
+    return out;
+  }
+
   for (const g of Object.values(groups)) {
     g.stop();
     await closeAll(g.sockets());
@@ -624,6 +738,7 @@ function parseArgs(argv) {
     else if (a === "--builtin-websocket") opts.client = "builtin";
     else if (a === "--tmpfs") opts.tmpfs = true;
     else if (a === "--rerender") opts.rerender = argv[++i];
+    else if (a === "--baseline") opts.baseline = argv[++i];
     else throw new Error(`unknown option ${a} (see bench/run.mjs)`);
   }
   return opts;

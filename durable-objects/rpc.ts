@@ -7,14 +7,20 @@
  */
 import { ChatError, type ErrorCode } from "../protocol/errors.ts";
 
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string };
+export type RpcResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: ErrorCode; message: string; retryAfterMs?: number };
 
 /** Runs an RPC body; a ChatError becomes a failed result, anything else still throws. */
 export async function rpcCall<T>(fn: () => T | Promise<T>): Promise<RpcResult<T>> {
   try {
     return { ok: true, value: await fn() };
   } catch (err) {
-    if (err instanceof ChatError) return { ok: false, code: err.code, message: err.message };
+    if (err instanceof ChatError) {
+      const failed: RpcResult<T> = { ok: false, code: err.code, message: err.message };
+      if (err.retryAfterMs !== undefined) failed.retryAfterMs = err.retryAfterMs;
+      return failed;
+    }
     throw err;
   }
 }
@@ -23,5 +29,9 @@ export async function rpcCall<T>(fn: () => T | Promise<T>): Promise<RpcResult<T>
 export async function unwrap<T>(result: Promise<RpcResult<T>> | RpcResult<T>): Promise<T> {
   const r = await result;
   if (r.ok) return r.value;
-  throw new ChatError(r.code, r.message);
+  throw new ChatError(
+    r.code,
+    r.message,
+    r.retryAfterMs === undefined ? undefined : { retryAfterMs: r.retryAfterMs },
+  );
 }

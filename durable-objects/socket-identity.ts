@@ -3,6 +3,7 @@
  * How the Worker passes a verified identity to the Durable Object that takes a WebSocket, and
  * what each socket remembers across hibernation (its attachment, at most 2 KiB).
  */
+import { CLOSE } from "../protocol/close-codes.ts";
 import { ChatError } from "../protocol/errors.ts";
 import { type ServerFrame, SUBPROTOCOL } from "../protocol/frames.ts";
 
@@ -92,6 +93,20 @@ export function sendQuietly(ws: WebSocket, data: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Sends like `sendQuietly`, then closes the socket if what it has not read yet passed
+ * `maxBuffered` bytes (`bufferedAmount`): a client that stopped reading would otherwise make
+ * the object hold everything sent to it. The close (CLOSE.tooSlow) tells the device to
+ * reconnect and resume from its cursor, so it loses nothing. False when the frame was not sent
+ * or the socket was closed.
+ */
+export function sendBounded(ws: WebSocket, data: string, maxBuffered: number): boolean {
+  if (!sendQuietly(ws, data)) return false;
+  if (!(ws.bufferedAmount > maxBuffered)) return true;
+  closeQuietly(ws, CLOSE.tooSlow, "too slow: the socket did not read what it was sent");
+  return false;
 }
 
 /** Sends one typed frame (every outbound frame goes through here or `sendQuietly`). */

@@ -18,6 +18,7 @@ export const HandleSchema = v.pipe(
 );
 const Password = v.pipe(v.string(), v.minLength(8, "a password has at least 8 characters"), v.maxLength(256));
 export const UserIdSchema = v.pipe(v.string(), v.check(isUlid, "not a user id"));
+const DeviceIdSchema = v.pipe(v.string(), v.check(isUlid, "not a device id"));
 export const ChannelIdSchema = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
 const Device = v.optional(
   v.strictObject({
@@ -38,6 +39,11 @@ export const LoginBody = v.strictObject({
   handle: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.maxLength(64)),
   password: v.pipe(v.string(), v.maxLength(256)),
   device: Device,
+  /**
+   * At the cap on devices (`too_many_devices`): the device to sign out so that this login can
+   * take its place, chosen from the list the refusal gave.
+   */
+  replace_device_id: v.optional(DeviceIdSchema),
 });
 
 export const RefreshBody = v.strictObject({

@@ -14,6 +14,17 @@ export const CLOSE = {
   heartbeatTimeout: 4008,
   /** A newer connection of the same device replaced this one. */
   replaced: 4009,
+  /**
+   * The socket did not read what it was sent (its buffer passed LIMIT_SOCKET_BUFFER_BYTES).
+   * Reconnect and resume as after a drop.
+   */
+  tooSlow: 4013,
+  /**
+   * Frames kept coming after they were refused as too fast (LIMIT_REFUSALS_PER_SOCKET).
+   * Reconnect after a pause (LIMIT_FLOOD_PAUSE_MS: the user's tickets are refused until then)
+   * and resume; nothing refused was stored.
+   */
+  flooding: 4029,
 } as const;
 
 export type CloseCode = (typeof CLOSE)[keyof typeof CLOSE];

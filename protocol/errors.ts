@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   handle_taken: 409,
   already_exists: 409,
   group_full: 409,
+  too_many_devices: 409,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
@@ -37,7 +38,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** The JSON body of every failed HTTP response. */
 export interface ErrorEnvelope {
-  error: { code: ErrorCode; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown; retry_after_ms?: number };
 }
 
 /**
@@ -48,11 +49,18 @@ export class ChatError extends Error {
   override readonly name = "ChatError";
   readonly code: ErrorCode;
   readonly details: unknown;
+  /** `rate_limited` only: when to try again, in ms (REST adds a `Retry-After` header). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: unknown; retryAfterMs?: number },
+  ) {
     super(message, { cause: options?.cause });
     this.code = code;
     this.details = options?.details;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   get status(): (typeof ERROR_STATUS)[ErrorCode] {
@@ -62,6 +70,19 @@ export class ChatError extends Error {
   toEnvelope(): ErrorEnvelope {
     const error: ErrorEnvelope["error"] = { code: this.code, message: this.message };
     if (this.details !== undefined) error.details = this.details;
+    if (this.retryAfterMs !== undefined) error.retry_after_ms = this.retryAfterMs;
     return { error };
   }
+}
+
+/**
+ * A refusal for going too fast: nothing was done, and the same request is accepted again after
+ * `retryAfterMs` (docs/protocol.md §9.6). `what` names the limit in words, for people.
+ */
+export function rateLimited(what: string, retryAfterMs: number): ChatError {
+  const ms = Math.max(1, Math.ceil(retryAfterMs));
+  const secs = ms < 1_000 ? "under a second" : `${Math.ceil(ms / 1_000)} s`;
+  return new ChatError("rate_limited", `slow down: too many ${what}; try again in ${secs}`, {
+    retryAfterMs: ms,
+  });
 }

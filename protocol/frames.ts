@@ -99,14 +99,31 @@ type FrameOf<K extends SocketKind> = v.InferOutput<(typeof SOCKET_SCHEMAS)[K]>;
 
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; error: ChatError; ref?: string };
 
+/** A frame read as JSON but not yet checked against its schema: its `type` and `id` are known. */
+export interface DecodedFrame {
+  json: unknown;
+  /** The `type` field, if it is a string. */
+  type: string | undefined;
+  /** The `id` to copy into the reply as `ref`, when one could be read. */
+  ref: string | undefined;
+}
+
 /**
  * Parses one inbound frame for a socket kind. Never throws: a malformed frame becomes a typed
- * error carrying the frame's `id` as `ref` when one could be read.
+ * error carrying the frame's `id` as `ref` when one could be read. The two halves,
+ * {@link decodeClientFrame} and {@link checkClientFrame}, let a socket's limits run between
+ * them: a frame over its limit is refused with its `ref` before its schema is checked.
  */
 export function parseClientFrame<K extends SocketKind>(
   kind: K,
   raw: string | ArrayBuffer,
 ): ParseResult<FrameOf<K>> {
+  const decoded = decodeClientFrame(raw);
+  return decoded.ok ? checkClientFrame(kind, decoded.frame) : decoded;
+}
+
+/** Reads a frame as JSON text, within the size limit. */
+export function decodeClientFrame(raw: string | ArrayBuffer): ParseResult<DecodedFrame> {
   if (typeof raw !== "string") {
     return { ok: false, error: new ChatError("bad_frame", "frames are JSON text, not binary") };
   }
@@ -122,9 +139,17 @@ export function parseClientFrame<K extends SocketKind>(
   } catch {
     return { ok: false, error: new ChatError("bad_frame", "frame is not valid JSON") };
   }
-  const ref = readRef(json);
-  const schema = SOCKET_SCHEMAS[kind];
   const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
+  return { ok: true, frame: { json, type: typeof type === "string" ? type : undefined, ref: readRef(json) } };
+}
+
+/** Checks a decoded frame against the schemas of its socket kind. */
+export function checkClientFrame<K extends SocketKind>(
+  kind: K,
+  decoded: DecodedFrame,
+): ParseResult<FrameOf<K>> {
+  const { json, type, ref } = decoded;
+  const schema = SOCKET_SCHEMAS[kind];
   const known = schema.options.some((o) => o.entries.type.literal === type);
   if (!known) {
     return withRef(
@@ -247,10 +272,11 @@ export type ServerFrame =
   | { v: 1; type: "typing"; channel_id: string; users: { user_id: string; expires_at: number }[] }
   | { v: 1; type: "typing_stopped"; channel_id: string; user_id: string }
   | { v: 1; type: "friend"; user: PublicUser; state: FriendFrameState; since: number }
-  | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string };
+  | { v: 1; type: "error"; code: ErrorCode; message: string; ref?: string; retry_after_ms?: number };
 
 export function errorFrame(err: ChatError, ref?: string): ServerFrame {
   const frame: ServerFrame = { v: 1, type: "error", code: err.code, message: err.message };
   if (ref !== undefined) frame.ref = ref;
+  if (err.retryAfterMs !== undefined) frame.retry_after_ms = err.retryAfterMs;
   return frame;
 }

@@ -6,7 +6,7 @@
  * them in its new shape, hence convertV4MiniflareOptions (TOOLCHAIN.md §9, §11). D1 is
  * migrated from the same generated files `wrangler d1 migrations apply` uses.
  *
- *   const w = await bootMiniflare({ outbound: (req) => new Response(null, { status: 201 }) });
+ *   const w = await bootMiniflare({ outbound: (req) => new Response(null, { status: 201 }), vars: {} });
  *   await w.api("POST", "/v1/auth/signup", { body }); ...; await w.dispose();
  */
 import assert from "node:assert/strict";
@@ -20,7 +20,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { ROOT } from "./boot-worker.mjs";
 import { generateVapidKeys } from "./vapid.mjs";
 
-export async function bootMiniflare({ outbound, queueConsumers, vapid = generateVapidKeys() }) {
+export async function bootMiniflare({ outbound, queueConsumers, vapid = generateVapidKeys(), vars = {} }) {
   process.env.WRANGLER_SEND_METRICS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   const outDir = mkdtempSync(join(tmpdir(), "edge-chat-mf-"));
@@ -54,6 +54,7 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
       ],
       bindings: {
         ...workerOptions.bindings,
+        ...vars,
         AUTH_SECRET: randomBytes(32).toString("base64url"),
         VAPID_PUBLIC_KEY: vapid.publicKey,
         VAPID_PRIVATE_KEY: vapid.privateKey,
@@ -62,7 +63,9 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
       outboundService: (req) => outbound(req),
     }),
   );
-  await mf.ready;
+  // The runtime's own address: sockets opened there reach the Worker with no proxy between
+  // (wrangler's ProxyWorker would read on the client's behalf; a slow-consumer test must not).
+  const url = (await mf.ready).toString().replace(/\/$/, "");
 
   const db = await mf.getD1Database("DB");
   const dir = join(ROOT, "migrations/d1");
@@ -88,6 +91,7 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
 
   return {
     mf,
+    url,
     api,
     vapid,
     dispose: async () => {

@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { ChatError } from "../protocol/errors.ts";
 import { MAX_FRAME_CHARS } from "../protocol/frames.ts";
 import type { AppEnv } from "./context.ts";
+import { rememberRefusal } from "./refusal-memo.ts";
 import { account } from "./routes/account.ts";
 import { auth } from "./routes/auth.ts";
 import { channels } from "./routes/channels.ts";
@@ -50,7 +51,15 @@ app.route("/v1", connect);
 app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));
 
 app.onError((err, c) => {
-  if (err instanceof ChatError) return c.json(err.toEnvelope(), err.status);
+  if (err instanceof ChatError) {
+    // RFC 9110 §10.2.3: whole seconds; the body's retry_after_ms is exact.
+    if (err.retryAfterMs !== undefined) {
+      c.header("retry-after", String(Math.ceil(err.retryAfterMs / 1_000)));
+      const deviceId = c.get("deviceId");
+      if (deviceId) rememberRefusal(deviceId, c.req.method, c.req.path, err, Date.now());
+    }
+    return c.json(err.toEnvelope(), err.status);
+  }
   console.error(
     JSON.stringify({
       at: "worker",

@@ -8,7 +8,8 @@
  *   A job lives at most about 2 days (4 retries of at most 12 h each) plus the time the queue
  *   may hold it (4 days by default), so rows go after 7 days.
  * - `push_failures`: dead letters, kept 30 days for an operator to look at.
- * - `rate_limits`: a login counter whose window has ended counts for nothing.
+ * - `rate_limits`: a bucket whose `tat` has passed is full again, the same as no row; a known
+ *   address whose 30 days have passed is no longer known (storage/d1/rate-limits.ts).
  *
  * Each run writes one structured log line: what it deleted, and the dead letters of the last
  * 24 hours (a `warn` when there are any), so failed pushes are visible without a query.
@@ -43,10 +44,7 @@ export async function runRetention(
   const db = openDb(env.DB);
   const sent = await pruneBefore(db, "push_sent", now - PUSH_SENT_KEEP_MS, limits);
   const failures = await pruneBefore(db, "push_failures", now - PUSH_FAILURES_KEEP_MS, limits);
-  const windowMs = Number(env.LOGIN_LIMIT_WINDOW_S) * 1000;
-  // A counter's window is aligned to multiples of its length (storage/d1/rate-limits.ts), so a
-  // row that started more than one window ago has ended.
-  const limitsPruned = await pruneBefore(db, "rate_limits", now - windowMs, limits);
+  const limitsPruned = await pruneBefore(db, "rate_limits", now, limits);
   const dead = await countPushFailures(db, now - DAY_MS);
   const report: RetentionReport = {
     at: "retention",

@@ -10,8 +10,21 @@ import { ACCESS_TTL_S, issueAccessToken, newRefreshSecret, REFRESH_TTL_S } from 
 import { newId } from "../protocol/ids.ts";
 import type { Db } from "../storage/d1/db.ts";
 import { deleteSubscriptionsOfDevices } from "../storage/d1/push.ts";
-import { liveDevicesAmong, type NewDevice, revokeDevices } from "../storage/d1/users.ts";
+import { type DeviceRow, liveDevicesAmong, type NewDevice, revokeDevices } from "../storage/d1/users.ts";
 import { inboxStub } from "./context.ts";
+
+/** A device as `GET /v1/devices` lists it (`current`: the calling device's id, if any). */
+export function deviceInfo(d: DeviceRow, current: string | null) {
+  return {
+    device_id: d.id,
+    name: d.name,
+    platform: d.platform,
+    created_at: d.createdAt,
+    last_seen_at: d.lastSeenAt,
+    revoked_at: d.revokedAt,
+    current: d.id === current,
+  };
+}
 
 export interface Session {
   user_id: string;

@@ -9,8 +9,9 @@
  *     (the web client's #maybeMarkRead), at most one per READ_EVERY_MS (the SDK's ReadThrottle);
  *   - `typing` before each message a typing member sends (the web client calls `typing` on
  *     every keystroke; the SDK's TypingThrottle lets one per 3 s through, and a send resets it).
- * The intervals and throttles are imported from the SDK itself (client/src, loaded with Node's
- * type stripping), so the two cannot drift; test/e2e/client-conformance.test.mjs checks that a
+ * Frames carry the SDK's `id`s (`read`, `delivered`, `typing`: how it tells which one a refusal
+ * is for). The intervals and throttles are imported from the SDK itself (client/src, loaded with
+ * Node's type stripping), so the two cannot drift; test/e2e/client-conformance.test.mjs checks that a
  * scripted session sends the same kinds of frames at the same rates through both.
  */
 import { DELIVERED_EVERY_MS, ReadThrottle } from "../../client/src/markers.ts";
@@ -43,7 +44,7 @@ export class DeviceModel {
     /** How this user's messages read in a frame (`text.includes(model.mine)`). */
     this.mine = `"sender_id":"${userId}"`;
     this.read = new ReadThrottle((_channelId, seq) =>
-      this.#send(this.channel, { type: "read", seq }, "read"),
+      this.#send(this.channel, { type: "read", id: "read", seq }, "read"),
     );
     this.typingOut = new TypingThrottle();
     this.startTimer = null;
@@ -78,7 +79,8 @@ export class DeviceModel {
   /** About to send a message: a typing member has been typing it. */
   beforeSend() {
     if (!this.markers || !this.typing || !this.viewing || !this.channel) return;
-    if (this.typingOut.take(this.channelId)) this.#send(this.channel, { type: "typing" }, "typing");
+    if (this.typingOut.take(this.channelId))
+      this.#send(this.channel, { type: "typing", id: "typing" }, "typing");
   }
 
   /** Sent a message: the server ended the indicator, so the next keystroke announces again. */
@@ -101,11 +103,11 @@ export class DeviceModel {
     if (!this.undelivered || this.cursor === 0) return;
     this.undelivered = false;
     if (this.viewing && this.channel)
-      this.#send(this.channel, { type: "delivered", seq: this.cursor }, "delivered");
+      this.#send(this.channel, { type: "delivered", id: "delivered", seq: this.cursor }, "delivered");
     else
       this.#send(
         this.user,
-        { type: "delivered", cursors: [{ channel_id: this.channelId, seq: this.cursor }] },
+        { type: "delivered", id: "delivered", cursors: [{ channel_id: this.channelId, seq: this.cursor }] },
         "delivered",
       );
   }

@@ -328,6 +328,36 @@ export function targets(s, totals) {
       `${fmt(p?.heartbeats_sent, 0)} heartbeats`,
     );
   }
+  const flood = s.flood?.product?.runs?.[0];
+  if (flood) {
+    const without = flood.phases.find((p) => p.phase === "quiet")?.quiet.send_to_recipient_ms;
+    for (const p of flood.phases.filter((x) => x.flooder)) {
+      const f = p.flooder;
+      row(
+        `quiet 1:1 pair (${s.flood.quietRate} msg/s) during a ${p.phase === "socket" ? "channel-socket" : "REST"} flood, send→recipient p99 (floor column: without the flood)`,
+        " ms",
+        p.quiet.send_to_recipient_ms.p99,
+        without?.p99,
+        "≤ 2 × without the flood",
+        num(p.quiet_p99_vs_quiet) ? p.quiet_p99_vs_quiet <= 2 : null,
+        `flooder: ${fmt(f.accepted_per_s)}/s stored of ${fmt(f.sent_per_s)}/s sent, ${fmt(f.not_stored, 0)} not stored, ${fmt(f.cpu_us_per_refusal, 0)} µs server CPU per frame or request not stored`,
+      );
+    }
+    const c = s.flood.cost;
+    if (c?.current) {
+      const a = c.current.median?.send_to_ack_ms?.p50;
+      const b = c.baseline_runs.median?.send_to_ack_ms?.p50;
+      row(
+        `the limiter's cost on the 1:1 path at ${c.rate} msg/s (${c.pairs} pairs), send→ack p50 (floor column: commit ${c.baseline}, before flood control)`,
+        " ms",
+        a,
+        b,
+        "≤ + 0.1 ms",
+        num(c.ack_p50_delta_ms) ? c.ack_p50_delta_ms <= 0.1 : null,
+        `send→ack p50 ${signed(c.ack_p50_delta_ms)} ms, send→recipient p50 ${signed(c.recipient_p50_delta_ms)} ms, p99 ${signed(c.recipient_p99_delta_ms)} ms`,
+      );
+    }
+  }
   row(
     "lost / duplicated, every scenario and run",
     "",
@@ -372,6 +402,38 @@ export function markdown(r) {
       `| ${t.figure} | ${t.product} | ${t.floor} | ${t.ratio} | ${t.target} | **${t.verdict}**${t.measured ? ` (${t.measured})` : ""} |`,
     );
   lines.push("");
+  const flood = r.scenarios.flood?.product?.runs?.[0];
+  if (flood) {
+    lines.push(
+      `Flood (wrangler.toml's limits): a quiet 1:1 pair sends ${r.scenarios.flood.quietRate} msg/s for ${r.scenarios.flood.phaseSeconds} s in each phase; in \`socket\` one user floods its channel socket as fast as the generator can (reconnecting at once when closed), in \`rest\` it posts from ${r.scenarios.flood.restClients} concurrent loops. CPU per frame or request not stored: the phase's server CPU less the quiet phase's, over everything the flooder sent that was not stored (refused; read and dropped after its socket's close; refused reconnects).`,
+    );
+    lines.push("");
+    lines.push(
+      "| phase | quiet p50 ms | quiet p99 ms | quiet max ms | p99 / quiet | flooder sent/s | stored/s | refused (error frames or 429) | not stored | closes | reconnects refused | server CPU % | µs CPU / not stored |",
+    );
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+    for (const p of flood.phases) {
+      const q = p.quiet.send_to_recipient_ms;
+      const f = p.flooder;
+      const closes = f?.closes
+        ? Object.entries(f.closes)
+            .map(([code, n]) => `${code}×${n}`)
+            .join(" ") || "0"
+        : "–";
+      lines.push(
+        `| ${p.phase} | ${fmt(q.p50)} | ${fmt(q.p99)} | ${fmt(q.max)} | ${fmt(p.quiet_p99_vs_quiet, 2)} | ${fmt(f?.sent_per_s)} | ${fmt(f?.accepted_per_s)} | ${fmt(f?.refused, 0)} | ${fmt(f?.not_stored, 0)} | ${closes} | ${fmt(f?.connect_refused, 0)} | ${p.server_cpu_pct} | ${fmt(f?.cpu_us_per_refusal, 0)} |`,
+      );
+    }
+    lines.push("");
+    if (flood.cheapest_request)
+      lines.push(
+        `For scale: the cheapest request the runtime serves (a 404, no auth, no storage) cost ${fmt(flood.cheapest_request.cpu_us_per_request, 0)} µs of server CPU here.`,
+        "",
+      );
+    const c = r.scenarios.flood.cost;
+    if (c?.skipped)
+      lines.push(`The limiter's cost against the commit before it: not measured (${c.skipped}).`, "");
+  }
   for (const [key, label] of [
     ["saturate", "markers as real clients send them"],
     ["saturate_plain", "no markers"],

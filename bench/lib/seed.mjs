@@ -13,8 +13,9 @@
  *   (domain/tokens.ts) and the AUTH_SECRET the benchmark gave the server;
  * - friendships, conversations and groups go through the REST API, like any client's.
  *
- * The production code path is unchanged; the only configuration raised is the login limit
- * (servers.mjs PRODUCT_VARS), for the seed check's logins.
+ * The production code path is unchanged, and so are its limits: the seed check's login
+ * succeeds, and successes are never counted (servers.mjs SEND_VARS lists what some scenarios
+ * raise).
  */
 import { sha256 } from "../../domain/encoding.ts";
 import { hashPassword } from "../../domain/passwords.ts";

@@ -10,10 +10,21 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestHarness } from "wrangler";
 import { bootWorker, quietLocalObservability, ROOT } from "../../scripts/boot-worker.mjs";
+import { generateVapidKeys } from "../../scripts/vapid.mjs";
 
 const CLK_TCK = (() => {
   try {
@@ -23,10 +34,17 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** Vars the suite sets on the product: only limits, never a bypass (bench/README.md). */
-export const PRODUCT_VARS = {
-  LOGIN_LIMIT_PER_HANDLE: "100000",
-  LOGIN_LIMIT_PER_CLIENT: "100000",
+/**
+ * Limits the suite raises where a scenario sends faster than a person could, on purpose
+ * (bench/README.md, "Limits"): the saturation steps (100+ messages/s per sender) and the
+ * resume scenario's 10,000 messages posted as fast as acks return. Only limits, never a
+ * bypass: the limiter runs on every message all the same. dm, idle and flood run on
+ * wrangler.toml's limits as they ship.
+ */
+export const SEND_VARS = {
+  LIMIT_SENDS_PER_DEVICE: "1000000/1s",
+  LIMIT_SENDS_PER_USER: "1000000/1s",
+  LIMIT_FRAMES_PER_SOCKET: "1000000/1s",
 };
 
 /** workerd processes whose parent is this Node process. */
@@ -174,10 +192,7 @@ export async function bootProduct({ viaProxy = false, vars = {} } = {}) {
   ensureWebBuild();
   const before = workerdChildren();
   const authSecret = randomBytes(32).toString("base64url");
-  const server = await bootWorker({
-    vars: { ...PRODUCT_VARS, ...vars },
-    secrets: { AUTH_SECRET: authSecret },
-  });
+  const server = await bootWorker({ vars, secrets: { AUTH_SECRET: authSecret } });
   const s = wrap("product", () => server.close(), server.url, before, viaProxy);
   const env = await server.worker.getEnv();
   return { ...s, authSecret, env, worker: server.worker, problems: problems(server.harness) };
@@ -202,4 +217,66 @@ export async function bootFloor({ viaProxy = false } = {}) {
       return res.json();
     },
   };
+}
+
+/**
+ * The commit before flood control (issue #17): the oldest commit that added
+ * domain/rate-limit.ts, less one. The flood scenario compares the 1:1 path against it.
+ */
+export function defaultBaseline() {
+  const added = execFileSync("git", ["log", "--diff-filter=A", "--format=%H", "--", "domain/rate-limit.ts"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  })
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .at(-1);
+  if (!added) throw new Error("no commit adds domain/rate-limit.ts: pass --baseline REF");
+  return execFileSync("git", ["rev-parse", "--short=12", `${added}^`], {
+    cwd: ROOT,
+    encoding: "utf8",
+  }).trim();
+}
+
+/**
+ * The product as it was at commit `ref`, booted beside the current one so that both are
+ * measured in the same run. Its files come from `git archive` into a temporary directory
+ * (nothing is written to the repository: no worktree is added); node_modules and the built web
+ * client are the current ones, so only the Worker's own code differs.
+ */
+export async function bootBaseline(ref, { viaProxy = false } = {}) {
+  ensureWebBuild();
+  const dir = mkdtempSync(join(tmpdir(), "edge-chat-baseline-"));
+  const tar = execFileSync("git", ["archive", "--format=tar", ref], { cwd: ROOT, maxBuffer: 1 << 30 });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  cpSync(join(ROOT, "web", "dist"), join(dir, "web", "dist"), { recursive: true });
+  quietLocalObservability();
+  const before = workerdChildren();
+  const authSecret = randomBytes(32).toString("base64url");
+  const vapid = generateVapidKeys();
+  const harness = createTestHarness({
+    root: dir,
+    workers: [
+      {
+        configPath: "./wrangler.toml",
+        secrets: {
+          AUTH_SECRET: authSecret,
+          VAPID_PUBLIC_KEY: vapid.publicKey,
+          VAPID_PRIVATE_KEY: vapid.privateKey,
+        },
+      },
+    ],
+  });
+  const { url } = await harness.listen();
+  const worker = harness.getWorker();
+  await worker.applyD1Migrations("DB");
+  const close = async () => {
+    await harness.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const s = wrap("baseline", close, url.toString().replace(/\/$/, ""), before, viaProxy);
+  const env = await worker.getEnv();
+  return { ...s, ref, authSecret, env, worker, problems: problems(harness) };
 }

@@ -52,7 +52,19 @@ await d.run("tw", { seconds: 12 });
 /** Starts strace on the runtime; `stop()` ends it and returns its fsyncs. */
 function traceFsyncs() {
   const out = join(traceDir, `strace-${Date.now()}.log`);
-  const p = spawn("strace", ["-f", "-tt", "-T", "-y", "-qq", "-e", "trace=fsync,fdatasync", "-p", String(pid), "-o", out]);
+  const p = spawn("strace", [
+    "-f",
+    "-tt",
+    "-T",
+    "-y",
+    "-qq",
+    "-e",
+    "trace=fsync,fdatasync",
+    "-p",
+    String(pid),
+    "-o",
+    out,
+  ]);
   return {
     async stop() {
       p.kill("SIGINT");
@@ -91,7 +103,10 @@ function gcPauses(since) {
   if (!file) return [];
   const out = [];
   for (const line of readFileSync(join(traceDir, file), "utf8").split("\n")) {
-    const m = /^([\d.]+) .*ms: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep).*?, ([\d.]+) \/ ([\d.]+) ms/.exec(line);
+    const m =
+      /^([\d.]+) .*ms: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep).*?, ([\d.]+) \/ ([\d.]+) ms/.exec(
+        line,
+      );
     if (!m) continue;
     const end = Number(m[1]) * 1000;
     const ms = Number(m[3]);
@@ -101,7 +116,8 @@ function gcPauses(since) {
   return out;
 }
 
-const quantile = (v, q) => (v.length ? v.sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] : null);
+const quantile = (v, q) =>
+  v.length ? v.sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] : null;
 const r2 = (x) => (x === null ? null : Math.round(x * 100) / 100);
 
 const results = [];
@@ -151,7 +167,13 @@ for (const rate of RATES) {
     const costs = Object.fromEntries(
       Object.entries(byKind).map(([kind, v]) => [
         kind,
-        { per_s: r2(v.length / SECONDS), p50_ms: r2(quantile(v, 0.5)), p99_ms: r2(quantile(v, 0.99)), max_ms: r2(Math.max(...v)), busy_ms_per_s: r2(v.reduce((s, x) => s + x, 0) / SECONDS) },
+        {
+          per_s: r2(v.length / SECONDS),
+          p50_ms: r2(quantile(v, 0.5)),
+          p99_ms: r2(quantile(v, 0.99)),
+          max_ms: r2(Math.max(...v)),
+          busy_ms_per_s: r2(v.reduce((s, x) => s + x, 0) / SECONDS),
+        },
       ]),
     );
     const row = {
@@ -168,7 +190,9 @@ for (const rate of RATES) {
       others_cpu_pct: r.others_cpu_pct,
     };
     results.push(row);
-    log(`${rate} msg/s run ${k + 1}: p50 ${row.p50} p99 ${row.p99} ms; the slowest ${n} waited for: ${JSON.stringify(row.waited_share)}`);
+    log(
+      `${rate} msg/s run ${k + 1}: p50 ${row.p50} p99 ${row.p99} ms; the slowest ${n} waited for: ${JSON.stringify(row.waited_share)}`,
+    );
     for (const [kind, c] of Object.entries(costs)) log(`   ${kind}: ${JSON.stringify(c)}`);
   }
 }

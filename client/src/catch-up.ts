@@ -127,9 +127,21 @@ export class CatchUp {
     }
   }
 
-  /** The server refused the `sync`. */
-  syncFailed(): void {
+  /**
+   * The server refused the `sync`; refused as too fast (`retryAfterMs`), it is asked again,
+   * from the cursor, once the wait is over.
+   */
+  syncFailed(retryAfterMs?: number): void {
     this.#syncing = false;
+    if (retryAfterMs === undefined) return;
+    const gen = this.#d.generation();
+    setTimeout(() => {
+      const socket = this.#d.channelSocket();
+      const channelId = this.#d.viewing();
+      const cursor = channelId === null ? undefined : this.#d.log.cursor(channelId);
+      if (gen === this.#d.generation() && socket?.isOpen && cursor !== undefined)
+        this.#syncFrom(cursor, socket);
+    }, retryAfterMs);
   }
 
   #syncFrom(cursor: number, socket: ChatSocket): void {

@@ -13,15 +13,28 @@ export class ChatApiError extends Error {
   readonly code: ChatApiErrorCode;
   /** HTTP status; 0 for a network failure. */
   readonly status: number;
-  /** `validation_failed`: `{ path, message }[]`; `not_friends`: `{ user_ids }`. */
+  /**
+   * `validation_failed`: `{ path, message }[]`; `not_friends`: `{ user_ids }`;
+   * `too_many_devices`: `{ max_devices, devices }` (the account's live devices).
+   */
   readonly details: unknown;
+  /** `rate_limited`: how long to wait before sending the same request again, in ms. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ChatApiErrorCode, status: number, message: string, details?: unknown, cause?: unknown) {
+  constructor(
+    code: ChatApiErrorCode,
+    status: number,
+    message: string,
+    details?: unknown,
+    cause?: unknown,
+    retryAfterMs?: number,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "ChatApiError";
     this.code = code;
     this.status = status;
     this.details = details;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -55,6 +55,14 @@ import type {
 import { TypingIndicators, TypingThrottle } from "./typing.ts";
 
 const MAX_DELIVERED_CURSORS = 1_000;
+/**
+ * Messages of one channel sent on its socket and not yet answered, at most: a reconnect with a
+ * full outbox sends this many at once, the rest as the acks come back. After a refusal for
+ * going too fast, one at a time (docs/protocol.md §9.6).
+ */
+const OUTBOX_WINDOW = 10;
+/** Longest wait between resends of a message refused as too fast, however often it is refused. */
+const MAX_RATE_WAIT_MS = 60_000;
 /** A list entry missing from `GET /v1/channels` is dropped only if older than this (the list lags ~1 s). */
 const LIST_LAG_MS = 3_000;
 
@@ -78,7 +86,15 @@ export interface ChatClientOptions {
 }
 
 type SignupInput = { handle: string; display_name: string; password: string };
-type LoginInput = { handle: string; password: string };
+type LoginInput = {
+  handle: string;
+  password: string;
+  /**
+   * After `too_many_devices`: the device to sign out so this login takes its place, one of the
+   * refusal's `details.devices` (docs/protocol.md §8.1).
+   */
+  replaceDeviceId?: string;
+};
 type AuthAnswer = SessionTokens & { user: PublicUser };
 
 /**
@@ -135,6 +151,15 @@ export class ChatClient {
   readonly #posting = new Set<string>();
   readonly #postAgain = new Set<string>();
   readonly #outboxRetry = new Map<string, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
+  /** Outbox entries sent on a channel socket and not yet answered, and on which socket. */
+  readonly #inFlight = new Map<string, ChatSocket>();
+  /**
+   * Channels whose sends were refused as too fast, with the last wait the server gave: their
+   * outbox goes one message at a time, that far apart, until it is empty.
+   */
+  readonly #paced = new Map<string, number>();
+  /** The last `delivered` batch on the user socket: sent again if it is refused. */
+  #deliveredBatch: string[] = [];
   readonly #readSent = new Map<string, { seq: number; at: number }>();
   /** At most one `read` per channel per interval leaves (client/markers.ts). */
   readonly #readOut = new ReadThrottle((channelId, seq) => this.#sendRead(channelId, seq));
@@ -200,13 +225,20 @@ export class ChatClient {
 
   /**
    * Signs in; every login is a new device of the account (docs/protocol.md §3.1). Throws
-   * {@link ChatApiError} (`invalid_credentials`, `rate_limited`).
+   * {@link ChatApiError} (`invalid_credentials`, `rate_limited` with `retryAfterMs`, and
+   * `too_many_devices`, whose `details.devices` lists the account's devices: log in again with
+   * `replaceDeviceId` to sign one of them out in its place).
    */
   async login(input: LoginInput): Promise<void> {
+    const { replaceDeviceId, ...credentials } = input;
     const r = await this.#rest.request<AuthAnswer>(
       "POST",
       "/v1/auth/login",
-      { ...input, device: this.#o.device },
+      {
+        ...credentials,
+        device: this.#o.device,
+        ...(replaceDeviceId !== undefined && { replace_device_id: replaceDeviceId }),
+      },
       { auth: false },
     );
     await this.#begin(r);
@@ -614,16 +646,33 @@ export class ChatClient {
   #sendRead(channelId: string, seq: number): void {
     if (!this.#session) return;
     this.#readSent.set(channelId, { seq, at: Date.now() });
-    const onSocket = this.#viewing === channelId && this.#channel?.send({ type: "read", seq });
+    const onSocket = this.#viewing === channelId && this.#channel?.send({ type: "read", id: "read", seq });
     if (!onSocket) {
-      this.request("POST", `/v1/channels/${enc(channelId)}/read`, { seq }).catch((err) => this.#report(err));
+      this.request("POST", `/v1/channels/${enc(channelId)}/read`, { seq }).catch((err) => {
+        if (err instanceof ChatApiError && err.code === "rate_limited")
+          this.#readRefused(channelId, err.retryAfterMs);
+        else this.#report(err);
+      });
     }
   }
 
-  /** Call on every keystroke in a conversation on screen; at most one `typing` frame per 3 s leaves. */
+  /** A `read` was refused as too fast: the marker moves again once the wait is over. */
+  #readRefused(channelId: string, retryAfterMs = 1_000): void {
+    const sent = this.#readSent.get(channelId);
+    this.#readSent.delete(channelId);
+    const gen = this.#generation;
+    setTimeout(() => {
+      if (gen === this.#generation && sent) this.#readOut.mark(channelId, sent.seq);
+    }, retryAfterMs);
+  }
+
+  /**
+   * Call on every keystroke in a conversation on screen; at most one `typing` frame per 3 s
+   * leaves, and none while the server's last refusal of one lasts (longer after each).
+   */
   typing(channelId: string): void {
     if (this.#viewing !== channelId || !this.#channel?.isOpen) return;
-    if (this.#typingOut.take(channelId)) this.#channel.send({ type: "typing" });
+    if (this.#typingOut.take(channelId)) this.#channel.send({ type: "typing", id: "typing" });
   }
 
   /** Others typing in the conversation on screen (this user's other devices excluded). */
@@ -725,9 +774,29 @@ export class ChatClient {
         this.#events.emit("friends", { list: this.#friendBook.list });
         return;
       case "error":
+        if (f.code === "rate_limited") {
+          this.#userFrameRefused(f, socket);
+          return;
+        }
         if (f.ref === "resume") this.#catchUp.resumeEnded();
         this.#events.emit("error", { code: f.code, message: f.message, ...(f.ref && { ref: f.ref }) });
         return;
+    }
+  }
+
+  /** A user-socket frame refused as too fast: it goes again once the wait is over. */
+  #userFrameRefused(f: ServerFrameOf<"error">, socket: ChatSocket): void {
+    const wait = f.retry_after_ms ?? 1_000;
+    if (f.ref === "delivered") {
+      for (const channelId of this.#deliveredBatch) this.#undelivered.add(channelId);
+      return; // the next batch, every 500 ms, carries them again
+    }
+    if (f.ref === "resume") {
+      const gen = this.#generation;
+      setTimeout(() => {
+        if (gen === this.#generation && this.#user === socket && socket.isOpen)
+          socket.send(this.#catchUp.resumeFrame());
+      }, wait);
     }
   }
 
@@ -750,7 +819,11 @@ export class ChatClient {
       },
       onStatus: (status) => {
         if (this.#channel !== socket) return;
-        if (status !== "open") this.#catchUp.channelDown();
+        if (status !== "open") {
+          this.#catchUp.channelDown();
+          // What was unanswered on the lost connection goes again on the next one.
+          for (const [id, on] of this.#inFlight) if (on === socket) this.#inFlight.delete(id);
+        }
         this.#events.emit("conversation_state", { channel_id: channelId, state: socketState(status) });
       },
       onStop: (reason) => {
@@ -835,7 +908,16 @@ export class ChatClient {
   #channelError(channelId: string, f: ServerFrameOf<"error">): void {
     const entry = f.ref === undefined ? undefined : this.#outbox.get(f.ref);
     if (entry?.status === "pending") {
-      this.#sendRefused(entry, f.code, f.message);
+      this.#inFlight.delete(entry.client_msg_id);
+      this.#sendRefused(entry, f.code, f.message, f.retry_after_ms);
+      return;
+    }
+    if (f.code === "rate_limited") {
+      // Markers and typing wait out the refusal; a refused sync asks again after it.
+      if (f.ref === "typing") this.#typingOut.refused(channelId, f.retry_after_ms ?? 1_000);
+      else if (f.ref === "read") this.#readRefused(channelId, f.retry_after_ms);
+      else if (f.ref === "delivered") this.#undelivered.add(channelId);
+      else if (f.ref === "sync") this.#catchUp.syncFailed(f.retry_after_ms ?? 1_000);
       return;
     }
     if (f.ref === "sync") this.#catchUp.syncFailed();
@@ -887,6 +969,8 @@ export class ChatClient {
     this.#deliveredTimer = undefined;
     for (const r of this.#outboxRetry.values()) clearTimeout(r.timer);
     this.#outboxRetry.clear();
+    this.#inFlight.clear();
+    this.#paced.clear();
     this.#typingIn.clearAll();
     this.#unlistenNetwork?.();
     this.#unlistenNetwork = null;
@@ -952,6 +1036,7 @@ export class ChatClient {
     const entry = this.#outbox.get(ack.client_msg_id);
     const me = this.#session?.user_id;
     if (!entry || !me) return; // settled already, by another copy
+    const wasInFlight = this.#inFlight.delete(ack.client_msg_id);
     if (this.#outboxRetry.get(ack.channel_id)?.timer === undefined) this.#outboxRetry.delete(ack.channel_id);
     // The sending channel socket gets no `message` frame for its own message: build it (§6.2).
     this.#applyLive({
@@ -963,6 +1048,12 @@ export class ChatClient {
       text: entry.text,
       ts: ack.ts,
     });
+    if (!wasInFlight) return;
+    // The window has room again: the next message goes, at once or, after a refusal, paced.
+    const pace = this.#paced.get(ack.channel_id);
+    if (this.#outbox.pending(ack.channel_id).length === 0) this.#paced.delete(ack.channel_id);
+    else if (pace === undefined) this.#flushOutbox(ack.channel_id);
+    else this.#retryOutboxLater(ack.channel_id, pace);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -993,14 +1084,28 @@ export class ChatClient {
     for (const channelId of this.#outbox.pendingChannels()) {
       if (only !== undefined && channelId !== only) continue;
       const socket = this.#viewing === channelId ? this.#channel : null;
-      if (socket?.isOpen) {
-        for (const e of this.#outbox.pending(channelId)) {
-          // `id` comes back as `ref` on the ack or error.
-          socket.send({ type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text });
-        }
-      } else {
-        void this.#postOutbox(channelId);
-      }
+      if (socket?.isOpen) this.#sendOnSocket(channelId, socket);
+      else void this.#postOutbox(channelId);
+    }
+  }
+
+  /**
+   * Sends a channel's pending entries on its socket, oldest first, with at most OUTBOX_WINDOW
+   * unanswered (one after a refusal for going too fast), and none while a refusal's wait lasts.
+   */
+  #sendOnSocket(channelId: string, socket: ChatSocket): void {
+    if (this.#outboxRetry.get(channelId)?.timer !== undefined) return;
+    const window = this.#paced.has(channelId) ? 1 : OUTBOX_WINDOW;
+    const pending = this.#outbox.pending(channelId);
+    let unanswered = pending.filter((e) => this.#inFlight.get(e.client_msg_id) === socket).length;
+    for (const e of pending) {
+      if (unanswered >= window) return;
+      if (this.#inFlight.get(e.client_msg_id) === socket) continue;
+      // `id` comes back as `ref` on the ack or error.
+      if (!socket.send({ type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text }))
+        return;
+      this.#inFlight.set(e.client_msg_id, socket);
+      unanswered++;
     }
   }
 
@@ -1027,12 +1132,16 @@ export class ChatClient {
           } catch (err) {
             if (gen !== this.#generation) return;
             const api = err instanceof ChatApiError ? err : new ChatApiError("network", 0, String(err));
-            if (this.#sendRefused(e, api.code, api.message)) continue;
+            if (this.#sendRefused(e, api.code, api.message, api.retryAfterMs)) continue;
             return;
           }
           if (gen !== this.#generation) return;
           this.#reconcile(ack);
+          // After a refusal for going too fast, one message per the wait the server gave.
+          const pace = this.#paced.get(channelId);
+          if (pace !== undefined) await new Promise((resolve) => setTimeout(resolve, pace));
         }
+        if (this.#outbox.pending(channelId).length === 0) this.#paced.delete(channelId);
       } while (this.#postAgain.has(channelId));
     } finally {
       this.#posting.delete(channelId);
@@ -1042,10 +1151,12 @@ export class ChatClient {
   /**
    * The server refused a send. Permanent codes fail the entry; `blocked` and `not_friends` (a
    * 1:1 chat with a block, or between people who are no longer friends) leave it queued (it
-   * goes again after the next reconnect); anything else is retried with backoff. True if the
-   * next entries may still be tried.
+   * goes again after the next reconnect); `rate_limited` sends it again, with the same
+   * `client_msg_id`, once the server's `retry_after_ms` is over (longer if refused again), and
+   * the channel's outbox goes one message at a time from then on; anything else is retried
+   * with backoff. True if the next entries may still be tried.
    */
-  #sendRefused(entry: OutboxEntry, code: string, message: string): boolean {
+  #sendRefused(entry: OutboxEntry, code: string, message: string, retryAfterMs?: number): boolean {
     if (isPermanent(code)) {
       const failed = this.#outbox.fail(entry.client_msg_id, { code, message });
       if (failed)
@@ -1061,21 +1172,47 @@ export class ChatClient {
       });
       return false;
     }
+    if (code === "rate_limited") {
+      const wait = retryAfterMs ?? 1_000;
+      const first = !this.#paced.has(entry.channel_id);
+      this.#paced.set(entry.channel_id, wait);
+      this.#retryOutboxLater(entry.channel_id, wait);
+      if (first)
+        this.#events.emit("error", {
+          code,
+          message,
+          channel_id: entry.channel_id,
+          client_msg_id: entry.client_msg_id,
+          retry_after_ms: wait,
+        });
+      return false;
+    }
     if (code !== "unauthenticated") this.#retryOutboxLater(entry.channel_id);
     return false;
   }
 
-  #retryOutboxLater(channelId: string): void {
+  /**
+   * Flushes a channel's outbox again later: after a backoff (1 s doubling up to the reconnect
+   * maximum, jittered), or after `atLeastMs` (a refusal's `retry_after_ms`, or the pace after
+   * one), doubled while refusals follow one another without an ack between them, and never
+   * sooner. One timer per channel: entries refused together go again together.
+   */
+  #retryOutboxLater(channelId: string, atLeastMs?: number): void {
     const prev = this.#outboxRetry.get(channelId);
     if (prev?.timer !== undefined || !this.#connected) return;
-    const delayMs = Math.min(this.#backoff.maxMs, prev ? prev.delayMs * 2 : 1_000);
-    const timer = setTimeout(
-      () => {
-        this.#outboxRetry.set(channelId, { delayMs });
-        this.#flushOutbox(channelId);
-      },
-      delayMs * (0.5 + Math.random()),
-    );
+    let delayMs: number;
+    let wait: number;
+    if (atLeastMs === undefined) {
+      delayMs = Math.min(this.#backoff.maxMs, prev ? prev.delayMs * 2 : 1_000);
+      wait = delayMs * (0.5 + Math.random());
+    } else {
+      delayMs = Math.min(MAX_RATE_WAIT_MS, Math.max(atLeastMs, prev ? prev.delayMs * 2 : 0));
+      wait = delayMs * (1 + Math.random() / 10);
+    }
+    const timer = setTimeout(() => {
+      this.#outboxRetry.set(channelId, { delayMs });
+      this.#flushOutbox(channelId);
+    }, wait);
     this.#outboxRetry.set(channelId, { delayMs, timer });
   }
 
@@ -1088,7 +1225,7 @@ export class ChatClient {
     for (const channelId of this.#undelivered) {
       const seq = this.#log.cursor(channelId); // everything up to here is held, without gaps
       if (seq === undefined) continue; // still loading: acknowledged once it has a cursor
-      if (this.#viewing === channelId && this.#channel?.send({ type: "delivered", seq })) {
+      if (this.#viewing === channelId && this.#channel?.send({ type: "delivered", id: "delivered", seq })) {
         this.#undelivered.delete(channelId);
       } else {
         batch.push({ channel_id: channelId, seq });
@@ -1096,8 +1233,13 @@ export class ChatClient {
     }
     if (batch.length === 0 || !this.#user?.isOpen) return; // try again in the next batch
     for (let i = 0; i < batch.length; i += MAX_DELIVERED_CURSORS) {
-      this.#user.send({ type: "delivered", cursors: batch.slice(i, i + MAX_DELIVERED_CURSORS) });
+      this.#user.send({
+        type: "delivered",
+        id: "delivered",
+        cursors: batch.slice(i, i + MAX_DELIVERED_CURSORS),
+      });
     }
+    this.#deliveredBatch = batch.map((c) => c.channel_id);
     for (const c of batch) this.#undelivered.delete(c.channel_id);
   }
 

@@ -12,7 +12,9 @@
  * - **Heartbeats**: the text `ping` every `hello.heartbeat_ms`; three intervals without any
  *   frame (not even `pong`) mean the connection is dead, and it is replaced.
  * - **Close codes**: 4001 (revoked), 4003 (removed from the channel) and 4009 (replaced by a
- *   newer connection of this device) stop the socket; anything else reconnects.
+ *   newer connection of this device) stop the socket; anything else reconnects: after 4029 (it
+ *   kept sending after refusals for going too fast) not before a pause of 10-15 s, after 4013
+ *   (it did not read fast enough) as after any drop.
  *
  * The socket counts as open at `hello`, not at the WebSocket `open` event: frames sent before
  * `hello` are dropped (partysocket's queue is off), as the client resends what matters itself.
@@ -29,6 +31,13 @@ const DEFAULT_HEARTBEAT_MS = 5_000;
 const CONNECTION_TIMEOUT_MS = 10_000;
 
 const STOP_CODES: Record<number, StopReason> = { 4001: "revoked", 4003: "removed", 4009: "replaced" };
+/**
+ * Closed for flooding (4029, docs/protocol.md §9.4): the next attempt waits at least this long,
+ * the server's default pause (LIMIT_FLOOD_PAUSE_MS); a ticket refused as too fast makes it wait
+ * the refusal's `retryAfterMs` in any case.
+ */
+const FLOODING = 4029;
+const FLOOD_PAUSE_MS = 10_000;
 
 export interface Backoff {
   /** Delay before the first reconnect after a drop (default 500 ms). */
@@ -65,6 +74,8 @@ export class ChatSocket {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastHeard = 0;
   #wake: (() => void) | null = null;
+  /** No attempt before this time (after a close for flooding). */
+  #pauseUntil = 0;
 
   constructor(options: ChatSocketOptions) {
     this.#o = options;
@@ -141,11 +152,20 @@ export class ChatSocket {
       const step = this.#o.backoff.baseMs * 2 ** Math.max(0, failures - (this.#everOpen ? 0 : 1));
       await this.#sleep(Math.min(this.#o.backoff.maxMs, step) * (0.5 + Math.random()));
     }
+    const pause = this.#pauseUntil - Date.now();
+    if (pause > 0) await this.#sleep(pause);
     if (failures > 0 && this.#o.beforeRetry && !this.#stopped) await this.#o.beforeRetry(failures);
     // No network: wait for the browser to report it back instead of burning attempts.
     while (!this.#stopped && isOffline()) await this.#sleep(this.#o.backoff.maxMs);
     if (this.#stopped) throw new Error("socket stopped");
-    return this.#o.ticket();
+    try {
+      return await this.#o.ticket();
+    } catch (err) {
+      // A ticket refused as too fast (`rate_limited`): the next attempt waits for its time.
+      const wait = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof wait === "number") this.#pauseUntil = Math.max(this.#pauseUntil, Date.now() + wait);
+      throw err;
+    }
   }
 
   #sleep(ms: number): Promise<void> {
@@ -187,6 +207,7 @@ export class ChatSocket {
   #closed(code: number): void {
     this.#stopBeat();
     if (this.#stopped) return;
+    if (code === FLOODING) this.#pauseUntil = Date.now() + FLOOD_PAUSE_MS * (1 + Math.random() / 2);
     const reason = STOP_CODES[code];
     if (reason) {
       this.#stopped = true;

@@ -168,7 +168,14 @@ export class Rest {
     if (res.ok) return json as T;
     const error = (json as Partial<ErrorEnvelope> | undefined)?.error;
     if (error && typeof error.code === "string") {
-      throw new ChatApiError(error.code, res.status, error.message, error.details);
+      throw new ChatApiError(
+        error.code,
+        res.status,
+        error.message,
+        error.details,
+        undefined,
+        retryAfter(res, error),
+      );
     }
     throw new ChatApiError(res.status >= 500 ? "internal" : "bad_request", res.status, `HTTP ${res.status}`);
   }
@@ -178,4 +185,11 @@ export class Rest {
     const rel = path.startsWith("/") ? path : `/${path}`;
     return rel.startsWith("/v1/") || rel === "/v1" ? `${base}${rel}` : `${base}/v1${rel}`;
   }
+}
+
+/** A refusal's wait: the body's exact `retry_after_ms`, else `Retry-After` in seconds. */
+function retryAfter(res: Response, error: ErrorEnvelope["error"]): number | undefined {
+  if (typeof error.retry_after_ms === "number") return error.retry_after_ms;
+  const header = Number(res.headers.get("retry-after"));
+  return res.status === 429 && header > 0 ? header * 1_000 : undefined;
 }

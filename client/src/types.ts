@@ -178,8 +178,17 @@ export interface ChatEvents {
   signed_out: { reason: SignedOutReason };
   /**
    * Something the app may want to show: an `error` frame (`code` from the protocol), a send
-   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), `replaced` (close 4009) or
-   * `not_a_member` (a channel socket was closed with 4003, or cannot connect).
+   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), sends refused as too fast
+   * (`rate_limited`, with `client_msg_id` and `retry_after_ms`: once when a channel's outbox
+   * starts waiting; it goes again by itself), `replaced` (close 4009) or `not_a_member` (a
+   * channel socket was closed with 4003, or cannot connect).
    */
-  error: { code: string; message: string; ref?: string; channel_id?: string; client_msg_id?: string };
+  error: {
+    code: string;
+    message: string;
+    ref?: string;
+    channel_id?: string;
+    client_msg_id?: string;
+    retry_after_ms?: number;
+  };
 }

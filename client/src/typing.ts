@@ -11,20 +11,37 @@ export const TYPING_INTERVAL_MS = 3_000;
 /** An indicator lasts this long after the server relays it (TYPING_TTL_MS). */
 export const TYPING_TTL_MS = 6_000;
 
+/** Longest pause of `typing` after refusals (docs/protocol.md §9.6). */
+const MAX_TYPING_PAUSE_MS = 60_000;
+
 /** Decides whether a keystroke sends a `typing` frame. */
 export class TypingThrottle {
   readonly #last = new Map<string, number>();
+  /** Refused as too fast: no `typing` until then, and how long the last pause was. */
+  readonly #paused = new Map<string, { until: number; ms: number }>();
 
-  /** True, and remembered, if this channel's last `typing` left at least 3 s ago. */
+  /** True, and remembered, if this channel's last `typing` left at least 3 s ago and no refusal's pause lasts. */
   take(channelId: string, now = Date.now()): boolean {
+    if ((this.#paused.get(channelId)?.until ?? 0) > now) return false;
     if (now - (this.#last.get(channelId) ?? Number.NEGATIVE_INFINITY) < TYPING_INTERVAL_MS) return false;
     this.#last.set(channelId, now);
     return true;
   }
 
+  /**
+   * The server refused a `typing` as too fast: none until `retryAfterMs` is over, and each
+   * refusal that follows pauses twice as long (up to a minute). A sent message ends the streak.
+   */
+  refused(channelId: string, retryAfterMs: number, now = Date.now()): void {
+    const prev = this.#paused.get(channelId);
+    const ms = Math.min(MAX_TYPING_PAUSE_MS, Math.max(retryAfterMs, prev ? prev.ms * 2 : 0));
+    this.#paused.set(channelId, { until: now + ms, ms });
+  }
+
   /** A message was sent: the server ended the indicator. */
   reset(channelId: string): void {
     this.#last.delete(channelId);
+    this.#paused.delete(channelId);
   }
 }
 

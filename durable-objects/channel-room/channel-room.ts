@@ -9,14 +9,22 @@
  * (`MemberUpdates`). What a user object lacks is derived from storage, so an update lost to a
  * crash is simply still owed, and the alarm sends it.
  * The class translates runtime events into calls on those parts; typing (`Typing`) and the
- * presence of members while someone views the channel are here too.
+ * presence of members while someone views the channel are here too. So are the channel's flood
+ * limits (`SendLimits`, `SocketLimits`, and per member or per channel for the REST calls that
+ * land here): see docs/architecture.md, "Flood control".
+ *
+ * An object whose channel was never created holds no storage: its tables are made by `create`,
+ * and every other call on it is refused as for a non-member without creating them. So an id
+ * invented by a client costs no storage, however it reaches the object.
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { readLimits } from "../../domain/limits.ts";
 import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
+import { Bucket, Limiter } from "../../domain/rate-limit.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
 import {
@@ -27,13 +35,14 @@ import {
   type Receipts,
 } from "../../protocol/api.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
-import { ChatError } from "../../protocol/errors.ts";
+import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import {
+  checkClientFrame,
   DEFAULT_PAGE_MESSAGES,
+  decodeClientFrame,
   errorFrame,
   HEARTBEAT,
   MAX_PAGE_MESSAGES,
-  parseClientFrame,
   type ServerFrame,
   type WireMessage,
 } from "../../protocol/frames.ts";
@@ -43,9 +52,10 @@ import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/cha
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
-import { answerUpgrade, sendFrame } from "../socket-identity.ts";
+import { answerUpgrade, closeQuietly, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
+import { SendLimits } from "./send-limits.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
 
@@ -76,11 +86,23 @@ const SAFETY_NET_MAX_MS = 30_000;
  * sync positions, read and delivered markers, the head.
  */
 const SAVE_BATCH_MS = 1_000;
+/** A user's sends here are reported to its user object at most this often (see SendLimits). */
+const SEND_REPORT_MS = 1_000;
 
 export class ChannelRoom extends DurableObject<Env> {
   readonly #store: ChannelStore;
-  readonly #sockets = new ChannelSockets();
+  readonly #sockets: ChannelSockets;
   readonly #updates: MemberUpdates;
+  /**
+   * Whether this object's channel was ever created (its tables exist). Until `create`, nothing
+   * reads or writes storage: an invented id must not make the runtime keep a database for it.
+   */
+  #created = false;
+  readonly #sends: SendLimits;
+  /** History pages and REST read markers, per member; membership changes, per channel. */
+  readonly #historyPages: Limiter;
+  readonly #restMarkers: Limiter;
+  readonly #memberChanges: Bucket;
   readonly #typing: Typing;
   /** Markers and typing, each shown to every socket at most once per interval. */
   readonly #receipts: StateFold;
@@ -99,7 +121,22 @@ export class ChannelRoom extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const limits = readLimits(env);
     this.#store = new ChannelStore(ctx.storage.sql);
+    this.#sockets = new ChannelSockets(limits, (ws) => this.#socketGone(ws));
+    this.#sends = new SendLimits({
+      perDevice: limits.sendsPerDevice,
+      perUser: limits.sendsPerUser,
+      reportEveryMs: SEND_REPORT_MS,
+      now: () => Date.now(),
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      report: (userId, count) => env.USER_INBOX.getByName(userId).reportSends(count),
+      onError: (userId, err) =>
+        console.warn(JSON.stringify({ at: "ChannelRoom.reportSends", userId, error: String(err) })),
+    });
+    this.#historyPages = new Limiter(limits.historyPerUser);
+    this.#restMarkers = new Limiter(limits.markersPerSocket);
+    this.#memberChanges = new Bucket(limits.memberChangesPerChannel);
     this.#updates = new MemberUpdates({
       store: this.#store,
       sockets: this.#sockets,
@@ -125,9 +162,17 @@ export class ChannelRoom extends DurableObject<Env> {
     // Heartbeats are answered by the runtime without waking this object (issue #4).
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
     void ctx.blockConcurrencyWhile(async () => {
+      // Reading the schema creates nothing; only a created channel is migrated (issue #17).
+      this.#created = hasTables(ctx.storage.sql);
+      if (!this.#created) return;
       await migrate(drizzle(ctx.storage), migrations);
       this.#sockets.rehydrate(ctx.getWebSockets(), this.#store.channel()?.headSeq ?? 0);
     });
+  }
+
+  /** The channel row, or null when there is none (never created: no tables to read). */
+  #channel(): ChannelRow | null {
+    return this.#created ? this.#store.channel() : null;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -162,13 +207,25 @@ export class ChannelRoom extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = this.#sockets.get(ws);
-    if (!socket) return this.#sockets.close([ws], CLOSE.removed, "unknown socket");
-    const parsed = parseClientFrame("channel", raw);
+    if (!socket) {
+      // Closed here already (removed, replaced, flooding): what it sent meanwhile is dropped,
+      // at the least cost, as a flooder keeps sending until its close frame reaches it.
+      if (ws.readyState === WebSocket.OPEN) this.#sockets.close([ws], CLOSE.removed, "unknown socket");
+      return;
+    }
+    const decoded = decodeClientFrame(raw);
+    // Every frame counts against the socket's budgets before its schema is checked, so a flood
+    // of any kind, malformed ones included, costs a parse and a refusal (socket-limits.ts).
+    const over = socket.limits.admit(decoded.ok ? decoded.frame.type : undefined, Date.now());
+    const ref = decoded.ok ? decoded.frame.ref : decoded.ref;
+    if (over) return this.#refuse(ws, rateLimited(over.what, over.retryAfterMs), ref);
+    const parsed = decoded.ok ? checkClientFrame("channel", decoded.frame) : decoded;
     if (!parsed.ok) return sendFrame(ws, errorFrame(parsed.error, parsed.ref));
     const frame = parsed.frame;
     try {
       switch (frame.type) {
         case "send": {
+          this.#admitSend(socket.userId, socket.deviceId);
           const { message, fresh } = this.#append(socket.userId, frame.client_msg_id, frame.text);
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
@@ -200,8 +257,28 @@ export class ChannelRoom extends DurableObject<Env> {
         }
       }
     } catch (err) {
-      sendFrame(ws, errorFrame(this.#asChatError(err), frame.id));
+      const error = this.#asChatError(err);
+      if (error.code === "rate_limited") return this.#refuse(ws, error, frame.id);
+      sendFrame(ws, errorFrame(error, frame.id));
     }
+  }
+
+  /**
+   * Refuses a frame for its rate (nothing was done). A socket that keeps sending after its
+   * refusals is not listening: it is closed (CLOSE.flooding), and may reconnect and resume.
+   */
+  #refuse(ws: WebSocket, err: ChatError, ref: string | undefined): void {
+    sendFrame(ws, errorFrame(err, ref));
+    const socket = this.#sockets.get(ws);
+    if (!socket?.limits.refused(Date.now())) return;
+    this.#socketGone(ws);
+    closeQuietly(ws, CLOSE.flooding, "too many frames after being refused; reconnect later");
+    // No new ticket for a while (LIMIT_FLOOD_PAUSE_MS; UserInbox.flooded says why).
+    this.ctx.waitUntil(
+      this.env.USER_INBOX.getByName(socket.userId)
+        .flooded()
+        .catch((e) => console.warn(JSON.stringify({ at: "ChannelRoom.flooded", error: String(e) }))),
+    );
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
@@ -225,6 +302,10 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Creates the channel; for a 1:1 pair, returns the existing one when called again. */
   async create(input: CreateChannelInput): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
+      if (!this.#created) {
+        await this.ctx.blockConcurrencyWhile(() => migrate(drizzle(this.ctx.storage), migrations));
+        this.#created = true;
+      }
       const existing = this.#store.channel();
       if (existing) {
         // Opening a 1:1 chat again: the Worker has just checked that the two are friends with
@@ -254,7 +335,9 @@ export class ChannelRoom extends DurableObject<Env> {
 
   async rename(actorId: string, name: string): Promise<RpcResult<ChannelInfo>> {
     return rpcCall(async () => {
+      this.#requireChannel();
       checkRename(this.#activeMembers(), actorId);
+      this.#admitMemberChange();
       this.#requireGroup();
       this.#store.touchMeta({ name });
       this.#store.touchAllMembers();
@@ -272,6 +355,7 @@ export class ChannelRoom extends DurableObject<Env> {
     return rpcCall(async () => {
       this.#requireGroup();
       const fresh = checkAdd(this.#activeMembers(), actorId, userIds);
+      this.#admitMemberChange();
       const head = this.#requireChannel().headSeq;
       const now = Date.now();
       // New members read history from now on: joined_seq is the current head.
@@ -289,6 +373,7 @@ export class ChannelRoom extends DurableObject<Env> {
       this.#requireGroup();
       const members = this.#activeMembers();
       checkRemove(members, actorId, targetId);
+      this.#admitMemberChange();
       if (requireMember(members, targetId).role === "owner") {
         const heir = nextOwner(members, targetId);
         if (heir) this.#store.setRole(heir, "owner");
@@ -313,7 +398,7 @@ export class ChannelRoom extends DurableObject<Env> {
    * nobody posts while a block stands.
    */
   async setBlock(blockerId: string, blockedId: string, blocked: boolean): Promise<void> {
-    const channel = this.#store.channel();
+    const channel = this.#channel();
     if (!channel || !this.#isActive(blockerId) || !this.#isActive(blockedId)) return;
     this.#store.setBlock(blockerId, blockedId, blocked);
     if (channel.kind !== "dm") return;
@@ -328,7 +413,7 @@ export class ChannelRoom extends DurableObject<Env> {
    * takes posts only between friends; both can always read it. A deleted account's stays closed.
    */
   async setFriends(friends: boolean): Promise<void> {
-    const channel = this.#store.channel();
+    const channel = this.#channel();
     if (channel?.kind !== "dm" || channel.closedReason === "account_deleted") return;
     const reason = friends ? null : "not_friends";
     if (channel.closedReason !== reason) this.#store.setClosed(reason);
@@ -336,13 +421,14 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** A member's account was deleted: its 1:1 chat stays readable and takes no more posts. */
   async accountDeleted(userId: string): Promise<void> {
-    if (this.#store.channel()?.kind === "dm" && this.#store.member(userId))
+    if (this.#channel()?.kind === "dm" && this.#store.member(userId))
       this.#store.setClosed("account_deleted");
   }
 
-  /** Posts over HTTP: the same path as a channel socket's `send`. */
-  async post(senderId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
+  /** Posts over HTTP: the same path, and the same limits, as a channel socket's `send`. */
+  async post(senderId: string, deviceId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
     return rpcCall(() => {
+      this.#admitSend(senderId, deviceId);
       const { message, fresh } = this.#append(senderId, clientMsgId, text);
       if (fresh) this.#deliver(message, null);
       return this.#ack(message);
@@ -357,6 +443,8 @@ export class ChannelRoom extends DurableObject<Env> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
       const channel = this.#requireChannel();
+      const wait = this.#historyPages.take(userId, Date.now());
+      if (wait > 0) throw rateLimited("history pages", wait);
       // Pages stop at `limit` messages or the page text budget, whichever comes first, so
       // whether more exist is read from the range itself: the head forwards, the join backwards.
       if (q.after !== undefined) {
@@ -373,6 +461,9 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Over REST: the marker is written before the answer (a socket's `read` waits for the batch). */
   async markRead(userId: string, seq: number): Promise<RpcResult<{ channel_id: string; read_seq: number }>> {
     return rpcCall(() => {
+      this.#requireActive(userId);
+      const wait = this.#restMarkers.take(userId, Date.now());
+      if (wait > 0) throw rateLimited("read markers", wait);
       const readSeq = this.#markRead(userId, seq);
       this.#store.persistBatched();
       return { channel_id: this.#requireChannel().channelId, read_seq: readSeq };
@@ -418,12 +509,12 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** A device of this member connected: its updates must not wait out a long fold. */
   async deviceConnected(userId: string): Promise<void> {
-    this.#updates.deviceConnected(userId);
+    if (this.#created) this.#updates.deviceConnected(userId);
   }
 
   /** A member's presence changed; tell whoever is viewing the channel (but whom they blocked). */
   async presenceChanged(userId: string, status: "online" | "offline", lastActiveAt: number): Promise<void> {
-    const channel = this.#store.channel();
+    const channel = this.#channel();
     if (!channel || !this.#isActive(userId) || this.#sockets.size === 0) return;
     this.#showActivity([{ user_id: userId, status, last_active_at: lastActiveAt }], ([p]) => ({
       v: 1,
@@ -446,10 +537,11 @@ export class ChannelRoom extends DurableObject<Env> {
   /** The backstop: D1's copy, whatever updates are still owed, presence subscriptions. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
+    if (!this.#created) return;
     this.#store.persistBatched();
     this.#watchMembers(true);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
-    const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
+    const owed = this.#store.lagging(this.#channel()?.headSeq ?? 0);
     // Owed updates the live object has in hand (folded for a window, or in flight) are not a
     // failure: they only need the backstop kept in case this object dies before sending them.
     const stranded = owed.filter((userId) => !this.#updates.inHand(userId));
@@ -500,12 +592,25 @@ export class ChannelRoom extends DurableObject<Env> {
     return { message: { ...message, seq }, fresh: true };
   }
 
+  /** The send limits of this user's device here, and of the user everywhere (SendLimits). */
+  #admitSend(userId: string, deviceId: string): void {
+    const wait = this.#sends.admit(userId, deviceId, Date.now());
+    if (wait > 0) throw rateLimited("messages", wait);
+  }
+
+  /** Renames and membership changes of this channel (each rewrites D1's copy and updates members). */
+  #admitMemberChange(): void {
+    const wait = this.#memberChanges.take(Date.now());
+    if (wait > 0) throw rateLimited("membership changes in this group", wait);
+  }
+
   #ack(m: WireMessage): Ack {
     return { client_msg_id: m.client_msg_id, channel_id: m.channel_id, seq: m.seq, id: m.id, ts: m.ts };
   }
 
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
   #deliver(message: WireMessage, sender: WebSocket | null): void {
+    this.#sends.stored(message.sender_id);
     // The message ends its sender's typing indicator: clients hide it when the message arrives.
     this.#typing.stop(message.sender_id, message.ts);
     this.#typists.forget(message.sender_id);
@@ -526,15 +631,18 @@ export class ChannelRoom extends DurableObject<Env> {
     const last = messages.at(-1)?.seq ?? from;
     const complete = last >= channel.headSeq;
     this.#sockets.paged(ws, last, complete);
-    sendFrame(ws, {
-      v: 1,
-      type: "messages",
-      channel_id: channel.channelId,
-      messages,
-      complete,
-      next_after_seq: last,
-      ...(ref && { ref }),
-    });
+    this.#sockets.send(
+      ws,
+      JSON.stringify({
+        v: 1,
+        type: "messages",
+        channel_id: channel.channelId,
+        messages,
+        complete,
+        next_after_seq: last,
+        ...(ref && { ref }),
+      } satisfies ServerFrame),
+    );
   }
 
   /**
@@ -569,7 +677,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** One `receipts` frame to every socket: the markers of the members that moved since the last. */
   #sendReceipts(userIds: string[]): void {
-    const channel = this.#store.channel();
+    const channel = this.#channel();
     if (!channel || this.#sockets.size === 0) return;
     const members: MemberReceipt[] = [];
     for (const userId of userIds) {
@@ -587,7 +695,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** One `typing` frame to every socket: the members who started typing since the last. */
   #sendTyping(userIds: string[]): void {
-    const channel = this.#store.channel();
+    const channel = this.#channel();
     if (!channel || this.#sockets.size === 0) return;
     const now = Date.now();
     const users: { user_id: string; expires_at: number }[] = [];
@@ -606,7 +714,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** The user's last socket here closed: a showing indicator ends at once. */
   #stopTyping(userId: string): void {
-    const channelId = this.#store.channel()?.channelId;
+    const channelId = this.#channel()?.channelId;
     this.#typists.forget(userId);
     if (channelId && this.#typing.stop(userId, Date.now())) {
       this.#showActivity([{ user_id: userId }], () => ({
@@ -652,7 +760,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   async #syncD1(): Promise<void> {
-    const c = this.#store.channel();
+    const c = this.#channel();
     if (!c || c.d1Rev >= c.metaRev) return;
     const members = this.#activeMembers().map((m) => ({
       userId: m.userId,
@@ -678,7 +786,7 @@ export class ChannelRoom extends DurableObject<Env> {
    */
   #watchMembers(renewal = false): void {
     const now = Date.now();
-    const channelId = this.#store.channel()?.channelId;
+    const channelId = this.#channel()?.channelId;
     if (this.ctx.getWebSockets().length === 0 || !channelId) {
       this.#watchingUntil = 0;
       return;
@@ -716,7 +824,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #requireChannel(): ChannelRow {
-    const c = this.#store.channel();
+    const c = this.#channel();
     // An unknown channel answers exactly like a channel one is not a member of.
     if (!c) throw new ChatError("not_a_member", "you are not a member of this channel");
     return c;
@@ -761,7 +869,7 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #retryLater(what: string, err: unknown): void {
-    const channel = this.#store.channel()?.channelId;
+    const channel = this.#channel()?.channelId;
     console.warn(JSON.stringify({ at: "ChannelRoom", channel, retry: what, error: String(err) }));
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
@@ -769,7 +877,7 @@ export class ChannelRoom extends DurableObject<Env> {
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
-    const channel = this.#store.channel()?.channelId;
+    const channel = this.#channel()?.channelId;
     console.error(
       JSON.stringify({ at: "ChannelRoom", channel, ref, error: String(err), stack: (err as Error)?.stack }),
     );
@@ -785,4 +893,11 @@ function receiptOf(m: MemberRow): MemberReceipt {
     delivered_seq: Math.max(m.deliveredSeq, m.readSeq),
     read_seq: m.readSeq,
   };
+}
+
+/** Whether this object's database holds the channel's tables (read-only: creates nothing). */
+function hasTables(sql: SqlStorage): boolean {
+  return (
+    sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel'").toArray().length > 0
+  );
 }

@@ -3,21 +3,34 @@
  * The channel sockets a ChannelRoom holds and the one rule of their delivery: each socket
  * remembers the last seq it has, and a live message goes only to a socket that is contiguous
  * with it. A socket paging through what it missed (`sync`) is not, so its next page carries
- * the message instead; order on every socket is seq order.
+ * the message instead; order on every socket is seq order. Each socket also has its frame
+ * budgets (`SocketLimits`), and one that stops reading is closed before it holds more than
+ * LIMIT_SOCKET_BUFFER_BYTES here (`sendBounded`).
  */
+import type { Limits } from "../../domain/limits.ts";
 import type { ServerFrame, WireMessage } from "../../protocol/frames.ts";
-import { attachmentOf, closeQuietly, type SocketAttachment, sendQuietly } from "../socket-identity.ts";
+import { attachmentOf, closeQuietly, type SocketAttachment, sendBounded } from "../socket-identity.ts";
+import { SocketLimits } from "../socket-limits.ts";
 
 interface SocketState {
   userId: string;
   deviceId: string;
   /** The last seq this socket has; null while it is paging (mid-sync). */
   sentSeq: number | null;
+  limits: SocketLimits;
 }
 
 export class ChannelSockets {
   readonly #state = new Map<WebSocket, SocketState>();
   readonly #byUser = new Map<string, Set<WebSocket>>();
+  readonly #limits: Limits;
+  readonly #dropped: (ws: WebSocket) => void;
+
+  /** `dropped` forgets a socket closed here for not reading (as its close event would). */
+  constructor(limits: Limits, dropped: (ws: WebSocket) => void) {
+    this.#limits = limits;
+    this.#dropped = dropped;
+  }
 
   /**
    * Takes back sockets after hibernation: one that was live was at the head (nothing runs
@@ -26,14 +39,20 @@ export class ChannelSockets {
   rehydrate(sockets: WebSocket[], headSeq: number): void {
     for (const ws of sockets) {
       const a = attachmentOf(ws);
-      if (a) this.#add(ws, { userId: a.userId, deviceId: a.deviceId, sentSeq: a.syncing ? null : headSeq });
+      if (a)
+        this.#add(ws, {
+          userId: a.userId,
+          deviceId: a.deviceId,
+          sentSeq: a.syncing ? null : headSeq,
+          limits: new SocketLimits(this.#limits),
+        });
     }
   }
 
   /** A new socket, live from `headSeq`. */
   add(ws: WebSocket, userId: string, deviceId: string, headSeq: number): void {
     ws.serializeAttachment({ v: 1, userId, deviceId, connectedAt: Date.now() } satisfies SocketAttachment);
-    this.#add(ws, { userId, deviceId, sentSeq: headSeq });
+    this.#add(ws, { userId, deviceId, sentSeq: headSeq, limits: new SocketLimits(this.#limits) });
   }
 
   #add(ws: WebSocket, s: SocketState): void {
@@ -55,7 +74,7 @@ export class ChannelSockets {
     return s.userId;
   }
 
-  get(ws: WebSocket): { userId: string; deviceId: string } | undefined {
+  get(ws: WebSocket): { userId: string; deviceId: string; limits: SocketLimits } | undefined {
     return this.#state.get(ws);
   }
 
@@ -91,8 +110,16 @@ export class ChannelSockets {
     for (const [ws, s] of this.#state) {
       if (s.sentSeq !== message.seq - 1) continue;
       s.sentSeq = message.seq;
-      if (ws !== sender) sendQuietly(ws, frame);
+      if (ws !== sender) this.send(ws, frame);
     }
+  }
+
+  /**
+   * Sends a frame's text to one socket; a socket that has stopped reading is closed and
+   * forgotten (its device reconnects and syncs from its cursor).
+   */
+  send(ws: WebSocket, text: string): void {
+    if (!sendBounded(ws, text, this.#limits.socketBufferBytes) && this.#state.has(ws)) this.#dropped(ws);
   }
 
   /** Records a sync page sent to `ws`: live again when complete, paging otherwise. */
@@ -113,15 +140,15 @@ export class ChannelSockets {
    * to each of that user's sockets.
    */
   broadcastPer(textFor: (userId: string) => string | null): void {
-    for (const [userId, sockets] of this.#byUser) {
+    for (const [userId, sockets] of [...this.#byUser]) {
       const text = textFor(userId);
-      if (text !== null) for (const ws of sockets) sendQuietly(ws, text);
+      if (text !== null) for (const ws of [...sockets]) this.send(ws, text);
     }
   }
 
   /** Sends one frame to every socket, or to all but one. */
   broadcast(frame: ServerFrame, except?: WebSocket): void {
     const text = JSON.stringify(frame);
-    for (const ws of this.#state.keys()) if (ws !== except) sendQuietly(ws, text);
+    for (const ws of [...this.#state.keys()]) if (ws !== except) this.send(ws, text);
   }
 }

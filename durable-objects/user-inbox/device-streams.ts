@@ -8,13 +8,15 @@
  * live update never interleave.
  */
 import { ChatError } from "../../protocol/errors.ts";
-import type { ResumeFrame, WireMessage } from "../../protocol/frames.ts";
+import type { ResumeFrame, ServerFrame, WireMessage } from "../../protocol/frames.ts";
 import type { ReadAfterResult } from "../../protocol/rpc.ts";
 import { type InboxStore, toSummary } from "../../storage/user/store.ts";
-import { type SocketAttachment, sendFrame, sendQuietly } from "../socket-identity.ts";
+import { type SocketAttachment, sendBounded } from "../socket-identity.ts";
 
 export interface DeviceStreamsDeps {
   store: InboxStore;
+  /** A socket that leaves more than this many bytes unread is closed (LIMIT_SOCKET_BUFFER_BYTES). */
+  maxBuffered: number;
   /** A page of the member's messages after `afterSeq`, from the channel (ChannelRoom.readAfter). */
   readAfter(channelId: string, userId: string, afterSeq: number): Promise<ReadAfterResult>;
 }
@@ -77,6 +79,8 @@ export class DeviceStreams {
         if (from < known.headSeq) {
           try {
             const filled = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
+            // Closed meanwhile (too slow to read, or gone): the device resumes from its cursor.
+            if (ws.readyState !== WebSocket.OPEN) return;
             sent = filled.sent;
             messages += filled.count;
           } catch (err) {
@@ -89,10 +93,16 @@ export class DeviceStreams {
         store.setSentSeq(a.deviceId, cursor.channel_id, sent);
       }
       for (const c of store.channels()) {
-        if (!named.has(c.channelId)) sendFrame(ws, { v: 1, type: "channel", channel: toSummary(c) });
+        if (!named.has(c.channelId) && !this.#send(ws, { v: 1, type: "channel", channel: toSummary(c) }))
+          return;
       }
-      sendFrame(ws, { v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) });
+      this.#send(ws, { v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) });
     });
+  }
+
+  /** Sends a frame; false when the socket is gone, or was closed for not reading (sendBounded). */
+  #send(ws: WebSocket, frame: ServerFrame): boolean {
+    return sendBounded(ws, JSON.stringify(frame), this.#d.maxBuffered);
   }
 
   /** Runs `task` after every earlier task of this device. */
@@ -126,7 +136,7 @@ export class DeviceStreams {
       const fresh = messages.findIndex((m) => m.ts >= a.connectedAt);
       if (fresh !== 0) {
         const summary = store.channel(channelId);
-        if (summary) sendQuietly(ws, JSON.stringify({ v: 1, type: "channel", channel: toSummary(summary) }));
+        if (summary && !this.#send(ws, { v: 1, type: "channel", channel: toSummary(summary) })) return;
       }
       if (fresh < 0) return;
       messages = messages.slice(fresh);
@@ -137,7 +147,7 @@ export class DeviceStreams {
     if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
     for (const m of messages) {
       if (m.seq !== sent + 1) continue;
-      if (!sendQuietly(ws, JSON.stringify({ v: 1, type: "message", message: m }))) return;
+      if (!this.#send(ws, { v: 1, type: "message", message: m })) return;
       sent = m.seq;
     }
     store.setSentSeq(a.deviceId, channelId, sent);
@@ -154,13 +164,16 @@ export class DeviceStreams {
     let sent = after;
     let count = 0;
     for (;;) {
+      // A long catch-up on a slow link: each page waits for the last ones to be read, so a
+      // device that reads, however slowly, is not closed as one that does not (sendBounded).
+      await drained(ws, this.#d.maxBuffered / 2);
       const page = await this.#d.readAfter(channelId, a.userId, sent);
       const messages = page.messages.filter((m) => m.seq <= upTo);
       // An empty page still moves on to where the member's readable range starts.
       const last = messages.at(-1)?.seq ?? Math.max(sent, Math.min(page.next_after_seq, upTo));
       count += messages.length;
       const complete = page.complete || last >= upTo;
-      sendFrame(ws, {
+      const open = this.#send(ws, {
         v: 1,
         type: "messages",
         channel_id: channelId,
@@ -169,7 +182,22 @@ export class DeviceStreams {
         next_after_seq: last,
       });
       sent = last;
-      if (complete || messages.length === 0) return { sent, count };
+      if (!open || complete || messages.length === 0) return { sent, count };
     }
+  }
+}
+
+/** How long a page waits for the socket to read what it was sent before giving up. */
+const DRAIN_WAIT_MS = 30_000;
+
+/**
+ * Resolves once at most `bytes` wait unread on the socket (or it closed), polling: the runtime
+ * has no event for it. Gives up after DRAIN_WAIT_MS, and the next send closes a socket that
+ * stopped reading.
+ */
+async function drained(ws: WebSocket, bytes: number): Promise<void> {
+  const deadline = Date.now() + DRAIN_WAIT_MS;
+  while (ws.bufferedAmount > bytes && ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

@@ -9,23 +9,31 @@
  * the last seq sent; updates continue from there, a gap is filled from the channel, and a
  * (re)connecting device resets it from its own cursors with `resume`. Work for one device
  * runs in order through a promise chain, so a resume and a live update never interleave.
+ *
+ * It also keeps the user's own flood limits (docs/architecture.md, "Flood control"): the
+ * budget for sends across every channel, which the channels report to (`reportSends`), the
+ * per-user limits of the Worker's routes (`takeLimit`, `admitConnect`), and each user socket's
+ * frame budgets.
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { type Limits, readLimits, USER_LIMITS, type UserLimit } from "../../domain/limits.ts";
 import { heartbeatInterval, type PresenceStatus, sweepSpread } from "../../domain/presence.ts";
+import { Bucket, charge, waitMs } from "../../domain/rate-limit.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/user-inbox/migrations.js";
 import { CLOSE } from "../../protocol/close-codes.ts";
-import { ChatError } from "../../protocol/errors.ts";
+import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import {
   type ChannelSummary,
+  checkClientFrame,
   DEFAULT_PAGE_MESSAGES,
+  decodeClientFrame,
   errorFrame,
   type FriendFrameState,
   HEARTBEAT,
   type PublicUser,
-  parseClientFrame,
   type ServerFrame,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
@@ -41,8 +49,10 @@ import {
   attachmentOf,
   closeQuietly,
   type SocketAttachment,
+  sendBounded,
   sendQuietly,
 } from "../socket-identity.ts";
+import { SocketLimits } from "../socket-limits.ts";
 import { DeviceStreams } from "./device-streams.ts";
 import { Presence } from "./presence.ts";
 import { Pushes } from "./pushes.ts";
@@ -63,6 +73,16 @@ const SAVE_BATCH_MS = 1_000;
 export function inboxConstructions(): number {
   return wakeups.constructions;
 }
+
+/** The per-user limits in words, for the refusal's message. */
+const LIMIT_WORDS: Record<UserLimit, string> = {
+  connect: "connections",
+  friend_request: "friend requests",
+  group_create: "new groups",
+  presence_read: "presence reads",
+  push_change: "push subscription changes",
+  write: "changes",
+};
 
 export class UserInbox extends DurableObject<Env> {
   readonly #store: InboxStore;
@@ -97,10 +117,20 @@ export class UserInbox extends DurableObject<Env> {
    * Memory only.
    */
   readonly faults: { failRevocation: "before" | "after" | null } = { failRevocation: null };
+  readonly #limits: Limits;
+  /** The user's sends across every channel, as the channels report them (GCRA `tat`). */
+  #sendsTat = 0;
+  /** The per-user limits of the Worker's routes, one bucket each. */
+  readonly #userLimits = new Map<UserLimit, Bucket>();
+  /** No ticket before this time: a socket of this user was just closed for flooding. */
+  #connectsPausedUntil = 0;
+  /** Each user socket's frame budgets (memory only: after hibernation a socket starts afresh). */
+  readonly #socketLimits = new WeakMap<WebSocket, SocketLimits>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakeups.constructions++;
+    this.#limits = readLimits(env);
     this.#store = new InboxStore(ctx.storage.sql, () => this.#saveSoon());
     this.#pushes = new Pushes({
       store: this.#store,
@@ -113,6 +143,7 @@ export class UserInbox extends DurableObject<Env> {
     });
     this.#streams = new DeviceStreams({
       store: this.#store,
+      maxBuffered: this.#limits.socketBufferBytes,
       readAfter: (channelId, userId, afterSeq) =>
         unwrap(env.CHANNEL_ROOM.getByName(channelId).readAfter(userId, afterSeq, DEFAULT_PAGE_MESSAGES)),
     });
@@ -184,9 +215,35 @@ export class UserInbox extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     wakeups.socketMessages++;
+    // Closed here already (revoked, replaced, flooding): what it sent meanwhile is dropped.
+    if (ws.readyState !== WebSocket.OPEN) return;
     const a = attachmentOf(ws);
     if (!a) return closeQuietly(ws, CLOSE.revoked, "unknown socket");
-    const parsed = parseClientFrame("user", raw);
+    const decoded = decodeClientFrame(raw);
+    // Every frame counts against the socket's budgets before its schema is checked.
+    let limits = this.#socketLimits.get(ws);
+    if (!limits) {
+      limits = new SocketLimits(this.#limits);
+      this.#socketLimits.set(ws, limits);
+    }
+    const now = Date.now();
+    const over = limits.admit(decoded.ok ? decoded.frame.type : undefined, now);
+    if (over) {
+      sendQuietly(
+        ws,
+        JSON.stringify(
+          errorFrame(rateLimited(over.what, over.retryAfterMs), decoded.ok ? decoded.frame.ref : decoded.ref),
+        ),
+      );
+      // Still sending after its refusals: not listening. Closed; it may reconnect and resume,
+      // after LIMIT_FLOOD_PAUSE_MS.
+      if (limits.refused(now)) {
+        closeQuietly(ws, CLOSE.flooding, "too many frames after being refused; reconnect later");
+        await this.flooded();
+      }
+      return;
+    }
+    const parsed = decoded.ok ? checkClientFrame("user", decoded.frame) : decoded;
     if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
     const frame = parsed.frame;
     if (frame.type === "delivered") return this.#delivered(frame.cursors);
@@ -250,7 +307,7 @@ export class UserInbox extends DurableObject<Env> {
         channel: this.#removedSummary(u),
         removed: true,
       } satisfies ServerFrame);
-      for (const ws of sockets) sendQuietly(ws, frame);
+      for (const ws of sockets) this.#send(ws, frame);
       return { devices };
     }
     this.#lastUpdate.set(u.channel_id, Date.now());
@@ -266,7 +323,7 @@ export class UserInbox extends DurableObject<Env> {
         type: "channel",
         channel: toSummary(after),
       } satisfies ServerFrame);
-      for (const ws of sockets) sendQuietly(ws, frame);
+      for (const ws of sockets) this.#send(ws, frame);
     }
     if (open.length === 0) await this.#pushes.offline(u.channel_id, u.messages);
     else await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
@@ -300,9 +357,70 @@ export class UserInbox extends DurableObject<Env> {
     return this.#store.channels().map(toSummary);
   }
 
-  /** Whether the channel is in this user's list: `POST /v1/connect` asks before a channel ticket. */
+  /** Whether the channel is in this user's list. */
   async hasChannel(channelId: string): Promise<boolean> {
     return this.#store.channel(channelId) !== null;
+  }
+
+  /**
+   * `POST /v1/connect`, before a ticket is issued: counts the connect (LIMIT_CONNECTS_PER_USER;
+   * every upgrade needs a fresh single-use ticket, so this bounds upgrades too) and, for a
+   * channel ticket, says whether the channel is in this user's list.
+   */
+  async admitConnect(channelId: string | null): Promise<RpcResult<boolean>> {
+    return rpcCall(() => {
+      this.#take("connect");
+      return channelId !== null && this.#store.channel(channelId) !== null;
+    });
+  }
+
+  /**
+   * A socket of this user was closed for flooding (4029): its tickets are refused for
+   * LIMIT_FLOOD_PAUSE_MS, the pause a client must take before reconnecting. A flooder that
+   * reconnected at once would otherwise have a fresh socket's worth of frames read as often as
+   * it may connect: the runtime reads, and hands to the object, every frame already on its way
+   * after a close too (about 10 µs each locally, however cheaply it is dropped).
+   */
+  async flooded(): Promise<void> {
+    this.#connectsPausedUntil = Date.now() + this.#limits.floodPauseMs;
+  }
+
+  /** One request under a per-user limit of the Worker's routes; refused with its retry time. */
+  async takeLimit(kind: UserLimit): Promise<RpcResult<void>> {
+    return rpcCall(() => this.#take(kind));
+  }
+
+  /**
+   * A channel stored `count` more messages of this user (SendLimits, reported at most once a
+   * second per channel). The user's budget across channels is charged with them, into debt if
+   * they went over it; the answer is how long the channel must refuse the user's sends (0:
+   * none). Every channel the user posts to learns it with its next report.
+   */
+  async reportSends(count: number): Promise<number> {
+    const now = Date.now();
+    this.#sendsTat = charge(this.#sendsTat, now, this.#limits.sendsPerUser, count);
+    return waitMs(this.#sendsTat, now, this.#limits.sendsPerUser);
+  }
+
+  #bucket(kind: UserLimit): Bucket {
+    let bucket = this.#userLimits.get(kind);
+    if (!bucket) {
+      bucket = new Bucket(this.#limits[USER_LIMITS[kind]]);
+      this.#userLimits.set(kind, bucket);
+    }
+    return bucket;
+  }
+
+  #take(kind: UserLimit): void {
+    const paused = this.#connectsPausedUntil - Date.now();
+    if (kind === "connect" && paused > 0) throw rateLimited("frames refused on a socket just closed", paused);
+    const wait = this.#bucket(kind).take(Date.now());
+    if (wait > 0) throw rateLimited(LIMIT_WORDS[kind], wait);
+  }
+
+  /** Sends to a user socket; one that stopped reading is closed (CLOSE.tooSlow) and resumes later. */
+  #send(ws: WebSocket, text: string): void {
+    sendBounded(ws, text, this.#limits.socketBufferBytes);
   }
 
   /** Checks a channel socket's ticket (single use, device not revoked) before its upgrade. */
@@ -413,7 +531,7 @@ export class UserInbox extends DurableObject<Env> {
       status,
       last_active_at: lastActiveAt,
     } satisfies ServerFrame);
-    for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
+    for (const { ws } of this.#openSockets()) this.#send(ws, frame);
   }
 
   /**
@@ -423,7 +541,7 @@ export class UserInbox extends DurableObject<Env> {
    */
   async friendChanged(user: PublicUser, state: FriendFrameState, since: number): Promise<void> {
     const frame = JSON.stringify({ v: 1, type: "friend", user, state, since } satisfies ServerFrame);
-    for (const { ws } of this.#openSockets()) sendQuietly(ws, frame);
+    for (const { ws } of this.#openSockets()) this.#send(ws, frame);
   }
 
   /** A new friend: send them what they may see of me now. */

@@ -30,8 +30,8 @@ const DATED = {
   push_sent: pushSent.sentAt,
   /** A dead letter recorded (`push_failures_failed_at`). */
   push_failures: pushFailures.failedAt,
-  /** A login counter's window start; the table holds only keys seen since the last run, unindexed. */
-  rate_limits: rateLimits.windowStart,
+  /** When a bucket is full again (or a known address stops being known); small, unindexed. */
+  rate_limits: rateLimits.tat,
 } as const;
 
 export type DatedTable = keyof typeof DATED;

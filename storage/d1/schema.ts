@@ -5,7 +5,6 @@
  * split across D1 databases by that key (see docs/architecture.md, "Where data lives").
  * Edges between users (friendships, blocks) are stored once per side, each under its owner.
  */
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable(
@@ -106,13 +105,15 @@ export const memberships = sqliteTable(
 );
 
 /**
- * Fixed-window counters for login attempts, keyed by `handle:<h>` or `client:<addr>`. A row whose
- * window has ended counts for nothing; the retention job deletes it (workers/retention.ts).
+ * Flood limits that must hold across every Worker (storage/d1/rate-limits.ts): signups per
+ * address, failed logins and password checks. One token bucket per key, as GCRA keeps it: `tat`
+ * is when the bucket is full again, so a row whose `tat` has passed means nothing and the
+ * retention job deletes it (workers/retention.ts). A successful login also writes a row, `tat`
+ * being how long its address stays known for that account.
  */
 export const rateLimits = sqliteTable("rate_limits", {
   key: text("key").primaryKey(),
-  windowStart: integer("window_start").notNull(),
-  count: integer("count").notNull().default(sql`0`),
+  tat: integer("tat").notNull(),
 });
 
 /** Web Push subscriptions, one per device at most; they go with the device. */

@@ -2,7 +2,7 @@
  * @module storage/d1/users
  * Accounts, credentials and devices. Password hashes are read only by `findCredentials`.
  */
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { PasswordHash } from "../../domain/passwords.ts";
 import type { PublicUser } from "../../protocol/frames.ts";
 import { chunksFor } from "./bind-limit.ts";
@@ -96,6 +96,24 @@ export async function createUser(
 
 export async function addDevice(db: Db, userId: string, device: NewDevice, now: number): Promise<void> {
   await db.insert(devices).values(deviceRow(userId, device, now));
+}
+
+/**
+ * Adds a device unless the user already has `max` live ones; false when refused. One statement,
+ * so two logins racing for the last place cannot both take it.
+ */
+export async function addDeviceWithin(
+  db: Db,
+  userId: string,
+  device: NewDevice,
+  now: number,
+  max: number,
+): Promise<boolean> {
+  const r = await db.run(sql`
+    INSERT INTO devices (id, user_id, name, platform, created_at, last_seen_at, revoked_at, refresh_hash, refresh_expires_at)
+    SELECT ${device.id}, ${userId}, ${device.name}, ${device.platform}, ${now}, ${now}, NULL, ${device.refreshHash}, ${device.refreshExpiresAt}
+    WHERE (SELECT COUNT(*) FROM devices WHERE user_id = ${userId} AND revoked_at IS NULL) < ${max}`);
+  return (r.meta.changes ?? 0) === 1;
 }
 
 export async function updateProfile(

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chromium } from "playwright-core";
 import { bootWorker } from "../../scripts/boot-worker.mjs";
 import { buildWeb } from "../../scripts/build-web.mjs";
+import { TIER_LIMITS } from "../e2e/limits.mjs";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const PASSWORD = "correct horse battery";
@@ -18,7 +19,7 @@ export const DESKTOP = { width: 1200, height: 760 };
 /** Builds the web client, boots the Worker and launches Chromium. */
 export async function setup({ vars = {} } = {}) {
   await buildWeb({ quiet: true });
-  const server = await bootWorker({ vars });
+  const server = await bootWorker({ vars: { ...TIER_LIMITS, ...vars } });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

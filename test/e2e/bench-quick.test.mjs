@@ -12,10 +12,10 @@ import { runSuite } from "../../bench/run.mjs";
 const out = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
 after(() => rmSync(out, { recursive: true, force: true }));
 
-it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 120_000 }, async () => {
+it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 180_000 }, async () => {
   const r = await runSuite({ quick: true, outDir: out, log: () => {} });
   const s = r.scenarios;
-  for (const name of ["dm", "group_viewing", "group_user", "saturate", "resume", "idle"]) {
+  for (const name of ["dm", "group_viewing", "group_user", "saturate", "resume", "idle", "flood"]) {
     assert.ok(s[name], `scenario ${name} ran`);
   }
   const runs = [
@@ -40,6 +40,15 @@ it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 
     const [run] = s.idle[side].runs;
     assert.equal(run.devices, r.settings.idle.devices, `idle ${side}: every device connected`);
     assert.equal(run.unexpected_closes, 0, `idle ${side}: no socket closed under it`);
+  }
+  // The flood: the quiet pair loses nothing in any phase, and the flooder is refused.
+  const [flood] = s.flood.product.runs;
+  for (const phase of flood.phases) {
+    assert.ok(phase.quiet.sent > 0, `flood ${phase.phase}: the quiet pair sent`);
+    assert.equal(phase.quiet.lost, 0, `flood ${phase.phase}: lost`);
+    assert.equal(phase.quiet.duplicates, 0, `flood ${phase.phase}: duplicates`);
+    assert.equal(phase.quiet.unacked, 0, `flood ${phase.phase}: unacknowledged`);
+    if (phase.flooder) assert.ok(phase.flooder.refused > 0, `flood ${phase.phase}: the flooder was refused`);
   }
   const { lost, duplicates, floor_lost, floor_duplicates } = r.totals;
   assert.deepEqual(

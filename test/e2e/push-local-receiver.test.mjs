@@ -8,13 +8,14 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { bootWorker } from "../../scripts/boot-worker.mjs";
 import { startPushReceiver } from "../../scripts/push-receiver.mjs";
+import { TIER_LIMITS } from "./limits.mjs";
 
 let receiver;
 let server;
 
 before(async () => {
   receiver = await startPushReceiver();
-  server = await bootWorker({ vars: { PUSH_LOCAL_RECEIVERS: receiver.origin } });
+  server = await bootWorker({ vars: { ...TIER_LIMITS, PUSH_LOCAL_RECEIVERS: receiver.origin } });
 });
 
 after(async () => {

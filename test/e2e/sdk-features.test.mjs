@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { after, afterEach, before, describe, it } from "node:test";
 import { ChatApiError, MemoryStore } from "../../client/src/index.ts";
 import { bootWorker } from "../../scripts/boot-worker.mjs";
+import { TIER_LIMITS } from "./limits.mjs";
 import {
   befriend,
   PASSWORD,
@@ -23,7 +24,10 @@ const t = tracker();
 
 before(async () => {
   // heartbeat_ms 500, and a user goes offline 3 s after their last user socket closes.
-  server = await bootWorker({ vars: { PRESENCE_TIMEOUT_MS: "3000" }, secrets: { AUTH_SECRET } });
+  server = await bootWorker({
+    vars: { ...TIER_LIMITS, PRESENCE_TIMEOUT_MS: "3000" },
+    secrets: { AUTH_SECRET },
+  });
 });
 
 afterEach(() => t.closeAll());

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { bootWorker } from "../../scripts/boot-worker.mjs";
 import { startProxy } from "../fixtures/tcp-proxy.mjs";
+import { TIER_LIMITS } from "./limits.mjs";
 import {
   befriend,
   history,
@@ -23,7 +24,7 @@ const t = tracker();
 
 before(async () => {
   // A 3 s presence timeout makes hello.heartbeat_ms 500: a silent connection is noticed in 1.5 s.
-  server = await bootWorker({ vars: { PRESENCE_TIMEOUT_MS: "3000" } });
+  server = await bootWorker({ vars: { ...TIER_LIMITS, PRESENCE_TIMEOUT_MS: "3000" } });
   proxy = await startProxy(server.url);
 });
 

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openDb } from "../../storage/d1/db.ts";
 import { recordFailure, recordSent } from "../../storage/d1/push.ts";
-import { hit } from "../../storage/d1/rate-limits.ts";
+import { setTat } from "../../storage/d1/rate-limits.ts";
 import { pruneBefore } from "../../storage/d1/retention.ts";
 import worker from "../../workers/index.ts";
 import { PUSH_FAILURES_KEEP_MS, PUSH_SENT_KEEP_MS, type RetentionReport } from "../../workers/retention.ts";
@@ -47,15 +47,15 @@ describe("retention", () => {
     await failure("dead-old", now - PUSH_FAILURES_KEEP_MS - 1);
     await failure("dead-week", now - 7 * DAY);
     await failure("dead-hour", now - HOUR);
-    const windowMs = Number(env.LOGIN_LIMIT_WINDOW_S) * 1000;
-    await hit(db, "handle:ended", windowMs, now - 2 * windowMs);
-    await hit(db, "handle:current", windowMs, now);
+    // A bucket full again since a minute ago, and one still counting for another minute.
+    await setTat(db, "login:h:ended", now - 60_000);
+    await setTat(db, "login:h:current", now + 60_000);
 
     const [report] = await runCron(now);
 
     expect((await rows("push_sent")).map((r) => r.device_id)).toEqual(["dev-new"]);
     expect((await rows("push_failures")).map((r) => r.id).sort()).toEqual(["dead-hour", "dead-week"]);
-    expect((await rows("rate_limits")).map((r) => r.key)).toEqual(["handle:current"]);
+    expect((await rows("rate_limits")).map((r) => r.key)).toEqual(["login:h:current"]);
     expect(report).toEqual({
       at: "retention",
       deleted: { push_sent: 1, push_failures: 1, rate_limits: 1 },

@@ -18,7 +18,7 @@ import type {
 import { ConversationView, emptyConversation } from "./conversation-view.ts";
 import { pickFriends } from "./dialogs.ts";
 import { h } from "./dom.ts";
-import { errorText } from "./errors.ts";
+import { errorText, slowDownText } from "./errors.ts";
 import { FriendsPanel } from "./friends-view.ts";
 import { icon } from "./icons.ts";
 import { type ListItem, renderConversationList } from "./list-view.ts";
@@ -173,6 +173,9 @@ export class App {
       if (e.code === "blocked")
         this.toast("This conversation is blocked: messages wait until it is unblocked.");
       else if (e.code === "not_friends" && e.client_msg_id) this.toast(e.message);
+      // Sent too fast: the messages wait and go by themselves (docs/protocol.md §9.6).
+      else if (e.code === "rate_limited" && e.client_msg_id)
+        this.toast(slowDownText(e.retry_after_ms, "Your messages will be sent"));
       else if (e.code === "not_a_member" && e.channel_id && e.channel_id === this.#view?.channelId) {
         this.toast("You are no longer a member of this conversation.");
       } else if (e.code === "replaced") this.toast("This device connected again elsewhere.");

@@ -1,11 +1,13 @@
 /**
  * @module web/auth-view
  * Log in and sign up. On success the SDK holds the session (IndexedDB, with the rotating
- * refresh token); nothing about it ever goes into the URL.
+ * refresh token); nothing about it ever goes into the URL. An account at its cap on devices
+ * is shown its devices, to sign one out in place of this one (docs/protocol.md §8.1).
  */
-import type { ChatClient } from "../../client/src/index.ts";
+import { ChatApiError, type ChatClient, type DeviceInfo } from "../../client/src/index.ts";
 import { h } from "./dom.ts";
 import { errorText } from "./errors.ts";
+import { clockTime } from "./format.ts";
 
 export function authView(chat: ChatClient, done: () => void): HTMLElement {
   let mode: "login" | "signup" = "login";
@@ -40,6 +42,8 @@ export function authView(chat: ChatClient, done: () => void): HTMLElement {
   });
   const nameLabel = h("label", {}, "Display name", displayName);
   const error = h("p", { class: "error-text", role: "alert", testid: "auth-error" });
+  /** At the cap on devices: the account's devices, each with a button to sign it out. */
+  const devices = h("div", { class: "device-choice", hidden: true, testid: "device-choice" });
   const submit = h("button", { type: "submit", class: "primary", testid: "auth-submit" }, "Log in");
   const toggle = h("button", { type: "button", class: "switch", testid: "auth-switch" });
 
@@ -53,6 +57,68 @@ export function authView(chat: ChatClient, done: () => void): HTMLElement {
     displayName.required = signup;
     password.autocomplete = signup ? "new-password" : "current-password";
     error.textContent = "";
+    devices.hidden = true;
+  };
+
+  const logIn = async (replaceDeviceId?: string) => {
+    await chat.login({
+      handle: handle.value.trim(),
+      password: password.value,
+      ...(replaceDeviceId !== undefined && { replaceDeviceId }),
+    });
+  };
+
+  /** The refusal listed the account's devices: one can be signed out to let this one in. */
+  const offerDevices = (err: ChatApiError) => {
+    const details = err.details as { max_devices?: number; devices?: DeviceInfo[] } | undefined;
+    const list = details?.devices ?? [];
+    devices.replaceChildren(
+      h(
+        "p",
+        {},
+        `This account is signed in on ${details?.max_devices ?? list.length} devices, the most it can be. Sign one out to sign in here:`,
+      ),
+      h(
+        "ul",
+        {},
+        ...list.map((d) =>
+          h(
+            "li",
+            { testid: "device-option" },
+            h(
+              "span",
+              {},
+              d.name,
+              h(
+                "small",
+                {},
+                ` ${d.platform}, last seen ${new Date(d.last_seen_at).toLocaleDateString()} ${clockTime(d.last_seen_at)}`,
+              ),
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                testid: "sign-out-device",
+                on: {
+                  click: async () => {
+                    error.textContent = "";
+                    try {
+                      await logIn(d.device_id);
+                      done();
+                    } catch (e) {
+                      error.textContent = errorText(e);
+                    }
+                  },
+                },
+              },
+              "Sign out",
+            ),
+          ),
+        ),
+      ),
+    );
+    devices.hidden = false;
   };
   toggle.addEventListener("click", () => setMode(mode === "login" ? "signup" : "login"));
 
@@ -75,11 +141,12 @@ export function authView(chat: ChatClient, done: () => void): HTMLElement {
                 password: password.value,
               });
             } else {
-              await chat.login({ handle: handle.value.trim(), password: password.value });
+              await logIn();
             }
             done();
           } catch (err) {
-            error.textContent = errorText(err);
+            if (err instanceof ChatApiError && err.code === "too_many_devices") offerDevices(err);
+            else error.textContent = errorText(err);
             submit.disabled = false;
           }
         },
@@ -90,6 +157,7 @@ export function authView(chat: ChatClient, done: () => void): HTMLElement {
     nameLabel,
     h("label", {}, "Password", password),
     error,
+    devices,
     submit,
     toggle,
   );

@@ -9,7 +9,7 @@ const FRIENDLY: Record<string, string> = {
   network: "Can't reach the server. Check your connection.",
   invalid_credentials: "Wrong handle or password.",
   handle_taken: "That handle is taken.",
-  rate_limited: "Too many attempts. Try again in a few minutes.",
+
   not_friends: "You can only do that with friends.",
   blocked: "Blocked: messages can't be sent in this conversation.",
 };
@@ -31,8 +31,15 @@ export function retryCanFix(code: string | undefined): boolean {
   return code === undefined || !NEEDS_EDIT.has(code);
 }
 
+/** "Slow down", and how long for: the server says when the same request goes through again. */
+export function slowDownText(retryAfterMs: number | undefined, what = "Try again"): string {
+  const s = Math.max(1, Math.ceil((retryAfterMs ?? 1_000) / 1_000));
+  return `Slow down. ${what} in ${s < 60 ? `${s} s` : `${Math.ceil(s / 60)} min`}.`;
+}
+
 export function errorText(err: unknown): string {
   if (err instanceof ChatApiError) {
+    if (err.code === "rate_limited") return slowDownText(err.retryAfterMs);
     if (err.code === "not_found" && /handle/.test(err.message)) return "No user has that handle.";
     return FRIENDLY[err.code] ?? err.message;
   }

@@ -4,12 +4,15 @@
  * A deleted account keeps its id, so its messages still resolve, as "Deleted user".
  */
 import { Hono } from "hono";
+import { readLimits } from "../../domain/limits.ts";
 import { hashPassword, verifyPassword } from "../../domain/passwords.ts";
+import { waitMs } from "../../domain/rate-limit.ts";
 import { unwrap } from "../../durable-objects/rpc.ts";
 import { ChangePasswordBody, DeleteAccountBody } from "../../protocol/api.ts";
-import { ChatError } from "../../protocol/errors.ts";
+import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import { deleteAllRelations, listRelations } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
+import { chargeOne, readTats } from "../../storage/d1/rate-limits.ts";
 import {
   findCredentials,
   findUserById,
@@ -21,18 +24,33 @@ import {
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { announceFriendChanges } from "../friend-events.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
 
 export const account = new Hono<AppEnv>();
 account.use(requireAuth);
 
+/**
+ * Checks the account's password. Failures are limited per account in D1
+ * (LIMIT_PASSWORD_FAILURES_PER_USER), so a stolen access token cannot be used to guess it; a
+ * success is not counted.
+ */
 async function requirePassword(c: AppContext, password: string): Promise<void> {
-  const stored = await findCredentials(db(c), c.get("userId"));
-  if (!(await verifyPassword(password, stored))) throw new ChatError("invalid_credentials", "wrong password");
+  const d = db(c);
+  const key = `password:u:${c.get("userId")}`;
+  const rate = readLimits(c.env).passwordFailuresPerUser;
+  const tat = (await readTats(d, [key])).get(key) ?? 0;
+  const wait = waitMs(tat, Date.now(), rate);
+  if (wait > 0) throw rateLimited("wrong passwords", wait);
+  const stored = await findCredentials(d, c.get("userId"));
+  if (!(await verifyPassword(password, stored))) {
+    await chargeOne(d, [{ key, rate }], Date.now());
+    throw new ChatError("invalid_credentials", "wrong password");
+  }
 }
 
-account.post("/password", valid("json", ChangePasswordBody), async (c) => {
+account.post("/password", limitPerUser("write"), valid("json", ChangePasswordBody), async (c) => {
   const body = c.req.valid("json");
   await requirePassword(c, body.current_password);
   const d = db(c);
@@ -43,7 +61,7 @@ account.post("/password", valid("json", ChangePasswordBody), async (c) => {
   return c.json({ signed_out_devices: revoked.length });
 });
 
-account.delete("/", valid("json", DeleteAccountBody), async (c) => {
+account.delete("/", limitPerUser("write"), valid("json", DeleteAccountBody), async (c) => {
   await requirePassword(c, c.req.valid("json").password);
   const d = db(c);
   const userId = c.get("userId");

@@ -20,6 +20,7 @@ import { dmChannelId } from "../../protocol/ids.ts";
 import { canChat } from "../../storage/d1/friends.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
 
 export const channels = new Hono<AppEnv>();
@@ -34,7 +35,7 @@ function channelId(c: AppContext): string {
 channels.get("/", async (c) => c.json({ channels: await inboxStub(c.env, c.get("userId")).listChannels() }));
 
 /** Opens (or returns) the 1:1 channel with a friend. */
-channels.post("/dm", valid("json", UserRefBody), async (c) => {
+channels.post("/dm", limitPerUser("write"), valid("json", UserRefBody), async (c) => {
   const me = c.get("userId");
   const other = c.req.valid("json").user_id;
   if (other === me) throw new ChatError("bad_request", "a 1:1 chat needs another user");
@@ -68,7 +69,7 @@ channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
 channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
   const body = c.req.valid("json");
   const ack = await unwrap(
-    channelStub(c.env, channelId(c)).post(c.get("userId"), body.client_msg_id, body.text),
+    channelStub(c.env, channelId(c)).post(c.get("userId"), c.get("deviceId"), body.client_msg_id, body.text),
   );
   return c.json(ack, 201);
 });
@@ -79,7 +80,7 @@ channels.get("/:id/receipts", async (c) =>
 );
 
 /** No push notifications for this channel (my setting, kept by my user object). */
-channels.put("/:id/mute", valid("json", MuteBody), async (c) => {
+channels.put("/:id/mute", limitPerUser("write"), valid("json", MuteBody), async (c) => {
   const muted = c.req.valid("json").muted;
   if (!(await inboxStub(c.env, c.get("userId")).setMuted(channelId(c), muted))) {
     throw new ChatError("not_found", "no such channel in your list");

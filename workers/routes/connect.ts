@@ -7,7 +7,8 @@
  * Worker checks signature, expiry and target before the request reaches any Durable Object,
  * then hands the request, with the verified identity in headers, to the object that owns the
  * socket. The user object refuses a ticket it has seen before. A channel ticket goes to members
- * only, so an upgrade is refused only when membership changed within the ticket's 30 s.
+ * only, so an upgrade is refused only when membership changed within the ticket's 30 s. The
+ * user object also counts every ticket asked for (LIMIT_CONNECTS_PER_USER).
  */
 import { Hono } from "hono";
 import { issueTicket, verifyTicket } from "../../domain/tokens.ts";
@@ -31,16 +32,18 @@ export const connect = new Hono<AppEnv>();
  * its create or add call answers. Neither asks the ChannelRoom: an invented id never wakes or
  * creates one.
  */
-async function requireMembership(c: AppContext, channelId: string): Promise<void> {
+async function admitConnect(c: AppContext, channelId: string | undefined): Promise<void> {
   const me = c.get("userId");
-  if (await inboxStub(c.env, me).hasChannel(channelId)) return;
-  if (await isMember(db(c), me, channelId)) return;
+  // Also counts the connect against the user's limit (LIMIT_CONNECTS_PER_USER): each upgrade
+  // needs a fresh single-use ticket, so this bounds a reconnect storm's upgrades too.
+  if (await unwrap(inboxStub(c.env, me).admitConnect(channelId ?? null))) return;
+  if (channelId === undefined || (await isMember(db(c), me, channelId))) return;
   throw new ChatError("not_a_member", "you are not a member of this channel");
 }
 
 connect.post("/connect", requireAuth, valid("json", ConnectBody), async (c) => {
   const channelId = c.req.valid("json").channel_id;
-  if (channelId) await requireMembership(c, channelId);
+  await admitConnect(c, channelId);
   const socket = channelId ?? "user";
   const { ticket, claims } = await issueTicket(c.env.AUTH_SECRET, c.get("userId"), c.get("deviceId"), socket);
   const url = new URL(c.req.url);

@@ -8,34 +8,25 @@ import { ChatError } from "../../protocol/errors.ts";
 import { listDevices, liveDeviceIds } from "../../storage/d1/users.ts";
 import { type AppEnv, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
-import { signOutDevices } from "../sessions.ts";
+import { limitPerUser } from "../middleware/limits.ts";
+import { deviceInfo, signOutDevices } from "../sessions.ts";
 
 export const devices = new Hono<AppEnv>();
 devices.use(requireAuth);
 
 devices.get("/", async (c) => {
   const rows = await listDevices(db(c), c.get("userId"));
-  return c.json({
-    devices: rows.map((d) => ({
-      device_id: d.id,
-      name: d.name,
-      platform: d.platform,
-      created_at: d.createdAt,
-      last_seen_at: d.lastSeenAt,
-      revoked_at: d.revokedAt,
-      current: d.id === c.get("deviceId"),
-    })),
-  });
+  return c.json({ devices: rows.map((d) => deviceInfo(d, c.get("deviceId"))) });
 });
 
-devices.delete("/:deviceId", async (c) => {
+devices.delete("/:deviceId", limitPerUser("write"), async (c) => {
   const revoked = await signOutDevices(c.env, db(c), c.get("userId"), [c.req.param("deviceId")]);
   if (revoked.length === 0) throw new ChatError("not_found", "no such device");
   return c.body(null, 204);
 });
 
 /** Signs out every device, this one included. */
-devices.post("/sign-out-all", async (c) => {
+devices.post("/sign-out-all", limitPerUser("write"), async (c) => {
   const d = db(c);
   const userId = c.get("userId");
   const revoked = await signOutDevices(c.env, d, userId, await liveDeviceIds(d, userId));

@@ -25,6 +25,7 @@ import { findUserById, findUsersByIds, toPublicUser } from "../../storage/d1/use
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { announceFriendChanges, type FriendChange } from "../friend-events.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
 
 export const friends = new Hono<AppEnv>();
@@ -114,7 +115,7 @@ friends.get("/", async (c) => {
 });
 
 /** Ask someone to be friends; if they already asked me, this accepts. */
-friends.post("/requests", valid("json", UserRefBody), async (c) => {
+friends.post("/requests", limitPerUser("friend_request"), valid("json", UserRefBody), async (c) => {
   const me = c.get("userId");
   const other = c.req.valid("json").user_id;
   if (other === me) throw new ChatError("bad_request", "you cannot befriend yourself");
@@ -137,7 +138,7 @@ friends.post("/requests", valid("json", UserRefBody), async (c) => {
   return c.json({ state: "outgoing" }, 201);
 });
 
-friends.post("/:userId/accept", async (c) => {
+friends.post("/:userId/accept", limitPerUser("write"), async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   const d = db(c);
@@ -151,7 +152,7 @@ friends.post("/:userId/accept", async (c) => {
   return c.json({ state: "friends" });
 });
 
-friends.post("/:userId/decline", async (c) => {
+friends.post("/:userId/decline", limitPerUser("write"), async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   const d = db(c);
@@ -163,7 +164,7 @@ friends.post("/:userId/decline", async (c) => {
 });
 
 /** Unfriend, or withdraw my request. */
-friends.delete("/:userId", async (c) => {
+friends.delete("/:userId", limitPerUser("write"), async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   const d = db(c);
@@ -176,7 +177,7 @@ friends.delete("/:userId", async (c) => {
   return c.body(null, 204);
 });
 
-friends.post("/:userId/block", async (c) => {
+friends.post("/:userId/block", limitPerUser("write"), async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   if (other === me) throw new ChatError("bad_request", "you cannot block yourself");
@@ -193,7 +194,7 @@ friends.post("/:userId/block", async (c) => {
   return c.json({ blocked: true });
 });
 
-friends.delete("/:userId/block", async (c) => {
+friends.delete("/:userId/block", limitPerUser("write"), async (c) => {
   const me = c.get("userId");
   const other = otherId(c);
   await removeBlock(db(c), me, other);

@@ -21,6 +21,7 @@ import { blockersOf, blocksInvolving, refusedChats } from "../../storage/d1/frie
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
 
 export const groups = new Hono<AppEnv>();
@@ -47,7 +48,7 @@ async function requireConsent(c: AppContext, others: string[]): Promise<void> {
   }
 }
 
-groups.post("/", valid("json", CreateGroupBody), async (c) => {
+groups.post("/", limitPerUser("group_create"), valid("json", CreateGroupBody), async (c) => {
   const body = c.req.valid("json");
   const me = c.get("userId");
   const memberIds = [...new Set(body.member_ids.filter((id) => id !== me))];
@@ -84,7 +85,7 @@ groups.get("/:id", async (c) => c.json(await unwrap(channelStub(c.env, groupId(c
  * Opening a group: its members' presence, read on demand (never pushed to every member).
  * Invisible members and members who blocked me show offline.
  */
-groups.get("/:id/presence", async (c) => {
+groups.get("/:id/presence", limitPerUser("presence_read"), async (c) => {
   const me = c.get("userId");
   const info = await unwrap(channelStub(c.env, groupId(c)).info(me));
   const ids = info.members.map((m) => m.user_id);

@@ -17,6 +17,7 @@ import { ChatError } from "../../protocol/errors.ts";
 import { deleteSubscription, upsertSubscription } from "../../storage/d1/push.ts";
 import { type AppEnv, db } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
 
 /** base64url (as `PushSubscription.toJSON()` gives it) of exactly `bytes` bytes; padding dropped. */
@@ -54,29 +55,35 @@ export const push = new Hono<AppEnv>();
 
 push.get("/vapid-public-key", (c) => c.json({ public_key: c.env.VAPID_PUBLIC_KEY }));
 
-push.put("/subscription", requireAuth, valid("json", PushSubscriptionBody), async (c) => {
-  const body = c.req.valid("json");
-  const problem = pushEndpointProblem(body.endpoint, localReceivers(c.env.PUSH_LOCAL_RECEIVERS));
-  if (problem) {
-    throw new ChatError("validation_failed", `endpoint ${problem}`, {
-      details: [{ path: "endpoint", message: `endpoint ${problem}` }],
-    });
-  }
-  await upsertSubscription(
-    db(c),
-    {
-      deviceId: c.get("deviceId"),
-      userId: c.get("userId"),
-      endpoint: body.endpoint,
-      p256dh: body.keys.p256dh,
-      auth: body.keys.auth,
-    },
-    Date.now(),
-  );
-  return c.body(null, 204);
-});
+push.put(
+  "/subscription",
+  requireAuth,
+  limitPerUser("push_change"),
+  valid("json", PushSubscriptionBody),
+  async (c) => {
+    const body = c.req.valid("json");
+    const problem = pushEndpointProblem(body.endpoint, localReceivers(c.env.PUSH_LOCAL_RECEIVERS));
+    if (problem) {
+      throw new ChatError("validation_failed", `endpoint ${problem}`, {
+        details: [{ path: "endpoint", message: `endpoint ${problem}` }],
+      });
+    }
+    await upsertSubscription(
+      db(c),
+      {
+        deviceId: c.get("deviceId"),
+        userId: c.get("userId"),
+        endpoint: body.endpoint,
+        p256dh: body.keys.p256dh,
+        auth: body.keys.auth,
+      },
+      Date.now(),
+    );
+    return c.body(null, 204);
+  },
+);
 
-push.delete("/subscription", requireAuth, async (c) => {
+push.delete("/subscription", requireAuth, limitPerUser("push_change"), async (c) => {
   await deleteSubscription(db(c), c.get("deviceId"));
   return c.body(null, 204);
 });

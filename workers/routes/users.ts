@@ -9,6 +9,7 @@ import { ChatError } from "../../protocol/errors.ts";
 import { findLiveUserByHandle, findUserById, toPublicUser, updateProfile } from "../../storage/d1/users.ts";
 import { type AppEnv, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
+import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
 
 export const users = new Hono<AppEnv>();
@@ -27,7 +28,7 @@ async function me(c: Parameters<typeof db>[0]) {
 
 users.get("/me", async (c) => c.json(await me(c)));
 
-users.patch("/me", valid("json", UpdateMeBody), async (c) => {
+users.patch("/me", limitPerUser("write"), valid("json", UpdateMeBody), async (c) => {
   const body = c.req.valid("json");
   await updateProfile(db(c), c.get("userId"), {
     ...(body.display_name !== undefined && { displayName: body.display_name }),

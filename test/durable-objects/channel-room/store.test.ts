@@ -6,7 +6,10 @@
 
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { describe, expect, it } from "vitest";
+import migrations from "../../../migrations/channel-room/migrations.js";
 import { ChannelStore } from "../../../storage/channel/store.ts";
 
 const message = (n: number) => ({
@@ -21,7 +24,9 @@ const message = (n: number) => ({
 describe("ChannelStore", () => {
   it("numbers on from the log when the batched head never reached its row", async () => {
     const stub = env.CHANNEL_ROOM.getByName(`store-${crypto.randomUUID()}`);
-    await runInDurableObject(stub, (_room, state) => {
+    await runInDurableObject(stub, async (_room, state) => {
+      // The tables a channel gets when it is created (ChannelRoom.create migrates then).
+      await migrate(drizzle(state.storage), migrations);
       const before = new ChannelStore(state.storage.sql);
       before.createChannel({
         channelId: "gr_TEST",

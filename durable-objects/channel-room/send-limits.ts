@@ -1,0 +1,89 @@
+/**
+ * @module durable-objects/channel-room/send-limits
+ * How fast a user may post here (docs/architecture.md, "Flood control"), without an await or a
+ * D1 query on the message path:
+ *
+ * - **Per device** (LIMIT_SENDS_PER_DEVICE), exact, in this object's memory: the device's sends
+ *   to this channel, over its channel socket and over REST alike.
+ * - **Per user, across every channel** (LIMIT_SENDS_PER_USER): one user posting into many
+ *   channels at once is still one user, so the budget lives in the user's own object, which
+ *   every channel reports to. Within this channel the same budget is also kept here, exactly,
+ *   so that many devices of one user posting here are held to it at once. The report is folded like the fan-out: a user's first send here
+ *   is reported at once, later ones together at most once per `reportEveryMs`, one call in
+ *   flight. The user object charges its bucket with what happened and answers how long the user
+ *   must now wait; this channel then refuses that user's sends until then. Sends are never held
+ *   for the answer, so a burst can pass the per-user budget by what one report interval lets
+ *   through per channel (each device also within its own limit), and is paid back by a longer
+ *   wait: over time the user posts at the per-user rate, however many channels they use.
+ *
+ * A refused send stores nothing and counts for nothing. Clock, timers and the report call are
+ * injected, so the policy is tested without a runtime.
+ */
+import type { Rate } from "../../domain/rate-limit.ts";
+import { Limiter } from "../../domain/rate-limit.ts";
+import { Fanout } from "./fanout.ts";
+
+export interface SendLimitsDeps {
+  perDevice: Rate;
+  perUser: Rate;
+  /** How often a user's sends here are reported to its user object, at most. */
+  reportEveryMs: number;
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  /** Reports `count` sends of the user here; resolves with the wait the user object imposes (0: none). */
+  report(userId: string, count: number): Promise<number>;
+  onError(userId: string, err: unknown): void;
+}
+
+export class SendLimits {
+  readonly #d: SendLimitsDeps;
+  readonly #devices: Limiter;
+  readonly #users: Limiter;
+  /** Stored sends not yet reported, per user. */
+  readonly #unreported = new Map<string, number>();
+  /** Until when a user's sends are refused here, as its user object answered. */
+  readonly #deniedUntil = new Map<string, number>();
+  readonly #reports: Fanout;
+
+  constructor(deps: SendLimitsDeps) {
+    this.#d = deps;
+    this.#devices = new Limiter(deps.perDevice);
+    this.#users = new Limiter(deps.perUser);
+    this.#reports = new Fanout({
+      windowMs: () => deps.reportEveryMs,
+      now: deps.now,
+      setTimer: deps.setTimer,
+      send: (userId) => this.#report(userId),
+      onError: deps.onError,
+    });
+  }
+
+  /** Takes a send of this user's device: 0 when allowed, else the ms until it would be. */
+  admit(userId: string, deviceId: string, now: number): number {
+    const denied = this.#deniedUntil.get(userId);
+    if (denied !== undefined) {
+      if (denied > now) return denied - now;
+      this.#deniedUntil.delete(userId);
+    }
+    const device = this.#devices.wait(deviceId, now);
+    if (device > 0) return device;
+    const user = this.#users.take(userId, now);
+    if (user > 0) return user;
+    return this.#devices.take(deviceId, now);
+  }
+
+  /** A send of this user was stored: it counts against the user's budget. */
+  stored(userId: string): void {
+    this.#unreported.set(userId, (this.#unreported.get(userId) ?? 0) + 1);
+    this.#reports.notify([userId]);
+  }
+
+  async #report(userId: string): Promise<void> {
+    const count = this.#unreported.get(userId) ?? 0;
+    if (count === 0) return;
+    this.#unreported.delete(userId);
+    const wait = await this.#d.report(userId, count);
+    if (wait > 0) this.#deniedUntil.set(userId, this.#d.now() + wait);
+    else this.#deniedUntil.delete(userId);
+  }
+}
