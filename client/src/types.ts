@@ -178,8 +178,17 @@ export interface ChatEvents {
   signed_out: { reason: SignedOutReason };
   /**
    * Something the app may want to show: an `error` frame (`code` from the protocol), a send
-   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), `replaced` (close 4009) or
-   * `not_a_member` (a channel socket was closed with 4003, or cannot connect).
+   * refused for now (`blocked` or `not_friends`, with `client_msg_id`), `replaced` (close 4009),
+   * `not_a_member` (a channel socket was closed with 4003, or cannot connect) or `integrity` (a
+   * message or page of `channel_id` did not chain to the history held, from `seq`: it was refused,
+   * see {@link ChainIntegrityError}).
    */
-  error: { code: string; message: string; ref?: string; channel_id?: string; client_msg_id?: string };
+  error: {
+    code: string;
+    message: string;
+    ref?: string;
+    channel_id?: string;
+    client_msg_id?: string;
+    seq?: number;
+  };
 }

@@ -10,10 +10,15 @@
  * crash is simply still owed, and the alarm sends it.
  * The class translates runtime events into calls on those parts; typing (`Typing`) and the
  * presence of members while someone views the channel are here too.
+ *
+ * Old messages leave SQLite for sealed segments in R2 (`Sealer`, from the alarm); every read
+ * goes through `Pages` over `ChannelHistory`, which reads both (docs/architecture.md "The
+ * archive").
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { decodeTime } from "ulid";
 import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
@@ -32,12 +37,14 @@ import {
   DEFAULT_PAGE_MESSAGES,
   errorFrame,
   HEARTBEAT,
-  MAX_PAGE_MESSAGES,
   parseClientFrame,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
+import { Archive, ArchiveUnavailableError, segmentCache } from "../../storage/channel/archive.ts";
+import { ChannelHistory } from "../../storage/channel/history.ts";
+import { SegmentCorruptError } from "../../storage/channel/segment.ts";
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
@@ -45,6 +52,8 @@ import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
+import { type HistoryRequest, Pages } from "./pages.ts";
+import { Sealer, type SealStep } from "./sealer.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
 
@@ -78,6 +87,10 @@ const SAVE_BATCH_MS = 1_000;
 
 export class ChannelRoom extends DurableObject<Env> {
   readonly #store: ChannelStore;
+  readonly #archive: Archive;
+  readonly #history: ChannelHistory;
+  readonly #pages: Pages;
+  readonly #sealer: Sealer;
   readonly #sockets = new ChannelSockets();
   readonly #updates: MemberUpdates;
   readonly #typing: Typing;
@@ -93,14 +106,35 @@ export class ChannelRoom extends DurableObject<Env> {
    * Test seam for fault injection (never set in production): while true, every update to a
    * user object fails as if the process had died between the ack and the fan-out. It lives
    * in memory only, so an eviction or restart clears it, as a real crash would.
+   * `sealCrashAfter` stops the sealer right after one of its steps, the same way.
    */
-  readonly faults = { failUserUpdates: false };
+  readonly faults: { failUserUpdates: boolean; sealCrashAfter: SealStep | null } = {
+    failUserUpdates: false,
+    sealCrashAfter: null,
+  };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new ChannelStore(ctx.storage.sql);
+    this.#archive = new Archive(env.ARCHIVE);
+    this.#history = new ChannelHistory({
+      store: this.#store,
+      load: (segment) => this.#archive.load(segment),
+    });
+    this.#pages = new Pages(this.#history, this.#store);
+    this.#sealer = new Sealer({
+      store: this.#store,
+      archive: this.#archive,
+      channelId: () => this.#requireChannel().channelId,
+      segmentMessages: Math.max(1, Number(env.ARCHIVE_SEGMENT_MESSAGES)),
+      hotMessages: Math.max(0, Number(env.HOT_MESSAGES)),
+      now: () => Date.now(),
+      crashAfter: () => this.faults.sealCrashAfter,
+      onError: (err) => this.#retryLater("archive", err),
+    });
     this.#updates = new MemberUpdates({
       store: this.#store,
+      read: (afterSeq, limit) => this.#history.after(afterSeq, limit),
       sockets: this.#sockets,
       fastWindowMs: Number(env.FANOUT_WINDOW_MS),
       send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
@@ -125,6 +159,8 @@ export class ChannelRoom extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.request, HEARTBEAT.response));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(drizzle(ctx.storage), migrations);
+      // Once, on the first start of a channel that predates the chain (migration 0003).
+      this.#store.backfillChain();
       this.#sockets.rehydrate(ctx.getWebSockets(), this.#store.channel()?.headSeq ?? 0);
     });
   }
@@ -168,7 +204,9 @@ export class ChannelRoom extends DurableObject<Env> {
     try {
       switch (frame.type) {
         case "send": {
-          const { message, fresh } = this.#append(socket.userId, frame.client_msg_id, frame.text);
+          const appended = this.#append(socket.userId, frame.client_msg_id, frame.text);
+          // Only a retry of an archived message waits (for R2); a new one is stored in this turn.
+          const { message, fresh } = appended instanceof Promise ? await appended : appended;
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
@@ -177,7 +215,7 @@ export class ChannelRoom extends DurableObject<Env> {
           return;
         }
         case "sync":
-          return this.#sync(
+          return await this.#sync(
             ws,
             socket.userId,
             frame.after_seq,
@@ -326,31 +364,21 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** Posts over HTTP: the same path as a channel socket's `send`. */
   async post(senderId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
-    return rpcCall(() => {
-      const { message, fresh } = this.#append(senderId, clientMsgId, text);
+    return rpcCall(async () => {
+      const { message, fresh } = await this.#append(senderId, clientMsgId, text);
       if (fresh) this.#deliver(message, null);
       return this.#ack(message);
     });
   }
 
-  /** A page of history, newest first by default, or forwards from `after`. Members only. */
-  async history(
-    userId: string,
-    q: { before?: number; after?: number; limit: number },
-  ): Promise<RpcResult<HistoryPage>> {
+  /**
+   * A page of history, newest first by default, forwards from `after`, or around a message
+   * (`around` a seq, `around_id` a message id). Members only; hot and archived alike.
+   */
+  async history(userId: string, q: HistoryRequest): Promise<RpcResult<HistoryPage>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
-      const channel = this.#requireChannel();
-      // Pages stop at `limit` messages or the page text budget, whichever comes first, so
-      // whether more exist is read from the range itself: the head forwards, the join backwards.
-      if (q.after !== undefined) {
-        const messages = this.#store.after(Math.max(q.after, member.joinedSeq), q.limit);
-        const last = messages.at(-1)?.seq ?? channel.headSeq;
-        return { channel_id: channel.channelId, messages, has_more: last < channel.headSeq };
-      }
-      const messages = this.#store.before(q.before ?? channel.headSeq + 1, member.joinedSeq, q.limit);
-      const first = messages[0]?.seq ?? member.joinedSeq + 1;
-      return { channel_id: channel.channelId, messages, has_more: first > member.joinedSeq + 1 };
+      return this.#reading(this.#pages.history(this.#requireChannel().channelId, member, q));
     });
   }
 
@@ -386,15 +414,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
   async readAfter(userId: string, afterSeq: number, limit: number): Promise<RpcResult<ReadAfterResult>> {
-    return rpcCall(() => {
-      const member = this.#requireActive(userId);
-      const head = this.#requireChannel().headSeq;
-      const from = Math.max(afterSeq, member.joinedSeq);
-      const messages = this.#store.after(from, Math.min(limit, MAX_PAGE_MESSAGES));
-      // A cursor before the join point continues from the join point, never from itself.
-      const last = messages.at(-1)?.seq ?? from;
-      return { messages, head_seq: head, complete: last >= head, next_after_seq: last };
-    });
+    return rpcCall(() => this.#reading(this.#pages.forward(this.#requireActive(userId), afterSeq, limit)));
   }
 
   /** A device of this member connected: its updates must not wait out a long fold. */
@@ -427,12 +447,35 @@ export class ChannelRoom extends DurableObject<Env> {
     return Object.fromEntries(this.#updates.calls);
   }
 
+  /** The archive's state (tests, the benchmark and the audit's documentation). */
+  async archiveStats(): Promise<ArchiveStats> {
+    const segments = this.#store.segments();
+    return {
+      head_seq: this.#store.channel()?.headSeq ?? 0,
+      hot_rows: this.#store.hotCount(),
+      hot_rows_high_water: this.#sealer.highWater,
+      first_hot_seq: this.#store.firstHotSeq(),
+      sealed_through: this.#store.sealedThrough(),
+      segments: segments.length,
+      sealed_bytes: segments.reduce((n, s) => n + s.bytes, 0),
+      database_bytes: this.ctx.storage.sql.databaseSize,
+      cache: { hits: segmentCache.hits, misses: segmentCache.misses, bytes: segmentCache.used },
+    };
+  }
+
+  /** Empties this isolate's cache of archived segments (the benchmark's cold reads). */
+  async dropArchiveCache(): Promise<void> {
+    segmentCache.clear();
+  }
+
   /** The backstop: D1's copy, whatever updates are still owed, presence subscriptions. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     this.#store.persistBatched();
     this.#watchMembers(true);
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
+    // Sealing awaits R2 between slices: messages keep being stored and delivered meanwhile.
+    if (this.#store.channel()) await this.#sealer.run().catch((err) => this.#retryLater("archive", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
     // Owed updates the live object has in hand (folded for a window, or in flight) are not a
     // failure: they only need the backstop kept in case this object dies before sending them.
@@ -449,8 +492,11 @@ export class ChannelRoom extends DurableObject<Env> {
   // -------------------------------------------------------------------------------------------
   // The message path.
 
-  /** Validates and stores a message, or finds the one this client id already stored. */
-  #append(senderId: string, clientMsgId: string, text: string): { message: WireMessage; fresh: boolean } {
+  /**
+   * Validates and stores a message, or finds the one this client id already stored. Synchronous
+   * but for one case: a key that may belong to an archived message is confirmed against R2 first.
+   */
+  #append(senderId: string, clientMsgId: string, text: string): Appended | Promise<Appended> {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
     if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
@@ -459,33 +505,72 @@ export class ChannelRoom extends DurableObject<Env> {
     if (channel.closedReason === "not_friends")
       throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
     checkMessageText(text);
-    const ts = Date.now();
+    // Idempotent with no time window: the key is stored with the message itself (and kept in
+    // `sealed_keys` once the row is archived), and a retry gets the message first stored under it.
+    const candidates = this.#store.sealedCandidates(senderId, clientMsgId);
+    if (candidates.length > 0) return this.#appendAfterArchived(candidates, senderId, clientMsgId, text);
+    return this.#storeNew(channel, senderId, clientMsgId, text);
+  }
+
+  async #appendAfterArchived(
+    seqs: number[],
+    senderId: string,
+    clientMsgId: string,
+    text: string,
+  ): Promise<Appended> {
+    for (const seq of seqs) {
+      const [m] = await this.#reading(this.#history.after(seq - 1, 1));
+      if (m && m.seq === seq && m.sender_id === senderId && m.client_msg_id === clientMsgId)
+        return { message: m, fresh: false };
+    }
+    // Another key with the same 48 bits: this one is new.
+    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, text);
+  }
+
+  #storeNew(channel: ChannelRow, senderId: string, clientMsgId: string, text: string): Appended {
+    // The id's time is the message's `ts`, exactly: the generator keeps ids monotonic by reusing
+    // the last time it gave when the clock has not passed it, and a jump to a message by id
+    // finds its segment by that time (storage/channel/history.ts, `byId`).
+    const id = newId(Date.now());
+    const ts = decodeTime(id);
     const message = {
       channel_id: channel.channelId,
-      id: newId(ts),
+      id,
       sender_id: senderId,
       client_msg_id: clientMsgId,
       text,
       ts,
     };
-    // Idempotent with no time window: the key is stored with the message itself, and a retry
-    // gets the message first stored under it.
-    const seq = this.#store.append(message);
-    if (seq === null) {
+    this.#sealer.makeRoom();
+    const stored = this.#store.append(message);
+    if (stored === null) {
       const existing = this.#store.byClientMsgId(senderId, clientMsgId);
       if (!existing) throw new Error(`message ${clientMsgId} of ${senderId} neither stored nor found`);
       return { message: existing, fresh: false };
     }
+    this.#sealer.noteRows();
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     // Each channel on its own slot of the next 5 s: channels that start together after a quiet
-    // spell (a deploy, a benchmark) do not then fire together.
-    if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
+    // spell (a deploy, a benchmark) do not then fire together. A run of messages ready to seal
+    // (or sealed rows due to leave) starts the sealer after this event, and brings the alarm
+    // forward in case this object dies first.
+    if (this.#sealer.due()) {
+      this.#sealer.kick();
+      this.#armAlarm(0);
+    } else if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
       this.#armAlarm(SAFETY_NET_MS + phaseOf(channel.channelId, SAFETY_NET_MS));
-    return { message: { ...message, seq }, fresh: true };
+    return { message: stored, fresh: true };
   }
 
   #ack(m: WireMessage): Ack {
-    return { client_msg_id: m.client_msg_id, channel_id: m.channel_id, seq: m.seq, id: m.id, ts: m.ts };
+    return {
+      client_msg_id: m.client_msg_id,
+      channel_id: m.channel_id,
+      seq: m.seq,
+      id: m.id,
+      ts: m.ts,
+      hash: m.hash,
+    };
   }
 
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
@@ -501,22 +586,30 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }
 
-  /** One page of messages after `afterSeq` for a channel socket; live again once complete. */
-  #sync(ws: WebSocket, userId: string, afterSeq: number, limit: number, ref: string | undefined): void {
+  /**
+   * One page of messages after `afterSeq` for a channel socket; live again once complete. A page
+   * from R2 is read while other events run: it is complete only if it reaches the head as it is
+   * then, so messages stored meanwhile come in the next page, never skipped.
+   */
+  async #sync(
+    ws: WebSocket,
+    userId: string,
+    afterSeq: number,
+    limit: number,
+    ref: string | undefined,
+  ): Promise<void> {
     const member = this.#requireActive(userId);
     const channel = this.#requireChannel();
-    const from = Math.min(Math.max(afterSeq, member.joinedSeq), channel.headSeq);
-    const messages = this.#store.after(from, limit);
-    const last = messages.at(-1)?.seq ?? from;
-    const complete = last >= channel.headSeq;
-    this.#sockets.paged(ws, last, complete);
+    const page = await this.#reading(this.#pages.forward(member, afterSeq, limit));
+    this.#sockets.paged(ws, page.next_after_seq, page.complete);
     sendFrame(ws, {
       v: 1,
       type: "messages",
       channel_id: channel.channelId,
-      messages,
-      complete,
-      next_after_seq: last,
+      messages: page.messages,
+      complete: page.complete,
+      next_after_seq: page.next_after_seq,
+      prev_hash: page.prev_hash,
       ...(ref && { ref }),
     });
   }
@@ -707,6 +800,38 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
+  /**
+   * A read that may touch the archive: R2 failing is `unavailable` (try again), a segment that
+   * does not match its record is `internal` and logged as an integrity failure. Never a page
+   * with a substitute.
+   */
+  async #reading<T>(read: Promise<T>): Promise<T> {
+    try {
+      return await read;
+    } catch (err) {
+      if (err instanceof ArchiveUnavailableError) {
+        console.warn(
+          JSON.stringify({ at: "archive", channel: this.#store.channel()?.channelId, error: err.message }),
+        );
+        throw new ChatError("unavailable", "older history cannot be read right now; try again shortly");
+      }
+      if (err instanceof SegmentCorruptError) {
+        const ref = newId();
+        console.error(
+          JSON.stringify({
+            at: "archive",
+            integrity: "failed",
+            channel: this.#store.channel()?.channelId,
+            ref,
+            error: err.message,
+          }),
+        );
+        throw new ChatError("internal", `archived history failed its integrity check (ref ${ref})`);
+      }
+      throw err;
+    }
+  }
+
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
@@ -716,6 +841,29 @@ export class ChannelRoom extends DurableObject<Env> {
     );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
+}
+
+interface Appended {
+  message: WireMessage;
+  /** False for a retry: the message was stored before, nothing new to deliver. */
+  fresh: boolean;
+}
+
+/** What `archiveStats` reports. */
+export interface ArchiveStats {
+  head_seq: number;
+  /** Message rows in SQLite now, and the most since this object started. */
+  hot_rows: number;
+  hot_rows_high_water: number;
+  first_hot_seq: number;
+  sealed_through: number;
+  segments: number;
+  /** Compressed bytes of every segment in R2. */
+  sealed_bytes: number;
+  /** The object's whole SQLite database. */
+  database_bytes: number;
+  /** This isolate's cache of archived segments. */
+  cache: { hits: number; misses: number; bytes: number };
 }
 
 /** A member's markers as clients see them: reading implies delivery (docs/protocol.md §6.4). */

@@ -2,13 +2,15 @@ import journal from './meta/_journal.json';
 import m0000 from './0000_init.sql';
 import m0001 from './0001_drop_messages_ts.sql';
 import m0002 from './0002_dm_closed_reason_and_removed_seq.sql';
+import m0003 from './0003_archive_and_chain.sql';
 
   export default {
     journal,
     migrations: {
       m0000,
 m0001,
-m0002
+m0002,
+m0003
     }
   }
   
