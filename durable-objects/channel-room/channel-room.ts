@@ -551,14 +551,12 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#sealer.noteRows();
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     // Each channel on its own slot of the next 5 s: channels that start together after a quiet
-    // spell (a deploy, a benchmark) do not then fire together. A run of messages ready to seal
-    // (or sealed rows due to leave) starts the sealer after this event, and brings the alarm
-    // forward in case this object dies first.
-    if (this.#sealer.due()) {
-      this.#sealer.kick();
-      this.#armAlarm(0);
-    } else if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
+    // spell (a deploy, a benchmark) do not then fire together. The same alarm finishes archive
+    // work a crash interrupted; a run of messages ready to seal (or a sealed segment due to leave
+    // SQLite) starts the sealer right after this event.
+    if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
       this.#armAlarm(SAFETY_NET_MS + phaseOf(channel.channelId, SAFETY_NET_MS));
+    if (this.#sealer.due()) this.#sealer.kick();
     return { message: stored, fresh: true };
   }
 

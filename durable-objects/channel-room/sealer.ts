@@ -2,7 +2,7 @@
  * @module durable-objects/channel-room/sealer
  * Moves a channel's old messages from its SQLite into immutable segments in R2
  * (docs/architecture.md "The archive"), in slices: started right after the message that makes
- * work due (`kick`, in a turn of its own) and by the alarm, which the same message arms, so work
+ * work due (`kick`, in a turn of its own) and by the alarm every message keeps armed, so work
  * a crash interrupted is finished when the object restarts. Locally, workerd delivers no alarm
  * while a channel keeps receiving messages (measured: none in 600 ms of steady sends), so the
  * alarm alone would let a busy channel's rows pile up until it paused.
@@ -15,13 +15,13 @@
  *    left at the same first seq with another range, after the segment size changed, goes first);
  * 2. **verify**: read it back and compare its SHA-256 with what was written;
  * 3. **record** it in `segments` (from then on it may serve reads);
- * 4. **delete** its rows, in slices, once they are older than the newest `hotMessages`,
- *    keeping their idempotency keys (`sealed_keys`).
+ * 4. **delete** its rows, in slices, once the whole segment is older than the newest
+ *    `hotMessages`, keeping their idempotency keys (`sealed_keys`).
  *
  * Sealing early and deleting late is what bounds the rows: the segment of the oldest rows is in
  * R2 long before those rows must go, so `makeRoom` (on the message path) can always keep the
  * table at `hotMessages + segmentMessages` rows by dropping one sealed row per message when the
- * alarm's slices fall behind. While R2 fails nothing is sealed and nothing is deleted: the channel
+ * sealer's deletes fall behind. While R2 fails nothing is sealed and nothing is deleted: the channel
  * keeps taking messages (never refused for the archive's sake) and catches up when R2 returns.
  *
  * No step blocks the channel longer than an ordinary commit: rows are read and compressed
@@ -69,14 +69,14 @@ export class Sealer {
     this.#d = deps;
   }
 
-  /** True when the alarm has work: a complete run to seal, or sealed rows past the hot window. */
+  /** True when there is work: a complete run to seal, or a sealed segment wholly past the hot window. */
   due(): boolean {
     return this.#sealDue() || this.#deletableThrough() >= this.#d.store.firstHotSeq();
   }
 
   /**
    * On the message path, before a row is added: keeps the table within `hotMessages +
-   * segmentMessages` rows by dropping the oldest sealed rows the alarm has not deleted yet (one
+   * segmentMessages` rows by dropping the oldest sealed rows the sealer has not deleted yet (one
    * per message, in that message's commit). Rows not sealed yet stay (R2 is behind or failing).
    */
   makeRoom(): void {
@@ -131,10 +131,26 @@ export class Sealer {
     return (store.channel()?.headSeq ?? 0) - store.sealedThrough() >= this.#d.segmentMessages;
   }
 
-  /** The last seq whose row may go: sealed, and older than the newest `hotMessages`. */
+  /**
+   * The last seq whose row may go: the end of the newest sealed segment that lies wholly before
+   * the newest `hotMessages`. Whole segments only, so deletes come once per segment, not a row
+   * per message (which made every message start a run).
+   */
   #deletableThrough(): number {
     const store = this.#d.store;
-    return Math.min(store.sealedThrough(), (store.channel()?.headSeq ?? 0) - this.#d.hotMessages);
+    const limit = (store.channel()?.headSeq ?? 0) - this.#d.hotMessages;
+    const segments = store.segments();
+    let lo = 0;
+    let hi = segments.length - 1;
+    let through = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (segments[mid]!.lastSeq <= limit) {
+        through = segments[mid]!.lastSeq;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return through;
   }
 
   async #sealNext(): Promise<void> {
