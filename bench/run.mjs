@@ -2,9 +2,9 @@
  * The benchmark suite (bench/README.md): the real Worker against a minimal broadcast Durable
  * Object (the floor, bench/floor), in the same run, on 127.0.0.1 only.
  *
- *   npm run bench                 the full suite (< 10 min): figures for docs/performance.md
+ *   npm run bench                 the full suite (~11 min): figures for docs/performance.md
  *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
- *   options: --only dm,group,saturate,resume,idle   --reps N   --idle-devices N
+ *   options: --only dm,group,saturate,resume,archive,idle   --reps N   --idle-devices N
  *            --via-proxy (through wrangler's ProxyWorker)   --out DIR
  *            --wait-quiet SECONDS (first wait, at most that long, for the shared machine to be idle)
  *            --builtin-websocket (Node's WebSocket instead of bench/lib/wsclient.mjs)
@@ -16,7 +16,9 @@
  *      group: viewing runs interleaved with the floor's, then the runs on user sockets only
  *      after one switch; then resume on the group's product server;
  *   B  saturate: every run on a new server, product and floor alternating;
- *   C  idle: product, then floor, each alone on a new server.
+ *   C  idle: product, then floor, each alone on a new server;
+ *   D  archive: three product servers of its own, with the archive's settings each figure needs
+ *      (bench/scenarios/archive.mjs), in quick runs too (about 90 s in a full run).
  * The quick preset runs everything on one product and one floor server.
  * Writes bench/results/bench-<stamp>.{json,md,svg} (quick runs: bench/results/quick/) and,
  * after a full run of every scenario, copies the chart to docs/bench-latency.svg.
@@ -31,6 +33,7 @@ import { chart, headline, markdown, targets } from "./lib/report.mjs";
 import { bootFloor, bootProduct, machineCpuMs } from "./lib/servers.mjs";
 import { closeAll, sleep, socketStats, useClient } from "./lib/sockets.mjs";
 import { median, medianSummary } from "./lib/tracker.mjs";
+import { archive } from "./scenarios/archive.mjs";
 import * as dm from "./scenarios/dm.mjs";
 import * as group from "./scenarios/group.mjs";
 import { idleFloor, idleProduct } from "./scenarios/idle.mjs";
@@ -76,6 +79,16 @@ export const PRESETS = {
       precision: 0.05,
     },
     resume: { reps: 3, messages: 10_000 },
+    archive: {
+      reps: 3,
+      messages: 10_000,
+      segment: 1000,
+      sealingSegment: 50,
+      pageSamples: 100,
+      dmRate: 50,
+      dmSeconds: 10,
+      chainBench: true,
+    },
     idle: { devices: 5000, devicesPerUser: 2, idleSeconds: 30, settleMs: 2000, connectBudgetMs: 150_000 },
   },
   quick: {
@@ -97,11 +110,21 @@ export const PRESETS = {
       behindAfterMs: 1500,
     },
     resume: { reps: 1, messages: 300 },
+    archive: {
+      reps: 1,
+      messages: 300,
+      segment: 100,
+      sealingSegment: 20,
+      pageSamples: 10,
+      dmRate: 50,
+      dmSeconds: 2,
+      chainBench: false,
+    },
     idle: { devices: 60, devicesPerUser: 2, idleSeconds: 2, settleMs: 300, connectBudgetMs: 60_000 },
   },
 };
 
-const SCENARIOS = ["dm", "group", "saturate", "resume", "idle"];
+const SCENARIOS = ["dm", "group", "saturate", "resume", "archive", "idle"];
 
 /** `list` rotated by `k`: interleaved runs change order from one repetition to the next. */
 function rotate(list, k) {
@@ -467,6 +490,30 @@ export async function runSuite({
       }
     }
   }
+  // ---- Phase D: the history archive, on three product servers of its own (their archive
+  // settings differ: bench/scenarios/archive.mjs). Last, so that it takes nothing from the time
+  // budget the saturation repeats are fitted into.
+  if (want.has("archive")) {
+    log(`[${elapsed()}] archive: booting three product servers`);
+    const r = await archive({
+      boot: async (vars) => {
+        const server = await bootProduct({ viaProxy, vars });
+        return {
+          ...server,
+          close: async () => {
+            note(server);
+            await server.close();
+          },
+        };
+      },
+      cfg: preset.archive,
+      reps: preset.archive.reps,
+      leadInSeconds: preset.leadInSeconds,
+      log: (line) => log(`[${elapsed()}] ${line}`),
+    });
+    scenarios.archive = r;
+  }
+
   for (const g of Object.values(groups)) {
     g.stop();
     await closeAll(g.sockets());
@@ -525,6 +572,16 @@ export async function runSuite({
   }
 
   totals.unacked += scenarios.resume?.posting?.unacked ?? 0;
+  if (scenarios.archive) {
+    totals.lost += scenarios.archive.lost;
+    totals.duplicates += scenarios.archive.duplicates;
+    totals.unacked += scenarios.archive.unacked;
+    perScenario.archive = {
+      runs: scenarios.archive.dm_while_sealing.baseline.runs.length * 2,
+      lost: scenarios.archive.lost,
+      duplicates: scenarios.archive.duplicates,
+    };
+  }
 
   const results = {
     at,
