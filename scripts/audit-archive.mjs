@@ -57,8 +57,9 @@ writeFileSync(
 );
 const proxy = await getPlatformProxy({
   configPath: config,
-  // The state `wrangler dev` (npm start) keeps, unless told otherwise.
-  persist: { path: resolve(values["persist-to"] ?? ".wrangler/state/v3") },
+  // The state `wrangler dev` (npm start) keeps, unless told otherwise; like wrangler's own
+  // --persist-to, the directory is the one that holds `v3`.
+  persist: { path: resolve(values["persist-to"] ?? ".wrangler/state", "v3") },
 });
 try {
   const report = await auditChannel(proxy.env.ARCHIVE, channelId, { expect, sha256: nativeSha256 });

@@ -42,9 +42,8 @@ import {
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
-import { Archive, ArchiveUnavailableError, segmentCache } from "../../storage/channel/archive.ts";
+import { Archive, segmentCache } from "../../storage/channel/archive.ts";
 import { ChannelHistory } from "../../storage/channel/history.ts";
-import { SegmentCorruptError } from "../../storage/channel/segment.ts";
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
@@ -52,8 +51,8 @@ import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
-import { type HistoryRequest, Pages } from "./pages.ts";
-import { Sealer, type SealStep } from "./sealer.ts";
+import { type HistoryRequest, Pages, readingArchive } from "./pages.ts";
+import { type ArchiveStats, Sealer, type SealStep } from "./sealer.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
 
@@ -447,20 +446,9 @@ export class ChannelRoom extends DurableObject<Env> {
     return Object.fromEntries(this.#updates.calls);
   }
 
-  /** The archive's state (tests, the benchmark and the audit's documentation). */
+  /** The archive's state (tests and the benchmark). */
   async archiveStats(): Promise<ArchiveStats> {
-    const segments = this.#store.segments();
-    return {
-      head_seq: this.#store.channel()?.headSeq ?? 0,
-      hot_rows: this.#store.hotCount(),
-      hot_rows_high_water: this.#sealer.highWater,
-      first_hot_seq: this.#store.firstHotSeq(),
-      sealed_through: this.#store.sealedThrough(),
-      segments: segments.length,
-      sealed_bytes: segments.reduce((n, s) => n + s.bytes, 0),
-      database_bytes: this.ctx.storage.sql.databaseSize,
-      cache: { hits: segmentCache.hits, misses: segmentCache.misses, bytes: segmentCache.used },
-    };
+    return this.#sealer.stats(this.ctx.storage.sql.databaseSize);
   }
 
   /** Empties this isolate's cache of archived segments (the benchmark's cold reads). */
@@ -798,36 +786,9 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
-  /**
-   * A read that may touch the archive: R2 failing is `unavailable` (try again), a segment that
-   * does not match its record is `internal` and logged as an integrity failure. Never a page
-   * with a substitute.
-   */
-  async #reading<T>(read: Promise<T>): Promise<T> {
-    try {
-      return await read;
-    } catch (err) {
-      if (err instanceof ArchiveUnavailableError) {
-        console.warn(
-          JSON.stringify({ at: "archive", channel: this.#store.channel()?.channelId, error: err.message }),
-        );
-        throw new ChatError("unavailable", "older history cannot be read right now; try again shortly");
-      }
-      if (err instanceof SegmentCorruptError) {
-        const ref = newId();
-        console.error(
-          JSON.stringify({
-            at: "archive",
-            integrity: "failed",
-            channel: this.#store.channel()?.channelId,
-            ref,
-            error: err.message,
-          }),
-        );
-        throw new ChatError("internal", `archived history failed its integrity check (ref ${ref})`);
-      }
-      throw err;
-    }
+  /** A read that may touch the archive, its failures as the errors a client gets (`readingArchive`). */
+  #reading<T>(read: Promise<T>): Promise<T> {
+    return readingArchive(read, this.#store.channel()?.channelId);
   }
 
   #asChatError(err: unknown): ChatError {
@@ -845,23 +806,6 @@ interface Appended {
   message: WireMessage;
   /** False for a retry: the message was stored before, nothing new to deliver. */
   fresh: boolean;
-}
-
-/** What `archiveStats` reports. */
-export interface ArchiveStats {
-  head_seq: number;
-  /** Message rows in SQLite now, and the most since this object started. */
-  hot_rows: number;
-  hot_rows_high_water: number;
-  first_hot_seq: number;
-  sealed_through: number;
-  segments: number;
-  /** Compressed bytes of every segment in R2. */
-  sealed_bytes: number;
-  /** The object's whole SQLite database. */
-  database_bytes: number;
-  /** This isolate's cache of archived segments. */
-  cache: { hits: number; misses: number; bytes: number };
 }
 
 /** A member's markers as clients see them: reading implies delivery (docs/protocol.md §6.4). */

@@ -9,8 +9,11 @@
  */
 import { ChatError } from "../../protocol/errors.ts";
 import { MAX_PAGE_CHARS, MAX_PAGE_MESSAGES, type WireMessage } from "../../protocol/frames.ts";
+import { newId } from "../../protocol/ids.ts";
 import type { HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
+import { ArchiveUnavailableError } from "../../storage/channel/archive.ts";
 import type { ChannelHistory } from "../../storage/channel/history.ts";
+import { SegmentCorruptError } from "../../storage/channel/segment.ts";
 import type { ChannelStore, MemberRow } from "../../storage/channel/store.ts";
 
 export interface HistoryRequest {
@@ -111,5 +114,29 @@ export class Pages {
   async #prev(messages: WireMessage[]): Promise<string | null> {
     const first = messages[0];
     return first ? this.#history.hashAt(first.seq - 1) : null;
+  }
+}
+
+/**
+ * A read that may touch the archive, with its failures as a client gets them: R2 failing is
+ * `unavailable` (try again), a segment that does not match its record is `internal`, logged as an
+ * integrity failure with a reference. Never a page with a substitute.
+ */
+export async function readingArchive<T>(read: Promise<T>, channelId: string | undefined): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof ArchiveUnavailableError) {
+      console.warn(JSON.stringify({ at: "archive", channel: channelId, error: err.message }));
+      throw new ChatError("unavailable", "older history cannot be read right now; try again shortly");
+    }
+    if (err instanceof SegmentCorruptError) {
+      const ref = newId();
+      console.error(
+        JSON.stringify({ at: "archive", integrity: "failed", channel: channelId, ref, error: err.message }),
+      );
+      throw new ChatError("internal", `archived history failed its integrity check (ref ${ref})`);
+    }
+    throw err;
   }
 }

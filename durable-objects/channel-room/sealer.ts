@@ -29,7 +29,7 @@
  * so messages are stored and delivered in between.
  */
 import type { Archive } from "../../storage/channel/archive.ts";
-import { checksumOf } from "../../storage/channel/archive.ts";
+import { checksumOf, segmentCache } from "../../storage/channel/archive.ts";
 import { SEGMENT_FORMAT, SegmentWriter, segmentKey } from "../../storage/channel/segment.ts";
 import type { ChannelStore } from "../../storage/channel/store.ts";
 
@@ -41,6 +41,23 @@ const SLICE_MESSAGES = 200;
 const DELETE_SLICE = 500;
 
 export type SealStep = "put" | "verify" | "record" | "delete";
+
+/** What `ChannelRoom.archiveStats` reports (tests and the benchmark). */
+export interface ArchiveStats {
+  head_seq: number;
+  /** Message rows in SQLite now, and the most since this object started. */
+  hot_rows: number;
+  hot_rows_high_water: number;
+  first_hot_seq: number;
+  sealed_through: number;
+  segments: number;
+  /** Compressed bytes of every segment in R2. */
+  sealed_bytes: number;
+  /** The object's whole SQLite database. */
+  database_bytes: number;
+  /** This isolate's cache of archived segments. */
+  cache: { hits: number; misses: number; bytes: number };
+}
 
 export interface SealerDeps {
   store: ChannelStore;
@@ -83,6 +100,22 @@ export class Sealer {
     const store = this.#d.store;
     const over = store.hotCount() + 1 - (this.#d.hotMessages + this.#d.segmentMessages);
     if (over > 0) store.dropSealed(store.firstHotSeq() + over - 1, over);
+  }
+
+  stats(databaseBytes: number): ArchiveStats {
+    const store = this.#d.store;
+    const segments = store.segments();
+    return {
+      head_seq: store.channel()?.headSeq ?? 0,
+      hot_rows: store.hotCount(),
+      hot_rows_high_water: this.highWater,
+      first_hot_seq: store.firstHotSeq(),
+      sealed_through: store.sealedThrough(),
+      segments: segments.length,
+      sealed_bytes: segments.reduce((n, s) => n + s.bytes, 0),
+      database_bytes: databaseBytes,
+      cache: { hits: segmentCache.hits, misses: segmentCache.misses, bytes: segmentCache.used },
+    };
   }
 
   /** Records the table's size after a message was added. */

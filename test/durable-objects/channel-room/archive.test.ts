@@ -16,7 +16,7 @@ import type { HistoryPage } from "../../../protocol/rpc.ts";
 import { checksumOf } from "../../../storage/channel/archive.ts";
 import { auditChannel } from "../../../storage/channel/audit.ts";
 import { readSegment, SegmentWriter, segmentPrefix } from "../../../storage/channel/segment.ts";
-import { api, connect, groupOfTwo, seqsOf, type TestUser } from "../../fixtures/api.ts";
+import { api, befriend, connect, groupOfTwo, seqsOf, signup, type TestUser } from "../../fixtures/api.ts";
 import { poll } from "../../fixtures/poll.ts";
 
 const SEGMENT = Number(env.ARCHIVE_SEGMENT_MESSAGES);
@@ -326,5 +326,38 @@ describe("the archive", () => {
     await env.ARCHIVE.delete(keys[2]!);
     const gap = await auditChannel(env.ARCHIVE, id);
     expect(gap.problems).toContain(`${keys[3]}: seqs 101..150 are in no segment`);
+  });
+  it("anchors a member who joined later at its join point, once that point is in R2 too", async () => {
+    const { a, b, group } = await groupOfTwo();
+    const id = group.channel_id;
+    await post(a, id, 1, 30);
+    const c = await signup("c");
+    await befriend(a, c);
+    expect(
+      (await api("POST", `/v1/groups/${id}/members`, { token: a.token, body: { user_ids: [c.id] } })).status,
+    ).toBe(200);
+    await post(a, id, 31, 230);
+    const stats = await settled(id, 230);
+    expect(stats.first_hot_seq).toBeGreaterThan(31);
+
+    // C resumes from 0: its pages start after seq 30, and say the hash there (read from R2).
+    const user = await connect(c);
+    user.send({ v: 1, type: "resume", cursors: [{ channel_id: id, seq: 0 }] });
+    await user.until((s) => s.of("resumed").length === 1, 10_000, "resumed");
+    const pages = user.of("messages");
+    expect(pages[0]!.messages[0]!.seq).toBe(31);
+    const all = await api<HistoryPage>("GET", `/v1/channels/${id}/messages?after=29&limit=2`, {
+      token: b.token,
+    });
+    expect(pages[0]!.prev_hash).toBe(all.body.messages[0]!.hash);
+    const chain = new ChainCheck();
+    for (const p of pages) chain.page(id, p.prev_hash, p.messages, p.next_after_seq);
+    // Its history pages stop at the join point and chain to the same anchor.
+    const history = await api<HistoryPage>("GET", `/v1/channels/${id}/messages?before=40&limit=50`, {
+      token: c.token,
+    });
+    expect(history.body.messages.map((m) => m.seq)).toEqual(range(31, 39));
+    expect(history.body).toMatchObject({ has_more: false, prev_hash: pages[0]!.prev_hash });
+    chain.page(id, history.body.prev_hash, history.body.messages);
   });
 });
