@@ -11,9 +11,9 @@
  * The class translates runtime events into calls on those parts; typing (`Typing`) and the
  * presence of members while someone views the channel are here too.
  *
- * Old messages leave SQLite for sealed segments in R2 (`Sealer`, from the alarm); every read
- * goes through `Pages` over `ChannelHistory`, which reads both (docs/architecture.md "The
- * archive").
+ * Old messages leave SQLite for sealed segments in R2 (`Sealer`, started by the message that
+ * makes work due, with the alarm as backstop); every read goes through `Pages` over
+ * `ChannelHistory`, which reads both (docs/architecture.md "The archive").
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
@@ -461,9 +461,21 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#alarmAt = null;
     this.#store.persistBatched();
     this.#watchMembers(true);
+    // Archive work a crash interrupted (or that failed): it runs beside the rest, which must not
+    // wait on R2, and the alarm's invocation lasts until it is done.
+    const sealing = this.#store.channel()
+      ? this.#sealer.run().catch((err) => this.#retryLater("archive", err))
+      : Promise.resolve();
+    try {
+      await this.#backstop();
+    } finally {
+      await sealing;
+    }
+  }
+
+  /** The alarm's checks: D1's copy, and updates owed that nothing has in hand. */
+  async #backstop(): Promise<void> {
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
-    // Sealing awaits R2 between slices: messages keep being stored and delivered meanwhile.
-    if (this.#store.channel()) await this.#sealer.run().catch((err) => this.#retryLater("archive", err));
     const owed = this.#store.lagging(this.#store.channel()?.headSeq ?? 0);
     // Owed updates the live object has in hand (folded for a window, or in flight) are not a
     // failure: they only need the backstop kept in case this object dies before sending them.
