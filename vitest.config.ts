@@ -77,6 +77,10 @@ export async function workersPlugin(limits: Record<string, string>, miniflare: R
         TEST_MIGRATIONS: migrations,
         AUTH_SECRET: TEST_AUTH_SECRET,
         FANOUT_WINDOW_MS: "100",
+        // A small archive, so that every test posting more than ~150 messages to a channel
+        // (resumes of 500, syncs of 450, bursts of 200) reads across R2 as well as SQLite.
+        ARCHIVE_SEGMENT_MESSAGES: "50",
+        HOT_MESSAGES: "100",
         // Short enough to test going offline; test sockets heartbeat every 250 ms.
         PRESENCE_TIMEOUT_MS: "2000",
         VAPID_PUBLIC_KEY: TEST_VAPID_PUBLIC_KEY,

@@ -2,9 +2,9 @@
  * The benchmark suite (bench/README.md): the real Worker against a minimal broadcast Durable
  * Object (the floor, bench/floor), in the same run, on 127.0.0.1 only.
  *
- *   npm run bench                 the full suite (about 12 min): figures for docs/performance.md
+ *   npm run bench                 the full suite (about 14 min): figures for docs/performance.md
  *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
- *   options: --only dm,group,saturate,resume,idle,flood   --reps N   --idle-devices N
+ *   options: --only dm,group,saturate,resume,idle,flood,archive   --reps N   --idle-devices N
  *            --baseline REF (the commit the flood scenario compares the 1:1 path against;
  *            default in a full run: the commit before flood control; none in --quick)
  *            --via-proxy (through wrangler's ProxyWorker)   --out DIR
@@ -21,6 +21,8 @@
  *   C  idle: product, then floor, each alone on a new server;
  *   D  flood: one user floods while a quiet pair talks, on a new server with wrangler.toml's
  *      limits; then the 1:1 path of this code against the baseline commit's, interleaved.
+ *   D  archive: three product servers of its own, with the archive's settings each figure needs
+ *      (bench/scenarios/archive.mjs), in quick runs too (about 90 s in a full run).
  * The quick preset runs everything on one product and one floor server.
  * Writes bench/results/bench-<stamp>.{json,md,svg} (quick runs: bench/results/quick/) and,
  * after a full run of every scenario, copies the chart to docs/bench-latency.svg.
@@ -42,6 +44,7 @@ import {
 } from "./lib/servers.mjs";
 import { closeAll, sleep, socketStats, useClient } from "./lib/sockets.mjs";
 import { median, medianSummary } from "./lib/tracker.mjs";
+import { archive } from "./scenarios/archive.mjs";
 import * as dm from "./scenarios/dm.mjs";
 import { runFlood, setupFlood } from "./scenarios/flood.mjs";
 import * as group from "./scenarios/group.mjs";
@@ -88,6 +91,16 @@ export const PRESETS = {
       precision: 0.05,
     },
     resume: { reps: 3, messages: 10_000 },
+    archive: {
+      reps: 3,
+      messages: 10_000,
+      segment: 1000,
+      sealingSegment: 50,
+      pageSamples: 100,
+      dmRate: 50,
+      dmSeconds: 10,
+      chainBench: true,
+    },
     idle: { devices: 5000, devicesPerUser: 2, idleSeconds: 30, settleMs: 2000, connectBudgetMs: 150_000 },
     flood: {
       phaseSeconds: 15,
@@ -117,6 +130,16 @@ export const PRESETS = {
       behindAfterMs: 1500,
     },
     resume: { reps: 1, messages: 300 },
+    archive: {
+      reps: 1,
+      messages: 300,
+      segment: 100,
+      sealingSegment: 20,
+      pageSamples: 10,
+      dmRate: 50,
+      dmSeconds: 2,
+      chainBench: false,
+    },
     idle: { devices: 60, devicesPerUser: 2, idleSeconds: 2, settleMs: 300, connectBudgetMs: 60_000 },
     flood: {
       phaseSeconds: 2,
@@ -128,7 +151,7 @@ export const PRESETS = {
   },
 };
 
-const SCENARIOS = ["dm", "group", "saturate", "resume", "idle", "flood"];
+const SCENARIOS = ["dm", "group", "saturate", "resume", "idle", "flood", "archive"];
 
 /** `list` rotated by `k`: interleaved runs change order from one repetition to the next. */
 function rotate(list, k) {
@@ -534,6 +557,30 @@ export async function runSuite({
     else scenarios.flood.cost = { skipped: "no baseline commit (pass --baseline REF)" };
   }
 
+  // ---- Phase E: the history archive, on three product servers of its own (their archive
+  // settings differ: bench/scenarios/archive.mjs). After the saturation phase, so that it takes nothing from the time
+  // budget the saturation repeats are fitted into.
+  if (want.has("archive")) {
+    log(`[${elapsed()}] archive: booting three product servers`);
+    const r = await archive({
+      boot: async (vars) => {
+        const server = await bootProduct({ viaProxy, vars: { ...SEND_VARS, ...vars } });
+        return {
+          ...server,
+          close: async () => {
+            note(server);
+            await server.close();
+          },
+        };
+      },
+      cfg: preset.archive,
+      reps: preset.archive.reps,
+      leadInSeconds: preset.leadInSeconds,
+      log: (line) => log(`[${elapsed()}] ${line}`),
+    });
+    scenarios.archive = r;
+  }
+
   /**
    * The 1:1 path (the dm scenario) on this code and on commit `ref`, each on a fresh server
    * with its own limits as they shipped, runs interleaved: the limiter's cost per message.
@@ -639,6 +686,16 @@ export async function runSuite({
   }
 
   totals.unacked += scenarios.resume?.posting?.unacked ?? 0;
+  if (scenarios.archive) {
+    totals.lost += scenarios.archive.lost;
+    totals.duplicates += scenarios.archive.duplicates;
+    totals.unacked += scenarios.archive.unacked;
+    perScenario.archive = {
+      runs: scenarios.archive.dm_while_sealing.baseline.runs.length * 2,
+      lost: scenarios.archive.lost,
+      duplicates: scenarios.archive.duplicates,
+    };
+  }
 
   const results = {
     at,

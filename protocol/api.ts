@@ -79,6 +79,9 @@ export const ReadBody = v.strictObject({ seq: v.pipe(v.number(), v.safeInteger()
 export const HistoryQuery = v.strictObject({
   before: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1))),
   after: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(0))),
+  /** Jump to a message: the page around this seq, or around the message with this id. */
+  around: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1))),
+  around_id: v.optional(v.pipe(v.string(), v.check(isUlid, "not a message id"))),
   limit: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1), v.maxValue(200)), "50"),
 });
 
@@ -125,4 +128,6 @@ export interface Ack {
   seq: number;
   id: string;
   ts: number;
+  /** The chain hash after the message (docs/protocol.md §2.6). */
+  hash: string;
 }

@@ -198,6 +198,11 @@ export interface WireMessage {
   text: string;
   /** Server time, ms since the epoch. Client clocks never decide order. */
   ts: number;
+  /**
+   * The channel log's chain hash after this message: SHA-256 of the previous entry's hash and
+   * this entry's digest, 64 hex digits (domain/log-chain.ts, docs/protocol.md §2.6).
+   */
+  hash: string;
 }
 
 /** One conversation in a user's list. */
@@ -247,6 +252,7 @@ export type ServerFrame =
       seq: number;
       id: string;
       ts: number;
+      hash: string;
     }
   | { v: 1; type: "message"; message: WireMessage }
   | {
@@ -257,6 +263,8 @@ export type ServerFrame =
       messages: WireMessage[];
       complete: boolean;
       next_after_seq: number;
+      /** The chain hash at `messages[0].seq - 1`, or at `next_after_seq` for an empty page. */
+      prev_hash: string;
     }
   | { v: 1; type: "channel"; channel: ChannelSummary; removed?: boolean }
   | { v: 1; type: "receipts"; channel_id: string; members: MemberReceipt[] }

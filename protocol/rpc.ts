@@ -48,7 +48,14 @@ export interface CreateChannelInput {
 export interface HistoryPage {
   channel_id: string;
   messages: WireMessage[];
+  /** More messages in the direction of paging (around a message: in either direction). */
   has_more: boolean;
+  /** The chain hash of the entry before `messages[0]`; null for an empty page. */
+  prev_hash: string | null;
+  /** Around a message only: its seq, and whether more lie before and after the page. */
+  target_seq?: number;
+  has_more_before?: boolean;
+  has_more_after?: boolean;
 }
 
 export interface ReadAfterResult {
@@ -57,4 +64,6 @@ export interface ReadAfterResult {
   complete: boolean;
   /** The seq the next page starts after: the last message sent, or the member's join point. */
   next_after_seq: number;
+  /** The chain hash at `messages[0].seq - 1`, or at `next_after_seq` for an empty page. */
+  prev_hash: string;
 }

@@ -11,9 +11,12 @@ import { frameType, msgIdOf } from "./tracker.mjs";
 /** 100-character texts, as in every earlier measurement (docs/performance.md). */
 export const TEXT = "x".repeat(100);
 
-/** The product's send frame (docs/protocol.md §6.2); the floor gets the same bytes. */
-export function sendFrame(clientMsgId) {
-  return `{"v":1,"type":"send","client_msg_id":"${clientMsgId}","text":"${TEXT}"}`;
+/**
+ * The product's send frame (docs/protocol.md §6.2); the floor gets the same bytes. `text` must
+ * need no JSON escaping.
+ */
+export function sendFrame(clientMsgId, text = TEXT) {
+  return `{"v":1,"type":"send","client_msg_id":"${clientMsgId}","text":"${text}"}`;
 }
 
 /**

@@ -21,8 +21,8 @@ export function headline(s) {
   const rows = [];
   let scn = null;
   const runs = () => [scn?.product?.runs?.length ?? 0, scn?.floor?.runs?.length ?? 0];
-  const add = (figure, unit, product, floor, note = "") =>
-    rows.push({ figure, unit, product, floor, ratio: ratio(product, floor), note, runs: runs() });
+  const add = (figure, unit, product, floor, note = "", count = runs()) =>
+    rows.push({ figure, unit, product, floor, ratio: ratio(product, floor), note, runs: count });
   const gm = s.group_viewing?.members ?? s.group_user?.members ?? 100;
   const pct = (scn, key) =>
     ["p50", "p95", "p99", "max"].map((p) => [
@@ -122,6 +122,76 @@ export function headline(s) {
       s.resume.product?.median?.resume_to_resumed_ms,
       null,
       "no floor: the floor stores nothing",
+    );
+  }
+  scn = null;
+  const a = s.archive;
+  if (a) {
+    const none = "no floor: the floor stores nothing";
+    for (const [key, where] of [
+      ["sqlite", "from SQLite"],
+      ["r2_cold", "from R2, cold"],
+      ["r2_cached", "from R2, cached"],
+    ]) {
+      for (const p of ["p50", "p99"])
+        add(
+          `history page of 50, ${where}, ${p}`,
+          "ms",
+          a.history_page_ms?.[key]?.[p],
+          null,
+          `${none}; pages`,
+          [a.history_page_ms?.[key]?.n ?? 0, 0],
+        );
+    }
+    for (const [key, where] of [
+      ["sqlite", "all in SQLite"],
+      ["r2_cold", "all in R2, cold"],
+      ["r2_cached", "all in R2, cached"],
+    ])
+      add(
+        `resume of ${fmt(a.messages, 0)} missed messages, ${where}: resume → resumed`,
+        "ms",
+        a.resume?.[key]?.median?.resume_to_resumed_ms,
+        null,
+        none,
+        [a.resume?.[key]?.runs?.length ?? 0, 0],
+      );
+    const d = a.dm_while_sealing;
+    for (const [key, label] of [
+      ["baseline", "nothing sealing"],
+      ["sealing", `sealing every ${a.sealingSegment} messages`],
+    ])
+      for (const p of ["p50", "p99"])
+        add(
+          `1:1 send→recipient at ${a.dmRate} msg/s, ${label}, ${p}`,
+          "ms",
+          d?.[key]?.median?.send_to_recipient_ms?.[p],
+          null,
+          key === "sealing" ? `${d.segments_sealed.join(", ")} segments sealed in the runs` : "",
+          [d?.[key]?.runs?.length ?? 0, 0],
+        );
+    add(
+      "the chain per 100-character message (digest + link, workerd)",
+      "µs",
+      a.chain?.per_message_us?.["100 chars"]?.nativeUs,
+      null,
+      a.chain ? "bench/chain-cost.bench.ts" : "full runs only",
+      [a.chain ? 1 : 0, 0],
+    );
+    const chars = a.bytes_per_message?.text_chars;
+    add(
+      `bytes per message in SQLite (${chars}-character chat texts)`,
+      "B",
+      a.bytes_per_message?.sqlite,
+      null,
+      none,
+    );
+    add(
+      `bytes per message in R2 (${chars}-character chat texts)`,
+      "B",
+      a.bytes_per_message?.r2,
+      null,
+      `segments of ${fmt(a.segment, 0)}, ${fmt(a.bytes_per_message?.r2_segment_bytes, 0)} B each`,
     );
   }
   scn = s.idle;
@@ -299,6 +369,51 @@ export function targets(s, totals) {
       "≤ 2 s, exactly once, in order",
       num(m?.resume_to_resumed_ms) ? m.resume_to_resumed_ms <= 2000 && ok : null,
       `exactly once, in order: ${ok ? "yes" : "NO"}`,
+    );
+  }
+  const a = s.archive;
+  if (a) {
+    const hot = a.resume?.sqlite?.median?.resume_to_resumed_ms;
+    const cold = a.resume?.r2_cold?.median?.resume_to_resumed_ms;
+    row(
+      `resume of ${fmt(a.messages, 0)} missed messages all in R2 (cold), against all in SQLite`,
+      " ms",
+      cold,
+      "none",
+      "≤ 2 × the SQLite resume, exactly once, in order",
+      num(cold) && num(hot) ? cold <= 2 * hot && a.resume.exactly_once_in_order : null,
+      `SQLite ${fmt(hot, 1)} ms, ${fmt(a.resume?.cold_over_sqlite, 2)}×; exactly once, in order: ${a.resume?.exactly_once_in_order ? "yes" : "NO"}`,
+    );
+    const d = a.dm_while_sealing;
+    const base = d?.baseline?.median?.send_to_recipient_ms?.p99;
+    const sealing = d?.sealing?.median?.send_to_recipient_ms?.p99;
+    row(
+      `1:1 send→recipient at ${a.dmRate} msg/s while the channel seals, p99`,
+      " ms",
+      sealing,
+      "none",
+      "≤ the p99 with nothing sealing + the spread of its runs",
+      num(sealing) && num(base) ? sealing <= base + d.baseline_p99_spread_ms : null,
+      `nothing sealing ${fmt(base, 2)} ms (runs ${d?.baseline?.runs?.map((r) => r.send_to_recipient_ms.p99).join(", ")}); sealing runs ${d?.sealing?.runs?.map((r) => r.send_to_recipient_ms.p99).join(", ")}`,
+    );
+    const us = a.chain?.per_message_us?.["100 chars"]?.nativeUs;
+    row(
+      "the chain's cost on the 1:1 path (per 100-character message, workerd)",
+      " µs",
+      us,
+      "none",
+      "≤ 100 µs (+0.1 ms p50)",
+      num(us) ? us <= 100 : null,
+      a.chain ? `${fmt(a.chain.per_message_us?.["100000 chars"]?.nativeUs, 0)} µs at 100,000 characters` : "",
+    );
+    row(
+      "bytes per message in R2, against SQLite",
+      " B",
+      a.bytes_per_message?.r2,
+      "none",
+      "reported",
+      null,
+      `SQLite ${fmt(a.bytes_per_message?.sqlite, 0)} B; pages checked: ${a.wrong_pages === 0 ? "all right" : `${a.wrong_pages} WRONG`}`,
     );
   }
   if (s.idle) {

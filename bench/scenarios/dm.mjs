@@ -66,6 +66,7 @@ export async function setupProduct(server, cfg, stats, accounts = seededAccounts
   return {
     sockets,
     seedLoginMs,
+    channels,
     /** Markers as real clients send them (true), or none: the earlier, marker-free client. */
     markers(on) {
       for (const m of models) m.markers = on;

@@ -39,14 +39,20 @@ export async function setupResume(server, stats) {
     return channels.find((c) => c.channel_id === channelId)?.head_seq ?? 0;
   };
 
-  /** Posts `count` messages while the reader is offline, at most WINDOW unacknowledged. */
-  async function postOffline(tag, count) {
+  /**
+   * Posts `count` messages while the reader is offline, at most WINDOW unacknowledged; `textOf(i)`
+   * gives the i-th text (default: the suite's 100 x's).
+   */
+  async function postOffline(tag, count, textOf = undefined) {
     const t = new Tracker(tag, count, 1);
     ref.tracker = t;
     const t0 = performance.now();
     let i = 0;
     while (i < count) {
-      while (i < count && i - t.acks < WINDOW) post.send(sendFrame(t.markSent(i++, 0)));
+      while (i < count && i - t.acks < WINDOW) {
+        const k = i++;
+        post.send(sendFrame(t.markSent(k, 0), textOf?.(k)));
+      }
       await waitFor(() => i - t.acks < WINDOW / 2 || t.acks === i, 30_000, 2);
     }
     await waitFor(() => t.acks === count, 30_000, 5);
@@ -147,5 +153,5 @@ export async function setupResume(server, stats) {
     return result;
   }
 
-  return { postOffline, run, sockets: [post] };
+  return { postOffline, run, sockets: [post], channelId, poster, reader };
 }

@@ -42,6 +42,16 @@ export interface CatchUpDeps {
   viewing(): string | null;
   /** The channel socket of the conversation on screen, or null. */
   channelSocket(): ChatSocket | null;
+  /**
+   * Checks a page against the channel's hash chain (chain-check.ts) before anything of it is held
+   * or moves a cursor; false if it does not chain (the client has reported it).
+   */
+  checkPage(
+    channelId: string,
+    prevHash: string | null | undefined,
+    messages: readonly WireMessage[],
+    emptyAt?: number,
+  ): boolean;
   /** Takes a batch of messages; true if anything changed (the client emits `history` then). */
   ingestPage(channelId: string, messages: readonly WireMessage[]): boolean;
   /** A channel's history changed. */
@@ -118,7 +128,11 @@ export class CatchUp {
 
   /** A `sync` reply page on the channel socket: ask for the next page, or the sync is complete. */
   channelPage(f: ServerFrameOf<"messages">, socket: ChatSocket): void {
-    this.#applyPage(f, true);
+    if (!this.#applyPage(f, true)) {
+      // A page that does not chain is refused: asking for the next one would build on it.
+      this.#syncing = false;
+      return;
+    }
     if (!f.complete) {
       socket.send({ type: "sync", id: "sync", after_seq: f.next_after_seq, limit: SYNC_PAGE });
     } else {
@@ -154,9 +168,11 @@ export class CatchUp {
    * starts where the server started: at the cursor sent, or at the member's join point when
    * the cursor was below it; nothing this device may see lies in between.
    */
-  #applyPage(f: ServerFrameOf<"messages">, trusted: boolean): void {
+  #applyPage(f: ServerFrameOf<"messages">, trusted: boolean): boolean {
+    if (!this.#d.checkPage(f.channel_id, f.prev_hash, f.messages, f.next_after_seq)) return false;
     if (trusted) this.#d.log.skipTo(f.channel_id, f.messages[0] ? f.messages[0].seq - 1 : f.next_after_seq);
     if (this.#d.ingestPage(f.channel_id, f.messages)) this.#d.history(f.channel_id);
+    return true;
   }
 
   // REST ----------------------------------------------------------------------------------------
@@ -174,6 +190,7 @@ export class CatchUp {
     const run = (async () => {
       const page = await d.get<HistoryPage>(`/v1/channels/${enc(channelId)}/messages?limit=${LATEST_PAGE}`);
       if (gen !== d.generation()) return;
+      if (!d.checkPage(channelId, page.prev_hash, page.messages)) return;
       const first = d.log.cursor(channelId) === undefined;
       d.ingestPage(channelId, page.messages);
       if (first) {
@@ -233,6 +250,8 @@ export class CatchUp {
           `/v1/channels/${enc(channelId)}/messages?after=${after}&limit=${FILL_PAGE}`,
         );
         if (gen !== d.generation()) return;
+        // A page that does not chain is refused (and reported); fetching it again would not help.
+        if (!d.checkPage(channelId, page.prev_hash, page.messages)) return;
         // REST started at max(after, joined_seq): nothing visible lies before its first message.
         const first = page.messages[0]?.seq;
         if (first !== undefined) d.log.skipTo(channelId, first - 1);

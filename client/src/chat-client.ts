@@ -9,10 +9,13 @@
  * The logic is §11 of docs/protocol.md ("a minimal client"), made into a library: every
  * section there has its counterpart here, named the same where possible (`apply`, `drain`,
  * `loadLatest`, `fillGap`, `flushDelivered`, …). Catching up (resume, sync, `loadLatest`,
- * `fillGap`) lives in catch-up.ts.
+ * `fillGap`) lives in catch-up.ts. Every message and page is checked against the channel's hash
+ * chain before it is held (chain-check.ts); one that fails is refused and reported as an
+ * `error` event with code `integrity`, never shown.
  */
 import type { Ack } from "../../protocol/api.ts";
 import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
+import { ChainCheck, ChainIntegrityError } from "./chain-check.ts";
 import { ChatApiError, isPermanent } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
@@ -117,6 +120,8 @@ export class ChatClient {
   readonly #rest: Rest;
   readonly #events = new Emitter<ChatEvents>();
   readonly #log = new MessageLog();
+  /** What this device holds of each channel's hash chain: every message and page is checked against it. */
+  readonly #chain = new ChainCheck();
   readonly #outbox: Outbox;
   readonly #receipts = new ReceiptBook();
   readonly #typingIn: TypingIndicators;
@@ -195,6 +200,8 @@ export class ChatClient {
       viewing: () => this.#viewing,
       channelSocket: () => this.#channel,
       ingestPage: (channelId, messages) => this.#ingestPage(channelId, messages),
+      checkPage: (channelId, prevHash, messages, emptyAt) =>
+        this.#checkPage(channelId, prevHash, messages, emptyAt),
       history: (channelId) => this.#events.emit("history", { channel_id: channelId }),
       report: (err, channelId) => this.#report(err, channelId),
     });
@@ -565,6 +572,10 @@ export class ChatClient {
       `/v1/channels/${enc(channelId)}/messages?before=${oldest}&limit=${limit}`,
     );
     if (gen !== this.#generation) return { hasMore: false };
+    const refused = this.#chainError(channelId, () =>
+      this.#chain.page(channelId, page.prev_hash, page.messages),
+    );
+    if (refused) throw refused;
     this.#ingestPage(channelId, page.messages);
     this.#log.setHasOlder(channelId, page.has_more);
     this.#events.emit("history", { channel_id: channelId });
@@ -1004,6 +1015,7 @@ export class ChatClient {
   }
 
   #applyLive(m: WireMessage): void {
+    if (this.#chainError(m.channel_id, () => this.#chain.one(m))) return;
     const r = this.#ingest(m, { load: true });
     if (r.receipts) this.#events.emit("receipts", { channel_id: m.channel_id });
     const changed = this.#advanceSummary(m);
@@ -1011,6 +1023,36 @@ export class ChatClient {
     const held = this.#log.get(m.channel_id, m.seq);
     if ((r.added || r.reconciled) && held)
       this.#events.emit("message", { channel_id: m.channel_id, message: held });
+  }
+
+  /**
+   * Checks a page against the channel's hash chain before any of it is held; false (and an
+   * `integrity` error event) if it does not chain.
+   */
+  #checkPage(
+    channelId: string,
+    prevHash: string | null | undefined,
+    messages: readonly WireMessage[],
+    emptyAt?: number,
+  ): boolean {
+    return !this.#chainError(channelId, () => this.#chain.page(channelId, prevHash, messages, emptyAt));
+  }
+
+  /** Runs a chain check; reports and returns its failure, if any. */
+  #chainError(channelId: string, check: () => void): ChainIntegrityError | null {
+    try {
+      check();
+      return null;
+    } catch (err) {
+      if (!(err instanceof ChainIntegrityError)) throw err;
+      this.#events.emit("error", {
+        code: err.code,
+        message: err.message,
+        channel_id: channelId,
+        seq: err.seq,
+      });
+      return err;
+    }
   }
 
   /** Ingests a batch; emits what changed except `history`. True if anything changed. */
@@ -1047,6 +1089,7 @@ export class ChatClient {
       client_msg_id: ack.client_msg_id,
       text: entry.text,
       ts: ack.ts,
+      hash: ack.hash,
     });
     if (!wasInFlight) return;
     // The window has room again: the next message goes, at once or, after a refusal, paced.
@@ -1070,6 +1113,7 @@ export class ChatClient {
         client_msg_id: e.client_msg_id,
         text: e.text,
         ts: e.created_at,
+        hash: "",
         status: e.status,
         ...(e.error && { error: e.error }),
       };
@@ -1386,6 +1430,7 @@ export class ChatClient {
     this.#session = null;
     this.#viewing = null;
     this.#log.clear();
+    this.#chain.clear();
     this.#outbox.reset();
     this.#receipts.clear();
     this.#presence.clear();

@@ -3,6 +3,7 @@
  * The TypeScript client of edge chat, for browsers and Node 22. Start with {@link ChatClient};
  * client/README.md walks through it. The wire protocol is docs/protocol.md.
  */
+export { ChainIntegrityError } from "./chain-check.ts";
 export { ChatApiError, type ChatApiErrorCode } from "./chat-api-error.ts";
 export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
 export type { Backoff } from "./chat-socket.ts";

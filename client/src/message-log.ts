@@ -150,6 +150,7 @@ function toSent(m: WireMessage): ChatMessage {
     client_msg_id: m.client_msg_id,
     text: m.text,
     ts: m.ts,
+    hash: m.hash,
     status: "sent",
   };
 }

@@ -180,8 +180,10 @@ export interface ChatEvents {
    * Something the app may want to show: an `error` frame (`code` from the protocol), a send
    * refused for now (`blocked` or `not_friends`, with `client_msg_id`), sends refused as too fast
    * (`rate_limited`, with `client_msg_id` and `retry_after_ms`: once when a channel's outbox
-   * starts waiting; it goes again by itself), `replaced` (close 4009) or `not_a_member` (a
-   * channel socket was closed with 4003, or cannot connect).
+   * starts waiting; it goes again by itself), `replaced` (close 4009), `not_a_member` (a
+   * channel socket was closed with 4003, or cannot connect) or `integrity` (a message or page
+   * of `channel_id` did not chain to the history held, from `seq`: it was refused, see
+   * {@link ChainIntegrityError}).
    */
   error: {
     code: string;
@@ -190,5 +192,6 @@ export interface ChatEvents {
     channel_id?: string;
     client_msg_id?: string;
     retry_after_ms?: number;
+    seq?: number;
   };
 }

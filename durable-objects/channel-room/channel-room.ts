@@ -16,10 +16,15 @@
  * An object whose channel was never created holds no storage: its tables are made by `create`,
  * and every other call on it is refused as for a non-member without creating them. So an id
  * invented by a client costs no storage, however it reaches the object.
+ *
+ * Old messages leave SQLite for sealed segments in R2 (`Sealer`, started by the message that
+ * makes work due, with the alarm as backstop); every read goes through `Pages` over
+ * `ChannelHistory`, which reads both (docs/architecture.md "The archive").
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { decodeTime } from "ulid";
 import { readLimits } from "../../domain/limits.ts";
 import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "../../domain/membership.ts";
 import { checkMessageText } from "../../domain/message-text.ts";
@@ -42,12 +47,13 @@ import {
   decodeClientFrame,
   errorFrame,
   HEARTBEAT,
-  MAX_PAGE_MESSAGES,
   type ServerFrame,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
 import type { BlockPair, CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
+import { Archive, segmentCache } from "../../storage/channel/archive.ts";
+import { ChannelHistory } from "../../storage/channel/history.ts";
 import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
@@ -55,6 +61,8 @@ import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, closeQuietly, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
 import { MemberUpdates } from "./member-updates.ts";
+import { type HistoryRequest, Pages, readingArchive } from "./pages.ts";
+import { type ArchiveStats, Sealer, type SealStep } from "./sealer.ts";
 import { SendLimits } from "./send-limits.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
@@ -91,6 +99,10 @@ const SEND_REPORT_MS = 1_000;
 
 export class ChannelRoom extends DurableObject<Env> {
   readonly #store: ChannelStore;
+  readonly #archive: Archive;
+  readonly #history: ChannelHistory;
+  readonly #pages: Pages;
+  readonly #sealer: Sealer;
   readonly #sockets: ChannelSockets;
   readonly #updates: MemberUpdates;
   /**
@@ -116,8 +128,12 @@ export class ChannelRoom extends DurableObject<Env> {
    * Test seam for fault injection (never set in production): while true, every update to a
    * user object fails as if the process had died between the ack and the fan-out. It lives
    * in memory only, so an eviction or restart clears it, as a real crash would.
+   * `sealCrashAfter` stops the sealer right after one of its steps, the same way.
    */
-  readonly faults = { failUserUpdates: false };
+  readonly faults: { failUserUpdates: boolean; sealCrashAfter: SealStep | null } = {
+    failUserUpdates: false,
+    sealCrashAfter: null,
+  };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -137,8 +153,25 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#historyPages = new Limiter(limits.historyPerUser);
     this.#restMarkers = new Limiter(limits.markersPerSocket);
     this.#memberChanges = new Bucket(limits.memberChangesPerChannel);
+    this.#archive = new Archive(env.ARCHIVE);
+    this.#history = new ChannelHistory({
+      store: this.#store,
+      load: (segment) => this.#archive.load(segment),
+    });
+    this.#pages = new Pages(this.#history, this.#store);
+    this.#sealer = new Sealer({
+      store: this.#store,
+      archive: this.#archive,
+      channelId: () => this.#requireChannel().channelId,
+      segmentMessages: Math.max(1, Number(env.ARCHIVE_SEGMENT_MESSAGES)),
+      hotMessages: Math.max(0, Number(env.HOT_MESSAGES)),
+      now: () => Date.now(),
+      crashAfter: () => this.faults.sealCrashAfter,
+      onError: (err) => this.#retryLater("archive", err),
+    });
     this.#updates = new MemberUpdates({
       store: this.#store,
+      read: (afterSeq, limit) => this.#history.after(afterSeq, limit),
       sockets: this.#sockets,
       fastWindowMs: Number(env.FANOUT_WINDOW_MS),
       send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
@@ -166,6 +199,8 @@ export class ChannelRoom extends DurableObject<Env> {
       this.#created = hasTables(ctx.storage.sql);
       if (!this.#created) return;
       await migrate(drizzle(ctx.storage), migrations);
+      // Once, on the first start of a channel that predates the chain (migration 0003).
+      this.#store.backfillChain();
       this.#sockets.rehydrate(ctx.getWebSockets(), this.#store.channel()?.headSeq ?? 0);
     });
   }
@@ -226,7 +261,9 @@ export class ChannelRoom extends DurableObject<Env> {
       switch (frame.type) {
         case "send": {
           this.#admitSend(socket.userId, socket.deviceId);
-          const { message, fresh } = this.#append(socket.userId, frame.client_msg_id, frame.text);
+          const appended = this.#append(socket.userId, frame.client_msg_id, frame.text);
+          // Only a retry of an archived message waits (for R2); a new one is stored in this turn.
+          const { message, fresh } = appended instanceof Promise ? await appended : appended;
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
@@ -235,7 +272,7 @@ export class ChannelRoom extends DurableObject<Env> {
           return;
         }
         case "sync":
-          return this.#sync(
+          return await this.#sync(
             ws,
             socket.userId,
             frame.after_seq,
@@ -427,34 +464,24 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** Posts over HTTP: the same path, and the same limits, as a channel socket's `send`. */
   async post(senderId: string, deviceId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
-    return rpcCall(() => {
+    return rpcCall(async () => {
       this.#admitSend(senderId, deviceId);
-      const { message, fresh } = this.#append(senderId, clientMsgId, text);
+      const { message, fresh } = await this.#append(senderId, clientMsgId, text);
       if (fresh) this.#deliver(message, null);
       return this.#ack(message);
     });
   }
 
-  /** A page of history, newest first by default, or forwards from `after`. Members only. */
-  async history(
-    userId: string,
-    q: { before?: number; after?: number; limit: number },
-  ): Promise<RpcResult<HistoryPage>> {
+  /**
+   * A page of history, newest first by default, forwards from `after`, or around a message
+   * (`around` a seq, `around_id` a message id). Members only; hot and archived alike.
+   */
+  async history(userId: string, q: HistoryRequest): Promise<RpcResult<HistoryPage>> {
     return rpcCall(() => {
       const member = this.#requireActive(userId);
-      const channel = this.#requireChannel();
       const wait = this.#historyPages.take(userId, Date.now());
       if (wait > 0) throw rateLimited("history pages", wait);
-      // Pages stop at `limit` messages or the page text budget, whichever comes first, so
-      // whether more exist is read from the range itself: the head forwards, the join backwards.
-      if (q.after !== undefined) {
-        const messages = this.#store.after(Math.max(q.after, member.joinedSeq), q.limit);
-        const last = messages.at(-1)?.seq ?? channel.headSeq;
-        return { channel_id: channel.channelId, messages, has_more: last < channel.headSeq };
-      }
-      const messages = this.#store.before(q.before ?? channel.headSeq + 1, member.joinedSeq, q.limit);
-      const first = messages[0]?.seq ?? member.joinedSeq + 1;
-      return { channel_id: channel.channelId, messages, has_more: first > member.joinedSeq + 1 };
+      return this.#reading(this.#pages.history(this.#requireChannel().channelId, member, q));
     });
   }
 
@@ -496,15 +523,7 @@ export class ChannelRoom extends DurableObject<Env> {
 
   /** For a user object resuming a device: the member's messages after `afterSeq`. */
   async readAfter(userId: string, afterSeq: number, limit: number): Promise<RpcResult<ReadAfterResult>> {
-    return rpcCall(() => {
-      const member = this.#requireActive(userId);
-      const head = this.#requireChannel().headSeq;
-      const from = Math.max(afterSeq, member.joinedSeq);
-      const messages = this.#store.after(from, Math.min(limit, MAX_PAGE_MESSAGES));
-      // A cursor before the join point continues from the join point, never from itself.
-      const last = messages.at(-1)?.seq ?? from;
-      return { messages, head_seq: head, complete: last >= head, next_after_seq: last };
-    });
+    return rpcCall(() => this.#reading(this.#pages.forward(this.#requireActive(userId), afterSeq, limit)));
   }
 
   /** A device of this member connected: its updates must not wait out a long fold. */
@@ -534,12 +553,36 @@ export class ChannelRoom extends DurableObject<Env> {
     return Object.fromEntries(this.#updates.calls);
   }
 
+  /** The archive's state (tests and the benchmark). */
+  async archiveStats(): Promise<ArchiveStats> {
+    return this.#sealer.stats(this.ctx.storage.sql.databaseSize);
+  }
+
+  /** Empties this isolate's cache of archived segments (the benchmark's cold reads). */
+  async dropArchiveCache(): Promise<void> {
+    segmentCache.clear();
+  }
+
   /** The backstop: D1's copy, whatever updates are still owed, presence subscriptions. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     if (!this.#created) return;
     this.#store.persistBatched();
     this.#watchMembers(true);
+    // Archive work a crash interrupted (or that failed): it runs beside the rest, which must not
+    // wait on R2, and the alarm's invocation lasts until it is done.
+    const sealing = this.#store.channel()
+      ? this.#sealer.run().catch((err) => this.#retryLater("archive", err))
+      : Promise.resolve();
+    try {
+      await this.#backstop();
+    } finally {
+      await sealing;
+    }
+  }
+
+  /** The alarm's checks: D1's copy, and updates owed that nothing has in hand. */
+  async #backstop(): Promise<void> {
     await this.#syncD1().catch((err) => this.#retryLater("D1 copy", err));
     const owed = this.#store.lagging(this.#channel()?.headSeq ?? 0);
     // Owed updates the live object has in hand (folded for a window, or in flight) are not a
@@ -557,8 +600,11 @@ export class ChannelRoom extends DurableObject<Env> {
   // -------------------------------------------------------------------------------------------
   // The message path.
 
-  /** Validates and stores a message, or finds the one this client id already stored. */
-  #append(senderId: string, clientMsgId: string, text: string): { message: WireMessage; fresh: boolean } {
+  /**
+   * Validates and stores a message, or finds the one this client id already stored. Synchronous
+   * but for one case: a key that may belong to an archived message is confirmed against R2 first.
+   */
+  #append(senderId: string, clientMsgId: string, text: string): Appended | Promise<Appended> {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
     if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
@@ -567,29 +613,59 @@ export class ChannelRoom extends DurableObject<Env> {
     if (channel.closedReason === "not_friends")
       throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
     checkMessageText(text);
-    const ts = Date.now();
+    // Idempotent with no time window: the key is stored with the message itself (and kept in
+    // `sealed_keys` once the row is archived), and a retry gets the message first stored under it.
+    const candidates = this.#store.sealedCandidates(senderId, clientMsgId);
+    if (candidates.length > 0) return this.#appendAfterArchived(candidates, senderId, clientMsgId, text);
+    return this.#storeNew(channel, senderId, clientMsgId, text);
+  }
+
+  async #appendAfterArchived(
+    seqs: number[],
+    senderId: string,
+    clientMsgId: string,
+    text: string,
+  ): Promise<Appended> {
+    for (const seq of seqs) {
+      const [m] = await this.#reading(this.#history.after(seq - 1, 1));
+      if (m && m.seq === seq && m.sender_id === senderId && m.client_msg_id === clientMsgId)
+        return { message: m, fresh: false };
+    }
+    // Another key with the same 48 bits: this one is new.
+    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, text);
+  }
+
+  #storeNew(channel: ChannelRow, senderId: string, clientMsgId: string, text: string): Appended {
+    // The id's time is the message's `ts`, exactly: the generator keeps ids monotonic by reusing
+    // the last time it gave when the clock has not passed it, and a jump to a message by id
+    // finds its segment by that time (storage/channel/history.ts, `byId`).
+    const id = newId(Date.now());
+    const ts = decodeTime(id);
     const message = {
       channel_id: channel.channelId,
-      id: newId(ts),
+      id,
       sender_id: senderId,
       client_msg_id: clientMsgId,
       text,
       ts,
     };
-    // Idempotent with no time window: the key is stored with the message itself, and a retry
-    // gets the message first stored under it.
-    const seq = this.#store.append(message);
-    if (seq === null) {
+    this.#sealer.makeRoom();
+    const stored = this.#store.append(message);
+    if (stored === null) {
       const existing = this.#store.byClientMsgId(senderId, clientMsgId);
       if (!existing) throw new Error(`message ${clientMsgId} of ${senderId} neither stored nor found`);
       return { message: existing, fresh: false };
     }
+    this.#sealer.noteRows();
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     // Each channel on its own slot of the next 5 s: channels that start together after a quiet
-    // spell (a deploy, a benchmark) do not then fire together.
+    // spell (a deploy, a benchmark) do not then fire together. The same alarm finishes archive
+    // work a crash interrupted; a run of messages ready to seal (or a sealed segment due to leave
+    // SQLite) starts the sealer right after this event.
     if (this.#alarmAt === null || this.#alarmAt > ts + SAFETY_NET_MAX_MS)
       this.#armAlarm(SAFETY_NET_MS + phaseOf(channel.channelId, SAFETY_NET_MS));
-    return { message: { ...message, seq }, fresh: true };
+    if (this.#sealer.due()) this.#sealer.kick();
+    return { message: stored, fresh: true };
   }
 
   /** The send limits of this user's device here, and of the user everywhere (SendLimits). */
@@ -605,7 +681,14 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   #ack(m: WireMessage): Ack {
-    return { client_msg_id: m.client_msg_id, channel_id: m.channel_id, seq: m.seq, id: m.id, ts: m.ts };
+    return {
+      client_msg_id: m.client_msg_id,
+      channel_id: m.channel_id,
+      seq: m.seq,
+      id: m.id,
+      ts: m.ts,
+      hash: m.hash,
+    };
   }
 
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
@@ -622,24 +705,32 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#updates.notify(this.#activeMembers().map((m) => m.userId));
   }
 
-  /** One page of messages after `afterSeq` for a channel socket; live again once complete. */
-  #sync(ws: WebSocket, userId: string, afterSeq: number, limit: number, ref: string | undefined): void {
+  /**
+   * One page of messages after `afterSeq` for a channel socket; live again once complete. A page
+   * from R2 is read while other events run: it is complete only if it reaches the head as it is
+   * then, so messages stored meanwhile come in the next page, never skipped.
+   */
+  async #sync(
+    ws: WebSocket,
+    userId: string,
+    afterSeq: number,
+    limit: number,
+    ref: string | undefined,
+  ): Promise<void> {
     const member = this.#requireActive(userId);
     const channel = this.#requireChannel();
-    const from = Math.min(Math.max(afterSeq, member.joinedSeq), channel.headSeq);
-    const messages = this.#store.after(from, limit);
-    const last = messages.at(-1)?.seq ?? from;
-    const complete = last >= channel.headSeq;
-    this.#sockets.paged(ws, last, complete);
+    const page = await this.#reading(this.#pages.forward(member, afterSeq, limit));
+    this.#sockets.paged(ws, page.next_after_seq, page.complete);
     this.#sockets.send(
       ws,
       JSON.stringify({
         v: 1,
         type: "messages",
         channel_id: channel.channelId,
-        messages,
-        complete,
-        next_after_seq: last,
+        messages: page.messages,
+        complete: page.complete,
+        next_after_seq: page.next_after_seq,
+        prev_hash: page.prev_hash,
         ...(ref && { ref }),
       } satisfies ServerFrame),
     );
@@ -874,6 +965,11 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
+  /** A read that may touch the archive, its failures as the errors a client gets (`readingArchive`). */
+  #reading<T>(read: Promise<T>): Promise<T> {
+    return readingArchive(read, this.#store.channel()?.channelId);
+  }
+
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
@@ -883,6 +979,12 @@ export class ChannelRoom extends DurableObject<Env> {
     );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
+}
+
+interface Appended {
+  message: WireMessage;
+  /** False for a retry: the message was stored before, nothing new to deliver. */
+  fresh: boolean;
 }
 
 /** A member's markers as clients see them: reading implies delivery (docs/protocol.md §6.4). */

@@ -18,6 +18,7 @@
  * knows; a device connecting is reported by `deviceConnected`.
  */
 import { phaseOf } from "../../domain/slots.ts";
+import type { WireMessage } from "../../protocol/frames.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import type { ChannelStore } from "../../storage/channel/store.ts";
 import type { ChannelSockets } from "./channel-sockets.ts";
@@ -37,6 +38,12 @@ const FAST_CALL_BUDGET_MS = 1;
 
 export interface MemberUpdatesDeps {
   store: ChannelStore;
+  /**
+   * The channel's messages after `afterSeq`, from SQLite or the archive
+   * (storage/channel/history.ts): a member's user object that fell behind by more than the rows
+   * SQLite keeps still gets every message, in order.
+   */
+  read(afterSeq: number, limit: number): Promise<WireMessage[]>;
   sockets: ChannelSockets;
   fastWindowMs: number;
   /** Calls the member's user object. */
@@ -122,10 +129,10 @@ export class MemberUpdates {
       const messages = !behind
         ? []
         : this.#allViewing(userId)
-          ? store.after(head - 1, 1)
-          : store.after(member.syncedSeq, UPDATE_PAGE).filter((m) => m.seq <= head);
+          ? await this.#d.read(head - 1, 1)
+          : (await this.#d.read(member.syncedSeq, UPDATE_PAGE)).filter((m) => m.seq <= head);
       if (messages.length === 0 && member.syncedRev >= member.rev) return;
-      // Rows are live copies that may change during the await: take what is sent now.
+      // Rows are live copies that may change during the awaits: take what is sent now.
       const rev = member.rev;
       const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
       const removal = removed && messages.length === 0;

@@ -8,7 +8,7 @@
  * live update never interleave.
  */
 import { ChatError } from "../../protocol/errors.ts";
-import type { ResumeFrame, ServerFrame, WireMessage } from "../../protocol/frames.ts";
+import { errorFrame, type ResumeFrame, type ServerFrame, type WireMessage } from "../../protocol/frames.ts";
 import type { ReadAfterResult } from "../../protocol/rpc.ts";
 import { type InboxStore, toSummary } from "../../storage/user/store.ts";
 import { type SocketAttachment, sendBounded } from "../socket-identity.ts";
@@ -83,6 +83,12 @@ export class DeviceStreams {
             if (ws.readyState !== WebSocket.OPEN) return;
             sent = filled.sent;
             messages += filled.count;
+            if (filled.failed) {
+              // The channel's archive cannot be read right now (or failed its integrity check):
+              // the pages sent stand, this channel stops there, the others go on. Its next
+              // live message finds the gap and fills it then.
+              this.#send(ws, errorFrame(filled.failed));
+            }
           } catch (err) {
             // Removed from the channel meanwhile: its removal update is on its way.
             if (err instanceof ChatError && err.code === "not_a_member") continue;
@@ -160,27 +166,41 @@ export class DeviceStreams {
     channelId: string,
     after: number,
     upTo: number,
-  ): Promise<{ sent: number; count: number }> {
+  ): Promise<{ sent: number; count: number; failed?: ChatError }> {
     let sent = after;
     let count = 0;
     for (;;) {
       // A long catch-up on a slow link: each page waits for the last ones to be read, so a
       // device that reads, however slowly, is not closed as one that does not (sendBounded).
       await drained(ws, this.#d.maxBuffered / 2);
-      const page = await this.#d.readAfter(channelId, a.userId, sent);
+      let page: ReadAfterResult;
+      try {
+        page = await this.#d.readAfter(channelId, a.userId, sent);
+      } catch (err) {
+        if (err instanceof ChatError && (err.code === "unavailable" || err.code === "internal"))
+          return { sent, count, failed: new ChatError(err.code, `${channelId}: ${err.message}`) };
+        throw err;
+      }
       const messages = page.messages.filter((m) => m.seq <= upTo);
       // An empty page still moves on to where the member's readable range starts.
       const last = messages.at(-1)?.seq ?? Math.max(sent, Math.min(page.next_after_seq, upTo));
       count += messages.length;
       const complete = page.complete || last >= upTo;
-      const open = this.#send(ws, {
-        v: 1,
-        type: "messages",
-        channel_id: channelId,
-        messages,
-        complete,
-        next_after_seq: last,
-      });
+      // Cut at `upTo` or not, the page starts where the channel's did, so the hash before it is
+      // the channel's. An empty page that stops short of where the channel's would start (a gap
+      // fill that ends before the join point) has nothing to carry and no hash to give: skipped.
+      const open =
+        messages.length > 0 || last === page.next_after_seq
+          ? this.#send(ws, {
+              v: 1,
+              type: "messages",
+              channel_id: channelId,
+              messages,
+              complete,
+              next_after_seq: last,
+              prev_hash: page.prev_hash,
+            })
+          : true;
       sent = last;
       if (!open || complete || messages.length === 0) return { sent, count };
     }

@@ -9,7 +9,16 @@ const THEM = "01TH0000000000000000000000";
 const CH = "gr_01CH000000000000000000000A";
 
 function msg(seq: number, sender = THEM, text = `message ${seq}`): WireMessage {
-  return { channel_id: CH, seq, id: `id${seq}`, sender_id: sender, client_msg_id: `c${seq}`, text, ts: seq };
+  return {
+    channel_id: CH,
+    seq,
+    id: `id${seq}`,
+    sender_id: sender,
+    client_msg_id: `c${seq}`,
+    text,
+    ts: seq,
+    hash: "",
+  };
 }
 
 /**

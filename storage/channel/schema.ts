@@ -4,7 +4,7 @@
  * with read markers and how far each member's user object has been updated) and its message
  * log. drizzle-kit generates migrations/channel-room from this file.
  */
-import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * One row (id = 1). `headSeq` is the last assigned sequence number (0 before any message) as of
@@ -62,9 +62,16 @@ export const messages = sqliteTable(
     clientMsgId: text("client_msg_id").notNull(),
     text: text("text").notNull(),
     ts: integer("ts").notNull(),
+    /**
+     * The chain hash after this entry (domain/log-chain.ts), 64 hex digits, computed by the
+     * single writer with the row. Empty only in rows written before the chain existed, until the
+     * object's first start fills them in (storage/channel/store.ts, `backfillChain`).
+     */
+    hash: text("hash").notNull().default(""),
   },
-  // The idempotency key is stored with the message, so a retry is recognised a month later.
-  // Nothing reads by time: every read is by seq, so `ts` has no index (one page less per write).
+  // The idempotency key is stored with the message, so a retry is recognised a month later
+  // (once the row is archived, by `sealed_keys`). Nothing reads by time: every read is by seq,
+  // so `ts` has no index (one page less per write).
   (t) => [uniqueIndex("messages_client_msg").on(t.senderId, t.clientMsgId)],
 );
 
@@ -81,4 +88,44 @@ export const blocks = sqliteTable(
     blockedId: text("blocked_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] })],
+);
+
+/**
+ * The log's sealed segments in R2, one row per segment, contiguous from seq 1 (docs/architecture.md
+ * "The archive"). A row is written once the object is in R2 and was read back with this checksum;
+ * the messages it covers may then leave `messages`.
+ */
+export const segments = sqliteTable("segments", {
+  firstSeq: integer("first_seq").primaryKey(),
+  lastSeq: integer("last_seq").notNull(),
+  /** The R2 key: `channels/<channel id>/<first seq>-<last seq>`, zero-padded to 12 digits. */
+  key: text("key").notNull(),
+  /** Size of the stored (compressed) object, and its SHA-256 in hex. */
+  bytes: integer("bytes").notNull(),
+  checksum: text("checksum").notNull(),
+  /** UTF-16 units of message text in the segment (for the cold-page cache's budget). */
+  textChars: integer("text_chars").notNull(),
+  /** The chain hash before the first entry and after the last (domain/log-chain.ts). */
+  prevHash: text("prev_hash").notNull(),
+  lastHash: text("last_hash").notNull(),
+  /** The range of the entries' `ts`: where a message id's time points (jump by id). */
+  minTs: integer("min_ts").notNull(),
+  maxTs: integer("max_ts").notNull(),
+  sealedAt: integer("sealed_at").notNull(),
+});
+
+/**
+ * Idempotency keys of messages whose rows left `messages` for the archive: a retry of a
+ * `client_msg_id` is recognised forever (docs/protocol.md §6.2). `key` is 48 bits of
+ * SHA-256(sender_id, client_msg_id) (storage/channel/store.ts, `sealedKeyOf`): about 30 bytes
+ * per message with its index, against about 100 for the two ids. A match is a candidate only:
+ * the archived message at `seq` is read and compared before a retry is answered with it.
+ */
+export const sealedKeys = sqliteTable(
+  "sealed_keys",
+  {
+    seq: integer("seq").primaryKey(),
+    key: integer("key").notNull(),
+  },
+  (t) => [index("sealed_keys_key").on(t.key)],
 );

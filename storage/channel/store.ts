@@ -13,8 +13,17 @@
  * (at most a second later): the sync positions, the read and delivered markers, and the head,
  * which is also `MAX(messages.seq)`. A message's commit therefore touches only its own row and
  * its key, and a marker move touches nothing until the batch.
+ *
+ * Each message row carries its chain hash (domain/log-chain.ts), computed here as the row is
+ * appended from the head's hash, which is kept in memory. The log's oldest rows leave for the
+ * R2 archive (durable-objects/channel-room/sealer.ts): `messages` then holds a contiguous range
+ * from `firstHotSeq()` to the head, `segments` records what R2 holds, and `sealed_keys` keeps
+ * the idempotency keys of the rows that left. Reads across both are storage/channel/history.ts;
+ * `after` and `before` here read SQLite only.
  */
+import { GENESIS_HASH, messageHash, type Sha256 } from "../../domain/log-chain.ts";
 import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
+import { nativeSha256 } from "./native-sha256.ts";
 
 export type Role = "owner" | "admin" | "member";
 
@@ -52,11 +61,28 @@ export interface MemberRow {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** One sealed segment of the log in R2 (./schema.ts `segments`). */
+export interface SegmentRow {
+  firstSeq: number;
+  lastSeq: number;
+  key: string;
+  bytes: number;
+  checksum: string;
+  textChars: number;
+  prevHash: string;
+  lastHash: string;
+  minTs: number;
+  maxTs: number;
+  sealedAt: number;
+}
+
 const CHANNEL_COLS =
   "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy, closed_reason AS closedReason";
 const MEMBER_COLS =
   "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq";
-const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts";
+const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash";
+const SEGMENT_COLS =
+  "first_seq AS firstSeq, last_seq AS lastSeq, key, bytes, checksum, text_chars AS textChars, prev_hash AS prevHash, last_hash AS lastHash, min_ts AS minTs, max_ts AS maxTs, sealed_at AS sealedAt";
 
 /** The recent-messages tail keeps at most this many messages and this much text. */
 const TAIL_MESSAGES = 2_000;
@@ -64,6 +90,15 @@ const TAIL_CHARS = 4_000_000;
 
 export class ChannelStore {
   readonly #sql: SqlStorage;
+  readonly #sha256: Sha256;
+  /** The chain hash of the head entry (undefined: not read yet). */
+  #headHash: string | undefined;
+  /** The lowest seq with a row in `messages`; head + 1 when there is none (undefined: not read yet). */
+  #firstHot: number | undefined;
+  /** The sealed segments, ascending (undefined: not read yet). */
+  #segments: SegmentRow[] | undefined;
+  /** Some idempotency keys live in `sealed_keys` (undefined: not read yet). */
+  #hasSealedKeys: boolean | undefined;
   #channel: ChannelRow | null | undefined;
   #members: Map<string, MemberRow> | undefined;
   #blockers: Map<string, Set<string>> | undefined;
@@ -75,8 +110,9 @@ export class ChannelStore {
   #headUnsaved = false;
   #tailChars = 0;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, sha256: Sha256 = nativeSha256) {
     this.#sql = sql;
+    this.#sha256 = sha256;
   }
 
   channel(): ChannelRow | null {
@@ -351,11 +387,13 @@ export class ChannelStore {
    * (then null: nothing is written). One statement, so it is atomic on its own; the head moves
    * in memory and reaches its row with `persistBatched`.
    */
-  append(m: Omit<WireMessage, "seq">): number | null {
+  append(m: Omit<WireMessage, "seq" | "hash">): WireMessage | null {
     const channel = this.channel();
     const seq = (channel?.headSeq ?? 0) + 1;
+    const firstHot = this.firstHotSeq();
+    const hash = messageHash(this.#sha256, m.channel_id, this.headHash(), { ...m, seq });
     const written = this.#sql.exec(
-      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts, hash) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
       m.id,
@@ -363,12 +401,209 @@ export class ChannelStore {
       m.client_msg_id,
       m.text,
       m.ts,
+      hash,
     ).rowsWritten;
     if (written === 0) return null;
     if (channel) channel.headSeq = seq;
     this.#headUnsaved = true;
-    this.#remember({ ...m, seq });
-    return seq;
+    this.#headHash = hash;
+    if (firstHot > seq) this.#firstHot = seq;
+    const stored = { ...m, seq, hash };
+    this.#remember(stored);
+    return stored;
+  }
+
+  /** The chain hash of the head entry (GENESIS_HASH before the first). */
+  headHash(): string {
+    if (this.#headHash === undefined) {
+      const head = this.channel()?.headSeq ?? 0;
+      const hash = this.hashAt(head);
+      if (hash === undefined) throw new Error(`no chain hash for the head ${head}`);
+      this.#headHash = hash;
+    }
+    return this.#headHash;
+  }
+
+  /**
+   * The chain hash after entry `seq`, when SQLite knows it: seq 0 (the genesis), a row of
+   * `messages`, or the edge of a sealed segment. Undefined for an entry inside a segment.
+   */
+  hashAt(seq: number): string | undefined {
+    if (seq <= 0) return GENESIS_HASH;
+    if (seq >= this.firstHotSeq()) {
+      const tailFirst = this.#tail[0]?.seq;
+      if (tailFirst !== undefined && seq >= tailFirst) return this.#tail[seq - tailFirst]?.hash;
+      const row = this.#sql.exec<Row>("SELECT hash FROM messages WHERE seq = ?", seq).toArray()[0];
+      if (row) return row.hash as string;
+    }
+    const segments = this.segments();
+    const i = segmentIndexOf(segments, seq);
+    if (i >= 0 && segments[i]!.lastSeq === seq) return segments[i]!.lastHash;
+    if (i + 1 < segments.length && segments[i + 1]!.firstSeq === seq + 1) return segments[i + 1]!.prevHash;
+    return undefined;
+  }
+
+  /**
+   * Gives rows written before the chain existed their hashes, in seq order (once, when the object
+   * first starts on this version; every row is still in `messages` then, as nothing was sealed).
+   * Returns how many rows it filled.
+   */
+  backfillChain(): number {
+    const first = this.#sql.exec<Row>("SELECT MIN(seq) AS seq FROM messages WHERE hash = ''").one().seq;
+    if (first === null) return 0;
+    const channelId = this.channel()?.channelId ?? "";
+    let prev = this.hashAt((first as number) - 1);
+    if (prev === undefined) throw new Error(`no chain hash before ${first}`);
+    let filled = 0;
+    for (const row of this.#sql.exec<Row>(
+      `SELECT ${MESSAGE_COLS} FROM messages WHERE seq >= ? ORDER BY seq`,
+      first,
+    )) {
+      const m = this.#wire(row);
+      prev = messageHash(this.#sha256, channelId, prev, m);
+      this.#sql.exec("UPDATE messages SET hash = ? WHERE seq = ?", prev, m.seq);
+      filled++;
+    }
+    this.#headHash = undefined;
+    return filled;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The archive's bookkeeping (durable-objects/channel-room/sealer.ts).
+
+  /** The lowest seq still in `messages`; the head + 1 when none is. */
+  firstHotSeq(): number {
+    if (this.#firstHot === undefined) {
+      const row = this.#sql.exec<Row>("SELECT MIN(seq) AS seq FROM messages").one();
+      this.#firstHot = (row.seq as number | null) ?? (this.channel()?.headSeq ?? 0) + 1;
+    }
+    return this.#firstHot;
+  }
+
+  /** Message rows in SQLite. */
+  hotCount(): number {
+    return (this.channel()?.headSeq ?? 0) - this.firstHotSeq() + 1;
+  }
+
+  /** The sealed segments, ascending and contiguous from seq 1. */
+  segments(): readonly SegmentRow[] {
+    this.#segments ??= this.#sql
+      .exec<Row>(`SELECT ${SEGMENT_COLS} FROM segments ORDER BY first_seq`)
+      .toArray() as unknown as SegmentRow[];
+    return this.#segments;
+  }
+
+  /** The last seq in R2 (0 before the first segment). */
+  sealedThrough(): number {
+    return this.segments().at(-1)?.lastSeq ?? 0;
+  }
+
+  /** The segment holding `seq`, if it is sealed. */
+  segmentOf(seq: number): SegmentRow | undefined {
+    const segments = this.segments();
+    const i = segmentIndexOf(segments, seq);
+    const s = segments[i];
+    return s && s.lastSeq >= seq ? s : undefined;
+  }
+
+  /** Records a segment that is in R2 and was read back intact. Idempotent. */
+  recordSegment(s: SegmentRow): void {
+    this.#sql.exec(
+      `INSERT INTO segments (first_seq, last_seq, key, bytes, checksum, text_chars, prev_hash, last_hash, min_ts, max_ts, sealed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (first_seq) DO NOTHING`,
+      s.firstSeq,
+      s.lastSeq,
+      s.key,
+      s.bytes,
+      s.checksum,
+      s.textChars,
+      s.prevHash,
+      s.lastHash,
+      s.minTs,
+      s.maxTs,
+      s.sealedAt,
+    );
+    this.#segments = undefined;
+  }
+
+  /** Seq, text length and time of up to `limit` rows after `afterSeq`: what the sealer plans a segment from. */
+  sealPlan(afterSeq: number, limit: number): { seq: number; chars: number; ts: number }[] {
+    return this.#sql
+      .exec<Row>(
+        "SELECT seq, length(text) AS chars, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+        afterSeq,
+        limit,
+      )
+      .toArray() as unknown as { seq: number; chars: number; ts: number }[];
+  }
+
+  /** Rows from `messages` after `afterSeq`, ascending, straight from SQLite (for sealing). */
+  rows(afterSeq: number, limit: number): WireMessage[] {
+    const out: WireMessage[] = [];
+    for (const row of this.#sql.exec<Row>(
+      `SELECT ${MESSAGE_COLS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`,
+      afterSeq,
+      limit,
+    )) {
+      out.push(this.#wire(row));
+    }
+    return out;
+  }
+
+  /**
+   * Deletes the oldest rows, at most `max` of them and none after `throughSeq` or after what is
+   * sealed, keeping their idempotency keys in `sealed_keys`. One statement pair, atomic with the
+   * event's other writes. Returns how many rows left.
+   */
+  dropSealed(throughSeq: number, max: number): number {
+    const from = this.firstHotSeq();
+    const to = Math.min(throughSeq, this.sealedThrough(), from + max - 1);
+    if (to < from) return 0;
+    const keys: [number, number][] = [];
+    for (const row of this.#sql.exec<Row>(
+      "SELECT seq, sender_id AS senderId, client_msg_id AS clientMsgId FROM messages WHERE seq BETWEEN ? AND ?",
+      from,
+      to,
+    )) {
+      keys.push([row.seq as number, sealedKeyOf(row.senderId as string, row.clientMsgId as string)]);
+    }
+    for (let i = 0; i < keys.length; i += 45) {
+      const chunk = keys.slice(i, i + 45);
+      this.#sql.exec(
+        `INSERT INTO sealed_keys (seq, key) VALUES ${chunk.map(() => "(?, ?)").join(", ")} ON CONFLICT (seq) DO NOTHING`,
+        ...chunk.flat(),
+      );
+    }
+    this.#sql.exec("DELETE FROM messages WHERE seq BETWEEN ? AND ?", from, to);
+    this.#firstHot = to + 1;
+    this.#hasSealedKeys = true;
+    const cut = this.#tail.findIndex((m) => m.seq > to);
+    if (cut !== 0) {
+      const dropped = cut < 0 ? this.#tail : this.#tail.slice(0, cut);
+      for (const m of dropped) this.#tailChars -= m.text.length;
+      this.#tail = cut < 0 ? [] : this.#tail.slice(cut);
+    }
+    return to - from + 1;
+  }
+
+  /**
+   * Seqs of archived messages that may carry this idempotency key (a 48-bit hash of it: a
+   * candidate is confirmed by reading the message). Empty for a key never archived.
+   */
+  sealedCandidates(senderId: string, clientMsgId: string): number[] {
+    this.#hasSealedKeys ??=
+      this.#sql.exec<Row>("SELECT EXISTS (SELECT 1 FROM sealed_keys) AS any").one().any === 1;
+    if (!this.#hasSealedKeys) return [];
+    return this.#sql
+      .exec<Row>("SELECT seq FROM sealed_keys WHERE key = ?", sealedKeyOf(senderId, clientMsgId))
+      .toArray()
+      .map((r) => r.seq as number);
+  }
+
+  /** A message still in SQLite, by its id (a scan of at most HOT + SEGMENT rows; ids are not indexed). */
+  hotById(id: string): WireMessage | null {
+    const row = this.#sql.exec<Row>(`SELECT ${MESSAGE_COLS} FROM messages WHERE id = ?`, id).toArray()[0];
+    return row ? this.#wire(row) : null;
   }
 
   #remember(m: WireMessage): void {
@@ -443,6 +678,39 @@ export class ChannelStore {
       client_msg_id: row.clientMsgId as string,
       text: row.text as string,
       ts: row.ts as number,
+      hash: row.hash as string,
     };
   }
+}
+
+/** The index of the last segment whose first seq is at most `seq` (-1: none). */
+function segmentIndexOf(segments: readonly SegmentRow[], seq: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (segments[mid]!.firstSeq <= seq) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/**
+ * 48 bits of an idempotency key, as a safe integer: two 32-bit FNV-1a hashes of
+ * `sender_id \n client_msg_id` with different offsets, 24 bits of each. Not cryptographic:
+ * a match is only a candidate, confirmed against the archived message.
+ */
+export function sealedKeyOf(senderId: string, clientMsgId: string): number {
+  const text = `${senderId}\n${clientMsgId}`;
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 8) * 0x1000000 + (b >>> 8);
 }

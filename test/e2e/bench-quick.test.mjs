@@ -15,7 +15,16 @@ after(() => rmSync(out, { recursive: true, force: true }));
 it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 180_000 }, async () => {
   const r = await runSuite({ quick: true, outDir: out, log: () => {} });
   const s = r.scenarios;
-  for (const name of ["dm", "group_viewing", "group_user", "saturate", "resume", "idle", "flood"]) {
+  for (const name of [
+    "dm",
+    "group_viewing",
+    "group_user",
+    "saturate",
+    "resume",
+    "archive",
+    "idle",
+    "flood",
+  ]) {
     assert.ok(s[name], `scenario ${name} ran`);
   }
   const runs = [
@@ -36,6 +45,14 @@ it("runs every benchmark scenario with lost = 0 and duplicates = 0", { timeout: 
     assert.equal(run.duplicates, 0, "resume: duplicates");
     assert.equal(run.exactly_once_in_order, true, "resume: exactly once, in order");
   }
+  const a = s.archive;
+  assert.equal(a.all_sealed, true, "archive: every message sealed on the r2 server");
+  assert.equal(a.resume.exactly_once_in_order, true, "archive: resumes exactly once, in order");
+  assert.equal(a.wrong_pages, 0, "archive: every history page held what it must");
+  assert.ok(
+    a.dm_while_sealing.segments_sealed.every((n) => n > 0),
+    "archive: the channel sealed during the 1:1 runs",
+  );
   for (const side of ["product", "floor"]) {
     const [run] = s.idle[side].runs;
     assert.equal(run.devices, r.settings.idle.devices, `idle ${side}: every device connected`);

@@ -1,7 +1,8 @@
 // The client SDK (client/src) against the real Worker, across network failures: a TCP proxy
 // (test/fixtures/tcp-proxy.mjs) sits between the SDK and the Worker and cuts or silences every
 // connection, as a flaky network would. The SDK must reconnect and resume by itself, send each
-// outbox message exactly once, and end up holding every message once, in seq order.
+// outbox message exactly once, and end up holding every message once, in seq order; a frame the
+// proxy alters on the way must be refused by the chain check, never shown.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { bootWorker } from "../../scripts/boot-worker.mjs";
@@ -30,6 +31,8 @@ before(async () => {
 
 afterEach(() => {
   t.closeAll();
+  proxy.rewrite(null);
+  proxy.uncompressed(false);
   // Muted connections stay in fetch's keep-alive pool, shared by every client of this process.
   proxy.dropAll();
 });
@@ -127,6 +130,38 @@ describe("SDK over a failing network", () => {
     assert.equal(stored.length, 1);
     assert.equal(stored[0].client_msg_id, echo.client_msg_id);
     assert.equal(stored[0].text, "only once");
+  });
+
+  it("refuses a message altered on the way, says so, and shows the real one once it arrives intact", async () => {
+    const { alice, bob, ch } = await pair();
+    const integrity = [];
+    bob.on("error", (e) => e.code === "integrity" && integrity.push(e));
+    proxy.uncompressed(true);
+    bob.connect();
+    bob.openConversation(ch);
+    alice.connect();
+    await waitFor("bob's sockets open", () => bob.state === "open" && bob.conversationState === "open");
+    alice.send(ch, "before");
+    await waitFor("the first message at bob", () => sent(bob, ch).length === 1);
+
+    // Someone on the path changes the amount in the server's frames to Bob (same length).
+    proxy.rewrite("pay 100 EUR", "pay 900 EUR");
+    alice.send(ch, "pay 100 EUR");
+    await waitFor("an integrity error at bob", () => integrity.length > 0);
+    assert.equal(integrity[0].channel_id, ch);
+    assert.equal(integrity[0].seq, 2);
+    assert.deepEqual(
+      sent(bob, ch).map((m) => m.text),
+      ["before"],
+      "the altered message is not shown",
+    );
+
+    // The path is clean again: the next message leaves a gap, which the SDK fills, with the real text.
+    proxy.rewrite(null);
+    proxy.uncompressed(false);
+    alice.send(ch, "after");
+    await waitFor("all three at bob", () => sent(bob, ch).length === 3);
+    assertInOrderOnce(sent(bob, ch), ["before", "pay 100 EUR", "after"]);
   });
 
   it("messages written while offline are sent once each, in the order written, after reconnecting", async () => {

@@ -1,8 +1,10 @@
 // The client SDK's pure parts (client/src), without a server: the message log's cursor and
 // dedupe rules, receipt counting, text rules, the typing throttle, and the REST layer's
-// single-flight refresh against a scripted fetch, and the friends list under live frames.
+// single-flight refresh against a scripted fetch, the friends list under live frames, and the
+// check of each channel's hash chain.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ChainCheck, ChainIntegrityError } from "../../client/src/chain-check.ts";
 import { ChatApiError } from "../../client/src/chat-api-error.ts";
 import { FriendBook } from "../../client/src/friend-book.ts";
 import { MessageLog } from "../../client/src/message-log.ts";
@@ -11,6 +13,8 @@ import { ReceiptBook } from "../../client/src/receipts.ts";
 import { Rest } from "../../client/src/rest.ts";
 import { SnapshotClock } from "../../client/src/snapshot-clock.ts";
 import { TypingThrottle } from "../../client/src/typing.ts";
+import { GENESIS_HASH, messageHash } from "../../domain/log-chain.ts";
+import { sha256 } from "../../domain/sha256.ts";
 
 const CH = "gr_01JD8Z5E6F7G8H9J0K1M2N3P4Q";
 const msg = (seq, extra = {}) => ({
@@ -280,5 +284,74 @@ describe("Rest", () => {
       rest.request("GET", "/push/vapid-public-key", undefined, { auth: false }),
       (err) => err instanceof ChatApiError && err.code === "network" && err.status === 0,
     );
+  });
+});
+
+describe("ChainCheck", () => {
+  // A channel's log as the server writes it: each message's hash chains it to the one before.
+  const chained = (n, channel = CH) => {
+    const out = [];
+    let prev = GENESIS_HASH;
+    for (let seq = 1; seq <= n; seq++) {
+      const m = { ...msg(seq), channel_id: channel, hash: "" };
+      m.hash = messageHash(sha256, channel, prev, m);
+      prev = m.hash;
+      out.push(m);
+    }
+    return out;
+  };
+  const log = chained(30);
+  const at = (seq) => log[seq - 1];
+  const prevOf = (seq) => (seq === 1 ? GENESIS_HASH : at(seq - 1).hash);
+  const refused = (fn, seq) =>
+    assert.throws(
+      fn,
+      (err) => err instanceof ChainIntegrityError && err.code === "integrity" && err.seq === seq,
+    );
+
+  it("takes pages and live messages in any order, each checked against what is held on both sides", () => {
+    const check = new ChainCheck();
+    check.page(CH, prevOf(21), log.slice(20, 25)); // the newest page: 21..25, anchored at 20
+    check.one(at(26)); // live, chains to 25
+    check.one(at(28)); // live beyond a gap: taken on its own hash for now
+    check.page(CH, prevOf(11), log.slice(10, 20)); // an older page ending just before 21
+    check.page(CH, prevOf(27), [at(27)]); // the gap's fill, checked against 28 after it
+    check.page(CH, GENESIS_HASH, log.slice(0, 10)); // back to the start
+    check.page(CH, prevOf(5), log.slice(4, 8)); // copies of held messages, identical
+  });
+
+  it("refuses an altered, lost, reordered or foreign message, and a page that does not continue", () => {
+    const check = new ChainCheck();
+    check.page(CH, prevOf(11), log.slice(10, 20));
+    // Altered text, same hash (what a tampering store or transport can do).
+    refused(() => check.page(CH, prevOf(1), [at(1), { ...at(2), text: "changed" }, at(3)]), 2);
+    // A lost message in the middle of a page.
+    refused(() => check.page(CH, prevOf(1), [at(1), at(3)]), 3);
+    // Reordered.
+    refused(() => check.page(CH, prevOf(1), [at(2), at(1)]), 2);
+    // A page whose stated start is not the held hash.
+    refused(() => check.page(CH, at(5).hash, [at(21)]), 21);
+    // A page ending just before a held message it does not chain to (10 altered, hash recomputed).
+    const forged = { ...at(10), text: "forged" };
+    forged.hash = messageHash(sha256, CH, prevOf(10), forged);
+    refused(() => check.page(CH, prevOf(10), [forged]), 10);
+    // A live message that does not follow the held one before it.
+    refused(() => check.one({ ...at(21), text: "changed" }), 21);
+    // Another channel's message in this channel's page.
+    refused(() => check.page(CH, prevOf(21), [{ ...at(21), channel_id: "gr_OTHER" }]), 21);
+    // None of it was held: the real messages still fit.
+    check.page(CH, prevOf(1), log.slice(0, 10));
+    check.page(CH, prevOf(21), log.slice(20, 30));
+  });
+
+  it("anchors a member who joined later at the join point its first page gives", () => {
+    const check = new ChainCheck();
+    // Joined at 12 with nothing since: an empty page whose next_after_seq is the join point.
+    check.page(CH, at(12).hash, [], 12);
+    check.one(at(13));
+    refused(() => check.one({ ...at(14), hash: at(13).hash }), 14);
+    const other = new ChainCheck();
+    other.page(CH, at(12).hash, [], 12);
+    refused(() => other.one({ ...at(13), text: "not what was sent" }), 13);
   });
 });

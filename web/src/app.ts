@@ -179,7 +179,12 @@ export class App {
       else if (e.code === "not_a_member" && e.channel_id && e.channel_id === this.#view?.channelId) {
         this.toast("You are no longer a member of this conversation.");
       } else if (e.code === "replaced") this.toast("This device connected again elsewhere.");
-      else console.warn("edge chat:", e.code, e.message);
+      else if (e.code === "integrity") {
+        // A message or page that does not chain to the history held here was refused (the
+        // SDK's hash-chain check): say so rather than show a conversation with a hole in it.
+        this.toast("Some messages failed their integrity check and were not shown.");
+        console.error("edge chat:", e.message);
+      } else console.warn("edge chat:", e.code, e.message);
     });
 
     const onRoute = () => this.#route();

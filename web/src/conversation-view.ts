@@ -12,6 +12,7 @@
  * a text over the limit stays in the composer and is refused with a reason when sent.
  */
 import {
+  ChainIntegrityError,
   type ChatClient,
   type ChatMessage,
   codePointLength,
@@ -527,7 +528,10 @@ export class ConversationView {
       const { hasMore } = await this.#host.chat.loadOlder(this.channelId, PAGE);
       this.#hasOlder = hasMore;
     } catch (err) {
-      this.#host.toast(errorText(err));
+      // A page that failed the hash-chain check would fail again: stop scrolling back into it
+      // (the SDK's `integrity` event has already said so).
+      if (err instanceof ChainIntegrityError) this.#hasOlder = false;
+      else this.#host.toast(errorText(err));
     } finally {
       this.#loadingOlder = false;
     }

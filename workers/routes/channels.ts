@@ -60,8 +60,9 @@ channels.get("/:id", async (c) =>
 
 channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
   const q = c.req.valid("query");
-  if (q.before !== undefined && q.after !== undefined) {
-    throw new ChatError("validation_failed", "give either before or after, not both");
+  const modes = [q.before, q.after, q.around, q.around_id].filter((x) => x !== undefined).length;
+  if (modes > 1) {
+    throw new ChatError("validation_failed", "give at most one of before, after, around and around_id");
   }
   return c.json(await unwrap(channelStub(c.env, channelId(c)).history(c.get("userId"), q)));
 });

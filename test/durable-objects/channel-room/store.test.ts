@@ -9,6 +9,8 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { describe, expect, it } from "vitest";
+import { GENESIS_HASH, messageHash } from "../../../domain/log-chain.ts";
+import { sha256 } from "../../../domain/sha256.ts";
 import migrations from "../../../migrations/channel-room/migrations.js";
 import { ChannelStore } from "../../../storage/channel/store.ts";
 
@@ -37,7 +39,7 @@ describe("ChannelStore", () => {
       });
       before.putMember("alice", "owner", 1, 0);
       for (let n = 1; n <= 5; n++) {
-        expect(before.append(message(n))).toBe(n);
+        expect(before.append(message(n))?.seq).toBe(n);
         before.markRead("alice", n);
       }
       const row = state.storage.sql.exec<{ head_seq: number }>("SELECT head_seq FROM channel").one();
@@ -48,7 +50,7 @@ describe("ChannelStore", () => {
       expect(after.channel()?.headSeq).toBe(5);
       expect(after.append(message(5))).toBeNull();
       expect(after.byClientMsgId("alice", "c5")?.seq).toBe(5);
-      expect(after.append(message(6))).toBe(6);
+      expect(after.append(message(6))?.seq).toBe(6);
       expect(after.after(0, 100).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
       // The own-read marker was the part allowed to be lost; it is written by the next batch.
       expect(after.member("alice")?.readSeq).toBe(0);
@@ -60,6 +62,29 @@ describe("ChannelStore", () => {
         )
         .one();
       expect(saved).toEqual({ head_seq: 6, read_seq: 6 });
+    });
+  });
+  it("chains every row to the one before, and gives rows from before the chain their hashes once", async () => {
+    const stub = env.CHANNEL_ROOM.getByName(`store-${crypto.randomUUID()}`);
+    await runInDurableObject(stub, (_room, state) => {
+      const store = new ChannelStore(state.storage.sql);
+      store.createChannel({ channelId: "gr_TEST", kind: "group", name: "t", ownerId: "alice", createdAt: 1 });
+      store.putMember("alice", "owner", 1, 0);
+      const stored = [1, 2, 3, 4].map((n) => store.append(message(n))!);
+      let prev = GENESIS_HASH;
+      for (const m of stored) {
+        expect(m.hash).toBe(messageHash(sha256, "gr_TEST", prev, m));
+        prev = m.hash;
+      }
+      // Rows written by a version without the chain have no hash: the first start fills them in.
+      state.storage.sql.exec("UPDATE messages SET hash = ''");
+      const restarted = new ChannelStore(state.storage.sql);
+      expect(restarted.backfillChain()).toBe(4);
+      expect(restarted.after(0, 10).map((m) => m.hash)).toEqual(stored.map((m) => m.hash));
+      expect(restarted.backfillChain()).toBe(0);
+      expect(restarted.append(message(5))!.hash).toBe(
+        messageHash(sha256, "gr_TEST", prev, { ...message(5), seq: 5 }),
+      );
     });
   });
 });

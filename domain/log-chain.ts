@@ -1,0 +1,95 @@
+/**
+ * @module domain/log-chain
+ * The hash chain of a channel's log (docs/protocol.md §2.6): each entry's `hash` is
+ * `SHA-256(hash of the entry before ‖ digest of this entry)`, and the digest is `SHA-256` of the
+ * entry's canonical bytes. The chain links digests, not texts, so a later delete can drop an
+ * entry's text and keep its digest: the chain stays checkable (docs/protocol.md §2.6, "Deleting
+ * later"). One definition, used by the channel that writes the chain, the SDK that checks it and
+ * the audit script that rebuilds it; the SHA-256 implementation is passed in, so the server can
+ * use the runtime's native one and a browser the synchronous one in domain/sha256.ts.
+ */
+
+/** SHA-256 of some bytes, synchronously: 32 bytes. */
+export type Sha256 = (data: Uint8Array) => Uint8Array;
+
+/** The hash "before" seq 1: 32 zero bytes, in hex. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** The fields of a message entry that its digest covers (its `channel_id` is passed beside it). */
+export interface MessageEntry {
+  seq: number;
+  id: string;
+  sender_id: string;
+  client_msg_id: string;
+  text: string;
+  ts: number;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The canonical bytes of a message entry: for each field in this order, its UTF-8 byte length
+ * as a 4-byte big-endian integer, then its UTF-8 bytes. Fields: the entry type `"message"`,
+ * `channel_id`, `seq` and `ts` as decimal digits, `id`, `sender_id`, `client_msg_id`, `text`.
+ * UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD.
+ */
+export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
+  const fields = [
+    "message",
+    channelId,
+    String(e.seq),
+    e.id,
+    e.sender_id,
+    e.client_msg_id,
+    String(e.ts),
+    e.text,
+  ];
+  let max = 0;
+  for (const f of fields) max += 4 + f.length * 3;
+  const out = new Uint8Array(max);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const f of fields) {
+    const { written } = encoder.encodeInto(f, out.subarray(at + 4));
+    view.setUint32(at, written);
+    at += 4 + written;
+  }
+  return out.subarray(0, at);
+}
+
+/** The digest of a message entry: SHA-256 of its canonical bytes. */
+export function messageDigest(hash: Sha256, channelId: string, e: MessageEntry): Uint8Array {
+  return hash(messageBytes(channelId, e));
+}
+
+/** The chain hash after an entry: SHA-256 of the hash before it (32 bytes) and its digest (32 bytes). */
+export function chainLink(hash: Sha256, prevHex: string, digest: Uint8Array): string {
+  const buf = new Uint8Array(64);
+  buf.set(fromHex(prevHex), 0);
+  buf.set(digest, 32);
+  return toHex(hash(buf));
+}
+
+/** The chain hash of a message entry, given the hash of the entry before it. */
+export function messageHash(hash: Sha256, channelId: string, prevHex: string, e: MessageEntry): string {
+  return chainLink(hash, prevHex, messageDigest(hash, channelId, e));
+}
+
+/** True for 64 lowercase hex digits. */
+export function isChainHash(text: unknown): text is string {
+  return typeof text === "string" && /^[0-9a-f]{64}$/.test(text);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += HEX[b];
+  return s;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
