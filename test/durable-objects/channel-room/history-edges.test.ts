@@ -7,12 +7,16 @@
  * duplicate, no message past the budget, and the chain hash before it right. Runs on the real
  * SQLite of a ChannelRoom object and the real local R2 bucket, with the cache on and nearly off.
  */
+
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { ulid } from "ulid";
 import { describe, expect, it } from "vitest";
 import { GENESIS_HASH } from "../../../domain/log-chain.ts";
 import { Sealer } from "../../../durable-objects/channel-room/sealer.ts";
+import migrations from "../../../migrations/channel-room/migrations.js";
 import type { WireMessage } from "../../../protocol/frames.ts";
 import { Archive, SegmentCache } from "../../../storage/channel/archive.ts";
 import { ChannelHistory } from "../../../storage/channel/history.ts";
@@ -70,6 +74,8 @@ describe("reads across SQLite and R2", () => {
     const channelId = `gr_PROPERTY${seed}${crypto.randomUUID().slice(0, 8)}`;
     const stub = env.CHANNEL_ROOM.getByName(channelId);
     await runInDurableObject(stub, async (_room, state) => {
+      // The tables a channel gets when it is created (ChannelRoom.create migrates then).
+      await migrate(drizzle(state.storage), migrations);
       const store = new ChannelStore(state.storage.sql);
       store.createChannel({ channelId, kind: "group", name: "p", ownerId: "alice", createdAt: 1 });
       store.putMember("alice", "owner", 1, 0);

@@ -66,7 +66,8 @@ describe("ChannelStore", () => {
   });
   it("chains every row to the one before, and gives rows from before the chain their hashes once", async () => {
     const stub = env.CHANNEL_ROOM.getByName(`store-${crypto.randomUUID()}`);
-    await runInDurableObject(stub, (_room, state) => {
+    await runInDurableObject(stub, async (_room, state) => {
+      await migrate(drizzle(state.storage), migrations);
       const store = new ChannelStore(state.storage.sql);
       store.createChannel({ channelId: "gr_TEST", kind: "group", name: "t", ownerId: "alice", createdAt: 1 });
       store.putMember("alice", "owner", 1, 0);
