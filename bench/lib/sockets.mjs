@@ -49,7 +49,7 @@ export function makeApi(base) {
 
 /** Counters shared by every socket of a run: heartbeats sent and answered, closes. */
 export function socketStats() {
-  return { pings: 0, pongs: 0, unexpectedCloses: 0, closeCodes: {} };
+  return { pings: 0, pongs: 0, unexpectedCloses: 0, closeCodes: {}, sendsOnClosed: 0 };
 }
 
 const HELLO_TIMEOUT_MS = 30_000;
@@ -98,7 +98,12 @@ export function openSocket(url, onData, stats, label) {
       resolve({
         ws,
         hello,
-        send: (text) => ws.send(text),
+        // A socket the server closed (a limit, say) is counted, not thrown at the generator: the
+        // run goes on, and the report shows the closes and the messages never acknowledged.
+        send: (text) => {
+          if (ws.readyState === 1) ws.send(text);
+          else stats.sendsOnClosed++;
+        },
         close() {
           closing = true;
           if (ws.readyState <= 1) ws.close(1000);

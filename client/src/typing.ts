@@ -1,8 +1,8 @@
 /**
  * @module client/typing
  * Typing, both ways (docs/protocol.md §6.6). Out: at most one `typing` frame per 3 s per
- * channel, as the server relays no more than that; a send ends the indicator, so the next
- * keystroke may announce again at once. In: an indicator shows until its `expires_at` or a
+ * channel, as the server takes no more than that; a send ends the indicator, so the next
+ * keystroke may announce again sooner, but never within a second of the last. In: an indicator shows until its `expires_at` or a
  * `typing_stopped`, whichever comes first.
  */
 
@@ -13,18 +13,28 @@ export const TYPING_TTL_MS = 6_000;
 
 /** Longest pause of `typing` after refusals (docs/protocol.md §9.6). */
 const MAX_TYPING_PAUSE_MS = 60_000;
+/**
+ * After a send, the next keystroke may announce again this soon after the last `typing`: the
+ * server takes at most one `typing` per socket per second over time (LIMIT_TYPING_PER_SOCKET,
+ * 10 per 10 s), and someone sending messages faster than that would otherwise be refused.
+ */
+export const TYPING_AFTER_SEND_MS = 1_000;
 
 /** Decides whether a keystroke sends a `typing` frame. */
 export class TypingThrottle {
-  readonly #last = new Map<string, number>();
+  readonly #last = new Map<string, { at: number; sent: boolean }>();
   /** Refused as too fast: no `typing` until then, and how long the last pause was. */
   readonly #paused = new Map<string, { until: number; ms: number }>();
 
-  /** True, and remembered, if this channel's last `typing` left at least 3 s ago and no refusal's pause lasts. */
+  /**
+   * True, and remembered, if this channel's last `typing` left at least 3 s ago (1 s if a
+   * message was sent since: it ended the indicator) and no refusal's pause lasts.
+   */
   take(channelId: string, now = Date.now()): boolean {
     if ((this.#paused.get(channelId)?.until ?? 0) > now) return false;
-    if (now - (this.#last.get(channelId) ?? Number.NEGATIVE_INFINITY) < TYPING_INTERVAL_MS) return false;
-    this.#last.set(channelId, now);
+    const last = this.#last.get(channelId);
+    if (last && now - last.at < (last.sent ? TYPING_AFTER_SEND_MS : TYPING_INTERVAL_MS)) return false;
+    this.#last.set(channelId, { at: now, sent: false });
     return true;
   }
 
@@ -38,9 +48,10 @@ export class TypingThrottle {
     this.#paused.set(channelId, { until: now + ms, ms });
   }
 
-  /** A message was sent: the server ended the indicator. */
+  /** A message was sent: the server ended the indicator, so the next keystroke may announce it sooner. */
   reset(channelId: string): void {
-    this.#last.delete(channelId);
+    const last = this.#last.get(channelId);
+    if (last) last.sent = true;
     this.#paused.delete(channelId);
   }
 }

@@ -117,14 +117,23 @@ describe("text rules and typing", () => {
     assert.equal(preview("😀ab", 2), "😀a");
   });
 
-  it("lets one typing frame out per 3 s per channel, and again at once after a send", () => {
+  it("lets one typing frame out per 3 s per channel, and after a send one a second at most", () => {
     const t = new TypingThrottle();
     assert.equal(t.take(CH, 0), true);
     assert.equal(t.take(CH, 2_999), false);
     assert.equal(t.take("other", 1_000), true);
     assert.equal(t.take(CH, 3_000), true);
     t.reset(CH);
-    assert.equal(t.take(CH, 3_001), true);
+    // Within the server's one typing per socket per second (LIMIT_TYPING_PER_SOCKET): refused.
+    assert.equal(t.take(CH, 3_500), false);
+    assert.equal(t.take(CH, 4_000), true);
+    // Five messages a second, each typed first: one typing frame a second leaves, never more.
+    let frames = 0;
+    for (let ms = 4_001; ms < 14_000; ms += 200) {
+      if (t.take(CH, ms)) frames++;
+      t.reset(CH);
+    }
+    assert.ok(frames <= 10, `${frames} typing frames in 10 s`);
   });
 
   it("a frame newer than a snapshot in flight wins over it", () => {
