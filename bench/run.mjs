@@ -56,10 +56,10 @@ export const PRESETS = {
   full: {
     reps: 3,
     /**
-     * Saturation repeats are skipped when they would take the run past this (seconds): the
-     * 10-minute budget less a margin, with `idleReserveSeconds` kept for the idle phase.
+     * Saturation repeats are skipped when they would take the run past this (seconds), with
+     * `idleReserveSeconds` kept for the idle phase: three repeats of three runs need ~9 minutes.
      */
-    budgetSeconds: 585,
+    budgetSeconds: 1020,
     /** What the idle phase is expected to need, kept free for it (seconds). */
     idleReserveSeconds: 190,
     /**
@@ -250,6 +250,18 @@ export async function runSuite({
       steal_pct: r.steal_pct,
     });
   const side = () => ({ runs: [], median: null });
+  /**
+   * Runs one phase; a phase that fails (a crash of the generator or a server) is reported with
+   * its error, and the suite goes on with the next, so one scenario never loses the others.
+   */
+  const phase = async (name, fn) => {
+    try {
+      await fn();
+    } catch (err) {
+      log(`[${elapsed()}] ${name}: FAILED: ${err?.stack ?? err}`);
+      problems.push({ server: "generator", level: "error", message: `${name}: ${err?.message ?? err}` });
+    }
+  };
   // The quick preset shares one server pair between phases; the full run boots per phase.
   // `vars`: limits a scenario raises (servers.mjs SEND_VARS); the quick preset's shared product
   // raises them for every scenario, as its saturation needs them. dm and idle run on
@@ -449,137 +461,148 @@ export async function runSuite({
 
   // ---- Phase B: saturation, every run on a fresh server: the product with markers as real
   // clients send them, the product without, and the floor (messages only), in rotating order.
-  if (want.has("saturate")) {
-    const cfg = preset.saturate;
-    scenarios.saturate = { ...cfg, markers: true, product: side(), floor: side() };
-    scenarios.saturate_plain = { ...cfg, markers: false, product: side(), floor: null };
-    let repStarted = performance.now();
-    let repMs = 0;
-    for (let rep = 0; rep < cfg.reps; rep++) {
-      if (rep > 0 && preset.budgetSeconds) {
-        const reserve = want.has("idle") ? preset.idleReserveSeconds * 1000 : 0;
-        if (performance.now() + repMs + reserve > started + preset.budgetSeconds * 1000) {
-          log(`[${elapsed()}] saturate: repetition ${rep + 1} skipped, it would not fit the time budget`);
-          scenarios.saturate.skipped_reps = cfg.reps - rep;
-          break;
-        }
-      }
-      repStarted = performance.now();
-      const runs = [
-        ["saturate", "product", true],
-        ["saturate_plain", "product", false],
-        ["saturate", "floor", false],
-      ];
-      for (const [key, name, markers] of rotate(runs, rep)) {
-        log(`[${elapsed()}] ${key} ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
-        const server = await acquire(name, SEND_VARS);
-        let g = groups[name];
-        try {
-          g ??=
-            name === "product"
-              ? await group.setupProduct(server, cfg, stats)
-              : await group.setupFloor(server, cfg, stats);
-          g.markers(markers);
-          await g.view(true);
-          await sleep(500);
-          const r = await saturate(server, g, cfg, `s${key}${rep}`);
-          scenarios[key][name].runs.push(r);
-          log(
-            `[${elapsed()}] ${key} ${name} ${rep + 1}: ${r.sustained_msgs_per_s} msg/s, ${r.sustained_deliveries_per_s} deliveries/s; stopped by ${r.stopped_by}; lost ${r.lost}, dup ${r.duplicates}`,
-          );
-        } finally {
-          // The quick preset reuses phase A's group and servers; they are closed at the end.
-          if (g && !shared) {
-            g.stop();
-            await closeAll(g.sockets());
+  if (want.has("saturate"))
+    await phase("saturate", async () => {
+      const cfg = preset.saturate;
+      scenarios.saturate = { ...cfg, markers: true, product: side(), floor: side() };
+      scenarios.saturate_plain = { ...cfg, markers: false, product: side(), floor: null };
+      let repStarted = performance.now();
+      let repMs = 0;
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        if (rep > 0 && preset.budgetSeconds) {
+          const reserve = want.has("idle") ? preset.idleReserveSeconds * 1000 : 0;
+          if (performance.now() + repMs + reserve > started + preset.budgetSeconds * 1000) {
+            log(`[${elapsed()}] saturate: repetition ${rep + 1} skipped, it would not fit the time budget`);
+            scenarios.saturate.skipped_reps = cfg.reps - rep;
+            break;
           }
-          await release(server);
         }
+        repStarted = performance.now();
+        const runs = [
+          ["saturate", "product", true],
+          ["saturate_plain", "product", false],
+          ["saturate", "floor", false],
+        ];
+        for (const [key, name, markers] of rotate(runs, rep)) {
+          log(`[${elapsed()}] ${key} ${name} ${rep + 1}: ${shared ? "starting" : "booting"}`);
+          const server = await acquire(name, SEND_VARS);
+          let g = groups[name];
+          try {
+            g ??=
+              name === "product"
+                ? await group.setupProduct(server, cfg, stats)
+                : await group.setupFloor(server, cfg, stats);
+            g.markers(markers);
+            await g.view(true);
+            await sleep(500);
+            const r = await saturate(server, g, cfg, `s${key}${rep}`);
+            scenarios[key][name].runs.push(r);
+            log(
+              `[${elapsed()}] ${key} ${name} ${rep + 1}: ${r.sustained_msgs_per_s} msg/s, ${r.sustained_deliveries_per_s} deliveries/s; stopped by ${r.stopped_by}; lost ${r.lost}, dup ${r.duplicates}`,
+            );
+          } finally {
+            // The quick preset reuses phase A's group and servers; they are closed at the end.
+            if (g && !shared) {
+              g.stop();
+              await closeAll(g.sockets());
+            }
+            await release(server);
+          }
+        }
+        repMs = performance.now() - repStarted;
       }
-      repMs = performance.now() - repStarted;
-    }
-  }
+    });
 
   // ---- Phase C: idle devices, each server alone.
-  if (want.has("idle")) {
-    const cfg = preset.idle;
-    scenarios.idle = { ...cfg, product: side(), floor: side() };
-    for (const name of ["product", "floor"]) {
-      log(`[${elapsed()}] idle ${name}: ${shared ? "" : "booting, then "}${cfg.devices} devices`);
-      const tb = performance.now();
-      const server = await acquire(name);
-      const bootMs = Math.round(performance.now() - tb);
-      try {
-        // The floor gets as many devices as the product managed to connect in its budget.
-        const devices = scenarios.idle.product.runs[0]?.devices ?? cfg.devices;
-        const r =
-          name === "product" ? await idleProduct(server, cfg) : await idleFloor(server, { ...cfg, devices });
-        r.boot_ms = bootMs;
-        scenarios.idle[name].runs.push(r);
-        log(
-          `[${elapsed()}] idle ${name}: ${r.memory_per_device_kb} KiB/device, ${r.idle_cpu_pct}% CPU idle, heartbeat wake-ups ${r.heartbeat_wakeups}, ${r.connects_per_s} connects/s (boot ${r.boot_ms} ms, seed ${r.seed_ms ?? 0} ms, connect ${r.connect_ms} ms, close ${r.close_ms} ms)`,
-        );
-      } finally {
-        const tc = performance.now();
-        await release(server);
-        log(`[${elapsed()}] idle ${name}: server closed in ${Math.round(performance.now() - tc)} ms`);
+  if (want.has("idle"))
+    await phase("idle", async () => {
+      const cfg = preset.idle;
+      scenarios.idle = { ...cfg, product: side(), floor: side() };
+      for (const name of ["product", "floor"]) {
+        log(`[${elapsed()}] idle ${name}: ${shared ? "" : "booting, then "}${cfg.devices} devices`);
+        const tb = performance.now();
+        const server = await acquire(name);
+        const bootMs = Math.round(performance.now() - tb);
+        try {
+          // The floor gets as many devices as the product managed to connect in its budget.
+          const devices = scenarios.idle.product.runs[0]?.devices ?? cfg.devices;
+          const r =
+            name === "product"
+              ? await idleProduct(server, cfg)
+              : await idleFloor(server, { ...cfg, devices });
+          r.boot_ms = bootMs;
+          scenarios.idle[name].runs.push(r);
+          log(
+            `[${elapsed()}] idle ${name}: ${r.memory_per_device_kb} KiB/device, ${r.idle_cpu_pct}% CPU idle, heartbeat wake-ups ${r.heartbeat_wakeups}, ${r.connects_per_s} connects/s (boot ${r.boot_ms} ms, seed ${r.seed_ms ?? 0} ms, connect ${r.connect_ms} ms, close ${r.close_ms} ms)`,
+          );
+        } finally {
+          const tc = performance.now();
+          await release(server);
+          log(`[${elapsed()}] idle ${name}: server closed in ${Math.round(performance.now() - tc)} ms`);
+        }
       }
-    }
-  }
+    });
   // ---- Phase D: flood, on its own server with the limits as they ship; then the limiter's
   // cost on the 1:1 path against the baseline commit, each on fresh servers, interleaved.
-  if (want.has("flood")) {
-    const cfg = preset.flood;
-    log(`[${elapsed()}] flood: booting the product with wrangler.toml's limits`);
-    const P = await bootProduct({ viaProxy });
-    let fs;
-    try {
-      fs = await setupFlood(P, cfg, stats);
-      const r = await runFlood(P, fs, cfg, "fl");
-      scenarios.flood = { ...cfg, product: { runs: [r], median: null }, floor: null };
-      for (const p of r.phases) {
-        const f = p.flooder;
-        log(
-          `[${elapsed()}] flood ${p.phase}: quiet p50 ${p.quiet.send_to_recipient_ms.p50} p99 ${p.quiet.send_to_recipient_ms.p99} ms` +
-            (f
-              ? `, flooder stored ${f.accepted_per_s}/s of ${f.sent_per_s}/s sent, ${f.not_stored} not stored (${f.refused} refusals), ${f.cpu_us_per_refusal ?? "–"} µs CPU each`
-              : ""),
-        );
+  if (want.has("flood"))
+    await phase("flood", async () => {
+      const cfg = preset.flood;
+      log(`[${elapsed()}] flood: booting the product with wrangler.toml's limits`);
+      const P = await bootProduct({ viaProxy });
+      let fs;
+      try {
+        fs = await setupFlood(P, cfg, stats);
+        const r = await runFlood(P, fs, cfg, "fl");
+        scenarios.flood = { ...cfg, product: { runs: [r], median: null }, floor: null };
+        for (const p of r.phases) {
+          const f = p.flooder;
+          log(
+            `[${elapsed()}] flood ${p.phase}: quiet p50 ${p.quiet.send_to_recipient_ms.p50} p99 ${p.quiet.send_to_recipient_ms.p99} ms` +
+              (f
+                ? `, flooder stored ${f.accepted_per_s}/s of ${f.sent_per_s}/s sent, ${f.not_stored} not stored (${f.refused} refusals), ${f.cpu_us_per_refusal ?? "–"} µs CPU each`
+                : ""),
+          );
+        }
+      } finally {
+        fs?.quiet.stop();
+        if (fs) await closeAll(fs.quiet.sockets);
+        note(P);
+        await P.close();
       }
-    } finally {
-      fs?.quiet.stop();
-      if (fs) await closeAll(fs.quiet.sockets);
-      note(P);
-      await P.close();
-    }
-    const ref = baseline === undefined ? (quick ? null : defaultBaseline()) : baseline;
-    if (ref) scenarios.flood.cost = await limiterCost(ref, cfg.cost);
-    else scenarios.flood.cost = { skipped: "no baseline commit (pass --baseline REF)" };
-  }
+      const ref = baseline === undefined ? (quick ? null : defaultBaseline()) : baseline;
+      if (ref) scenarios.flood.cost = await limiterCost(ref, cfg.cost);
+      else scenarios.flood.cost = { skipped: "no baseline commit (pass --baseline REF)" };
+    });
 
   // ---- Phase E: the history archive, on three product servers of its own (their archive
   // settings differ: bench/scenarios/archive.mjs). After the saturation phase, so that it takes nothing from the time
   // budget the saturation repeats are fitted into.
-  if (want.has("archive")) {
-    log(`[${elapsed()}] archive: booting three product servers`);
-    const r = await archive({
-      boot: async (vars) => {
-        const server = await bootProduct({ viaProxy, vars: { ...SEND_VARS, ...vars } });
-        return {
-          ...server,
-          close: async () => {
-            note(server);
-            await server.close();
-          },
-        };
-      },
-      cfg: preset.archive,
-      reps: preset.archive.reps,
-      leadInSeconds: preset.leadInSeconds,
-      log: (line) => log(`[${elapsed()}] ${line}`),
+  if (want.has("archive"))
+    await phase("archive", async () => {
+      log(`[${elapsed()}] archive: booting three product servers`);
+      const r = await archive({
+        boot: async (vars) => {
+          // It posts 10,000 messages as fast as acks return and reads history pages back to back:
+          // the message and history limits are raised on its servers, nothing else.
+          const server = await bootProduct({
+            viaProxy,
+            vars: { ...SEND_VARS, LIMIT_HISTORY_PER_USER: "100000/1s", ...vars },
+          });
+          return {
+            ...server,
+            close: async () => {
+              note(server);
+              await server.close();
+            },
+          };
+        },
+        cfg: preset.archive,
+        reps: preset.archive.reps,
+        leadInSeconds: preset.leadInSeconds,
+        log: (line) => log(`[${elapsed()}] ${line}`),
+      });
+      scenarios.archive = r;
     });
-    scenarios.archive = r;
-  }
 
   /**
    * The 1:1 path (the dm scenario) on this code and on commit `ref`, each on a fresh server
