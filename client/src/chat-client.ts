@@ -634,14 +634,15 @@ export class ChatClient {
   }
 
   /**
-   * Marks the channel read up to what this device holds (its cursor): on the channel socket
-   * if it is the conversation on screen, else over REST. Cheap to call often, on every new
-   * message while the conversation is read: at most one `read` per channel per second leaves
-   * (client/markers.ts), with the newest position.
+   * Marks the channel read up to what this device holds (its cursor), or up to `upTo` if that
+   * is lower: an app that shows where reading stopped marks what was actually on screen, not
+   * every message it holds. On the channel socket if it is the conversation on screen, else
+   * over REST. Cheap to call often, on every new message while the conversation is read: at
+   * most one `read` per channel per second leaves (client/markers.ts), with the newest position.
    */
-  markRead(channelId: string): void {
-    const seq = this.#log.cursor(channelId) ?? 0;
-    if (seq === 0) return;
+  markRead(channelId: string, upTo?: number): void {
+    const seq = Math.min(this.#log.cursor(channelId) ?? 0, upTo ?? Number.POSITIVE_INFINITY);
+    if (seq <= 0) return;
     const known = this.#summaries.get(channelId)?.summary;
     if (known && known.read_seq >= seq) return;
     const last = this.#readSent.get(channelId);

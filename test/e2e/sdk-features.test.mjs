@@ -204,6 +204,24 @@ describe("SDK features against the real Worker", () => {
     );
   });
 
+  it("markRead(id, upTo) moves the marker as far as was read, never past the cursor", async () => {
+    const alice = await signup(t, server.url, "alice");
+    const bob = await signup(t, server.url, "bob");
+    await befriend(alice, bob);
+    const { channel_id: ch } = await alice.openDm(bob.session.user_id);
+    const raw = await rawChannelSocket(t, alice, ch);
+    await raw.sendMany(5, (i) => `r${i + 1}`);
+    bob.openConversation(ch); // not connected: the marker moves over REST
+    await waitFor("bob holds all five", () => bob.cursor(ch) === 5);
+    const bobsMarker = async () =>
+      (await bob.loadReceipts(ch)).members.find((m) => m.user_id === bob.session.user_id).read_seq;
+
+    bob.markRead(ch, 2); // two of five were on screen
+    await waitFor("marker at 2", async () => (await bobsMarker()) === 2);
+    bob.markRead(ch, 99); // beyond what is held: stops at the cursor
+    await waitFor("marker at the cursor", async () => (await bobsMarker()) === 5, 5_000);
+  });
+
   it("concurrent calls with an expired access token share one refresh, and the rotated token is stored", async () => {
     const store = new MemoryStore();
     const alice = await signup(t, server.url, "alice", { store });
