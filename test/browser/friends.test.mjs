@@ -1,7 +1,8 @@
 // Friend requests arrive live: with each page left on its Friends tab, and nothing reloaded or
 // clicked on the receiving side, a request shows up with the Friends badge, an acceptance turns
 // it into a friend, and a withdrawal, a decline and a block take it away (issue #16). The web
-// client no longer polls the list: what changes it is the user socket's `friend` frames.
+// client no longer polls the list: what changes it is the user socket's `friend` frames. And the
+// sidebar's "Add friend" and "New group" buttons, with icons that cannot be taken for each other.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertText, eventually, friendRow, handle, setup, signUp } from "./helpers.mjs";
@@ -73,6 +74,29 @@ describe("friend requests in the browser", () => {
     await friendRow(alice, b, "friends").getByTestId("friend-block").click();
     await friendRow(alice, b, "blocked").waitFor({ timeout: LIVE });
     await gone(bob, a, "friends");
+  });
+
+  test("the sidebar's New group and Add friend look different; Add friend opens the handle field", async () => {
+    const shapes = async (id) =>
+      alice
+        .getByTestId(id)
+        .locator("svg path")
+        .evaluateAll((paths) => paths.map((p) => p.getAttribute("d")));
+    const group = await shapes("new-group");
+    const friend = await shapes("add-friend");
+    assert.ok(group.length > 0 && friend.length > 0);
+    // Not one shape in common: a plus on one person is "add a friend", two people are a group.
+    assert.deepEqual(
+      group.filter((d) => friend.includes(d)),
+      [],
+    );
+    assert.equal(await alice.getByTestId("new-group").getAttribute("aria-label"), "New group");
+    assert.equal(await alice.getByTestId("add-friend").getAttribute("aria-label"), "Add friend");
+
+    await alice.getByTestId("tab-chats").click();
+    await alice.getByTestId("add-friend").click();
+    assert.equal(await alice.getByTestId("tab-friends").getAttribute("aria-selected"), "true");
+    assert.equal(await alice.evaluate(() => document.activeElement?.dataset.testid), "friend-handle");
   });
 
   test("no page errors", () => {

@@ -71,6 +71,28 @@ export async function api(base, method, path, token, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Sends `texts` in order on one channel socket, without waiting between them (quicker than REST). */
+export async function sendMany(base, token, channelId, texts) {
+  const t = await api(base, "POST", "/connect", token, { channel_id: channelId });
+  const ws = new WebSocket(t.url, [t.protocol, `ticket.${t.ticket}`]);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener("open", resolve);
+    ws.addEventListener("error", reject);
+  });
+  let acked = 0;
+  const done = new Promise((resolve) =>
+    ws.addEventListener("message", (e) => {
+      if (e.data !== "pong" && JSON.parse(e.data).type === "ack" && ++acked === texts.length) resolve();
+    }),
+  );
+  const batch = randomBytes(4).toString("hex"); // each call's ids are new: a reused one is a retry
+  texts.forEach((text, i) => {
+    ws.send(JSON.stringify({ v: 1, type: "send", client_msg_id: `seed-${batch}-${i}`, text }));
+  });
+  await done;
+  ws.close();
+}
+
 /** A handle no earlier run has taken (storage may outlive a boot). */
 export function handle(name) {
   return `${name}_${randomBytes(4).toString("hex")}`;

@@ -15,30 +15,10 @@ import {
   messageTexts,
   openFromList,
   PASSWORD,
+  sendMany,
   sentMessage,
   setup,
 } from "./helpers.mjs";
-
-/** Sends `texts` in order on one channel socket, without waiting between them (quicker than REST). */
-async function sendMany(base, token, channelId, texts) {
-  const t = await api(base, "POST", "/connect", token, { channel_id: channelId });
-  const ws = new WebSocket(t.url, [t.protocol, `ticket.${t.ticket}`]);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve);
-    ws.addEventListener("error", reject);
-  });
-  let acked = 0;
-  const done = new Promise((resolve) =>
-    ws.addEventListener("message", (e) => {
-      if (e.data !== "pong" && JSON.parse(e.data).type === "ack" && ++acked === texts.length) resolve();
-    }),
-  );
-  texts.forEach((text, i) => {
-    ws.send(JSON.stringify({ v: 1, type: "send", client_msg_id: `seed-${i}`, text }));
-  });
-  await done;
-  ws.close();
-}
 
 describe("history, safety and push", () => {
   let env;
@@ -65,6 +45,9 @@ describe("history, safety and push", () => {
       dm,
       Array.from({ length: COUNT }, (_, i) => `m ${i + 1}`),
     );
+    // Bob has read them all (on another device): the conversation opens at its newest message.
+    // (One with unread messages opens at the first of them: test/browser/reading.test.mjs.)
+    await api(env.url, "POST", `/channels/${dm}/read`, bob.access_token, { seq: COUNT });
     page = await env.newPage();
     await logIn(page, b);
   });

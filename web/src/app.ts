@@ -58,6 +58,8 @@ export class App {
   #friendsAgain = false;
   readonly #unsubs: (() => void)[] = [];
   #listFrame = 0;
+  /** The conversation list's first load (read markers, unread counts): settled either way. */
+  #listLoaded: Promise<void> = Promise.resolve();
   #friendsLoad: Promise<void> | null = null;
   #toastTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -121,6 +123,18 @@ export class App {
           on: { click: () => void this.#newGroup() },
         },
         icon("newGroup"),
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon",
+          title: "Add friend",
+          "aria-label": "Add friend",
+          testid: "add-friend",
+          on: { click: () => this.#addFriend() },
+        },
+        icon("addPerson"),
       ),
     );
     const sidebar = h(
@@ -210,7 +224,10 @@ export class App {
       })
       .catch(() => {});
     void this.#loadFriends();
-    chat.channels().catch((err) => this.toast(errorText(err)));
+    this.#listLoaded = chat.channels().then(
+      () => {},
+      (err) => this.toast(errorText(err)),
+    );
     this.#setTab("chats");
     this.#route();
   }
@@ -289,6 +306,8 @@ export class App {
       title: (id: string) => this.#title(id),
       peerOf: (id: string) => this.#peerOf(id),
       memberCount: (id: string) => this.#groups.get(id)?.members.length ?? null,
+      summary: (id: string) =>
+        this.#listLoaded.then(() => this.#chat.conversations().find((c) => c.channel_id === id)),
       back: () => this.#back(),
       addMembers: (id: string) => void this.#addMembers(id),
       leaveGroup: (id: string) => void this.#leaveGroup(id),
@@ -476,6 +495,12 @@ export class App {
       message: (id: string) => void this.#openDm(id),
       presence: (id: string) => chat.presence(id),
     };
+  }
+
+  /** The sidebar's "Add friend": the Friends tab, with the cursor in its handle field. */
+  #addFriend(): void {
+    this.#setTab("friends");
+    this.#friendsPanel?.focusHandle();
   }
 
   async #openDm(userId: string): Promise<void> {

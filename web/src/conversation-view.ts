@@ -3,9 +3,16 @@
  * The conversation on screen: header, message list, typing line and composer. It opens the
  * channel socket through the SDK (`openConversation`) and renders `chat.messages(id)`, which is
  * already ordered by `seq` with local echoes last, so this view never sorts or deduplicates.
- * Rendering is keyed (one element per message, reused while its content is unchanged), so a new
- * message or a tick costs a few DOM nodes, not the whole list. Scrolling to the top loads older
- * history and keeps what was on screen in place.
+ * Rendering is keyed (one element per message, date separator or divider, reused while its
+ * content is unchanged), so a new message or a tick costs a few DOM nodes, not the whole list.
+ * Scrolling to the top loads older history and keeps what was on screen in place.
+ *
+ * **Where reading stopped.** A conversation with unread messages opens at the first of them,
+ * under a "New messages" divider, with a "Jump to latest" button; one with none opens at the
+ * newest. The read marker moves as far as the reader has actually seen (the newest message on
+ * screen, `markRead(id, seq)`), never to the end at once. While the reader follows the end of
+ * the conversation, each new message is marked read as it shows; messages that arrive while
+ * they do not (scrolled up, or the page hidden) get the divider above them.
  *
  * The composer never cuts what is typed or pasted (a `maxlength` would, and it counts UTF-16
  * units where the limit counts code points). Near the limit it shows a counter in code points;
@@ -13,17 +20,20 @@
  */
 import {
   ChainIntegrityError,
+  type ChannelSummary,
   type ChatClient,
   type ChatMessage,
   codePointLength,
   MAX_MESSAGE_CODE_POINTS,
 } from "../../client/src/index.ts";
 import { h } from "./dom.ts";
-import { errorText, retryCanFix } from "./errors.ts";
-import { clockTime, hueOf, initials, presenceText } from "./format.ts";
+import { errorText } from "./errors.ts";
+import { dayKey, dayLabel, hueOf, initials, presenceText } from "./format.ts";
 import { icon } from "./icons.ts";
-import { linkify } from "./linkify.ts";
+import { mayFold } from "./long-text.ts";
+import { blockedElement, daySeparator, messageElement, ticksOf, unreadDivider } from "./message-item.ts";
 import type { People } from "./people.ts";
+import { newestSeen, type Placed, ReadPosition } from "./read-position.ts";
 
 /** What the view needs from the app around it. */
 export interface ConversationHost {
@@ -36,6 +46,8 @@ export interface ConversationHost {
   peerOf(channelId: string): string | null;
   /** Member count of a group, when known. */
   memberCount(channelId: string): number | null;
+  /** The conversation's list entry (read marker, unread count) once the list is loaded; undefined if it has none. */
+  summary(channelId: string): Promise<ChannelSummary | undefined>;
   back(): void;
   addMembers(channelId: string): void;
   leaveGroup(channelId: string): void;
@@ -45,6 +57,14 @@ export interface ConversationHost {
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 150;
 const PAGE = 50;
+/** Pages loaded back to reach the first unread message (the REST maximum)… */
+const UNREAD_PAGE = 200;
+/** …at most this many: past that, the conversation opens at the oldest loaded, and scrolling up finds the divider. */
+const MAX_UNREAD_PAGES = 5;
+/** How long opening waits for a catch-up still bringing the first unread message. */
+const SETTLE_WAIT_MS = 5_000;
+/** Space left above the divider when the conversation opens at it. */
+const DIVIDER_MARGIN_PX = 12;
 /** The composer's counter shows from this many code points (90% of the limit). */
 const COUNT_FROM = MAX_MESSAGE_CODE_POINTS * 0.9;
 
@@ -62,6 +82,8 @@ export class ConversationView {
   readonly #isGroup: boolean;
   readonly #list: HTMLElement;
   readonly #historyNote: HTMLElement;
+  readonly #jump: HTMLButtonElement;
+  readonly #jumpCount: HTMLElement;
   readonly #typing: HTMLElement;
   readonly #input: HTMLTextAreaElement;
   /** The composer's character counter (code points), shown near the limit. */
@@ -72,10 +94,21 @@ export class ConversationView {
   readonly #subtitle: HTMLElement;
   readonly #avatar: HTMLElement;
   readonly #rendered = new Map<string, Rendered>();
+  #placed: Placed[] = [];
   /** Messages of a blocked user that the reader chose to show (this view only). */
   readonly #revealed = new Set<string>();
+  /** Long messages the reader unfolded (this view only). */
+  readonly #unfolded = new Set<string>();
   #hasOlder = true;
-  #loadingOlder = false;
+  #olderLoad: Promise<void> | null = null;
+  /**
+   * Opening is settled: the read marker is known and the first unread message held (or given
+   * up on), and the view was placed at it. Until then nothing is marked read.
+   */
+  #anchored = false;
+  /** The reader scrolled before opening settled: leave the view where they put it. */
+  #userMoved = false;
+  readonly #read: ReadPosition;
   #frame = 0;
   #closed = false;
 
@@ -83,6 +116,7 @@ export class ConversationView {
     this.#host = host;
     this.channelId = channelId;
     this.#isGroup = channelId.startsWith("gr_");
+    this.#read = new ReadPosition(host.myId);
 
     this.#title = h("h2", { testid: "conv-title", id: "conv-title" });
     this.#subtitle = h("small", { testid: "conv-subtitle" });
@@ -135,15 +169,32 @@ export class ConversationView {
     );
 
     this.#historyNote = h("div", { class: "history-note", testid: "history-status" });
+    const moved = () => {
+      this.#userMoved = true;
+    };
     this.#list = h("div", {
       class: "messages",
       role: "log",
       "aria-labelledby": "conv-title",
       tabindex: "0",
       testid: "message-list",
-      on: { scroll: () => this.#onScroll() },
+      on: { scroll: () => this.#onScroll(), wheel: moved, touchmove: moved, keydown: moved },
     });
     this.#list.append(this.#historyNote);
+    this.#jumpCount = h("span", { class: "count", testid: "jump-count" });
+    this.#jump = h(
+      "button",
+      {
+        type: "button",
+        class: "jump",
+        hidden: true,
+        testid: "jump-latest",
+        on: { click: () => this.#jumpToLatest() },
+      },
+      icon("down", 16),
+      "Jump to latest",
+      this.#jumpCount,
+    );
     this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
 
     this.#count = h("span", { class: "count", testid: "composer-count", "aria-live": "polite" });
@@ -192,13 +243,16 @@ export class ConversationView {
       "main",
       { class: "conversation", "data-channel-id": channelId, testid: "conversation" },
       header,
-      this.#list,
+      h("div", { class: "timeline" }, this.#list, this.#jump),
       this.#typing,
       composer,
     );
   }
 
-  /** Opens the channel socket and shows what the SDK holds; loads the newest page if needed. */
+  /**
+   * Opens the channel socket and shows what the SDK holds; loads the newest page if needed,
+   * then settles where reading stopped.
+   */
   open(): void {
     this.#host.chat.openConversation(this.channelId);
     this.el.dataset.socket = this.#host.chat.conversationState;
@@ -208,6 +262,7 @@ export class ConversationView {
     if (this.#host.chat.messages(this.channelId).filter((m) => m.status === "sent").length < PAGE) {
       void this.#loadOlder();
     }
+    void this.#settle();
   }
 
   close(): void {
@@ -246,39 +301,67 @@ export class ConversationView {
     });
   }
 
-  render({ stickToBottom = false }: { stickToBottom?: boolean }): void {
+  /**
+   * Renders what the SDK holds. The scroll then follows the end if the reader was there, keeps
+   * prepended history from moving what is on screen, or (`hold`) is left to the caller.
+   */
+  render({ stickToBottom = false, hold = false }: { stickToBottom?: boolean; hold?: boolean }): void {
     if (this.#closed) return;
     const list = this.#list;
     const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
     const fromBottom = list.scrollHeight - list.scrollTop;
     const messages = this.#host.chat.messages(this.channelId);
-    const before = this.#firstKey();
+    const before = this.#placed[0]?.seq;
+    if (this.#anchored) this.#read.arrived(messages, nearBottom && document.visibilityState === "visible");
+    const held = this.#host.chat.cursor(this.channelId) ?? 0;
+    const unreadAt = this.#read.dividerBefore(messages, this.#hasOlder, held);
 
     const keep = new Set<string>();
+    const placed: Placed[] = [];
+    const toMeasure: HTMLElement[] = [];
     let cursor: ChildNode | null = this.#historyNote.nextSibling;
-    let prevSender: string | null = null;
-    let newestMine = false;
-    for (const m of messages) {
-      const key = m.status === "sent" ? `s${m.seq}` : `c${m.client_msg_id}`;
+    /** Puts the item `key` next, rebuilt only if its signature changed. */
+    const put = (key: string, signature: string, build: () => HTMLElement): HTMLElement => {
       keep.add(key);
-      const showSender = this.#isGroup && m.sender_id !== this.#host.myId && m.sender_id !== prevSender;
-      prevSender = m.sender_id;
-      const mine = m.sender_id === this.#host.myId;
-      const ticks = mine ? this.#ticks(m) : null;
-      const collapsed = !mine && this.#host.chat.isBlocked(m.sender_id) && !this.#revealed.has(key);
-      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}|${collapsed}`;
       let r = this.#rendered.get(key);
       if (!r || r.signature !== signature) {
-        const el = collapsed ? this.#collapsed(m, key) : this.#message(m, mine, showSender, ticks);
+        const el = build();
         if (r) {
           if (cursor === r.el) cursor = el;
           r.el.replaceWith(el);
         }
         r = { el, signature };
         this.#rendered.set(key, r);
+        if (el.querySelector(".bubble.folded")) toMeasure.push(el);
       }
       if (r.el === cursor) cursor = cursor.nextSibling;
       else list.insertBefore(r.el, cursor);
+      return r.el;
+    };
+
+    let prevSender: string | null = null;
+    let prevDay = "";
+    let newestMine = false;
+    const today = dayLabel(Date.now());
+    for (const m of messages) {
+      const day = dayKey(m.ts);
+      if (day !== prevDay) {
+        const label = dayLabel(m.ts);
+        put(`d${day}`, `${label}|${today}`, () => daySeparator(m.ts, label));
+        prevDay = day;
+        prevSender = null;
+      }
+      if (m.status === "sent" && m.seq === unreadAt) {
+        put("unread", "", unreadDivider);
+        prevSender = null;
+      }
+      const key = m.status === "sent" ? `s${m.seq}` : `c${m.client_msg_id}`;
+      const mine = m.sender_id === this.#host.myId;
+      const el = put(key, this.#signature(m, key, mine, prevSender), () =>
+        this.#build(m, key, mine, prevSender),
+      );
+      if (m.status === "sent") placed.push({ seq: m.seq, el, fromOthers: !mine });
+      prevSender = m.sender_id;
       newestMine = mine;
     }
     for (const [key, r] of this.#rendered) {
@@ -287,25 +370,31 @@ export class ConversationView {
         this.#rendered.delete(key);
       }
     }
+    this.#placed = placed;
+    this.#measureFolds(toMeasure);
 
-    this.#historyNote.textContent = this.#loadingOlder
+    const loading = this.#olderLoad !== null;
+    this.#historyNote.textContent = loading
       ? "Loading earlier messages…"
       : !this.#hasOlder
         ? messages.length
           ? "Beginning of the conversation"
           : "No messages yet. Say hello!"
         : "";
-    this.#historyNote.dataset.state = this.#loadingOlder ? "loading" : this.#hasOlder ? "more" : "start";
+    this.#historyNote.dataset.state = loading ? "loading" : this.#hasOlder ? "more" : "start";
 
-    if (stickToBottom || (nearBottom && before === this.#firstKey()) || (newestMine && nearBottom)) {
+    if (hold) {
+      // The caller places the view.
+    } else if (!this.#anchored) {
+      // Opening: stay at the end until the place to open at is known.
+      if (!this.#userMoved) list.scrollTop = list.scrollHeight;
+    } else if (stickToBottom || (nearBottom && (before === placed[0]?.seq || newestMine))) {
       list.scrollTop = list.scrollHeight;
-    } else if (before !== this.#firstKey()) {
+    } else if (before !== placed[0]?.seq) {
       // Older messages were prepended: keep the same messages under the reader's eyes.
       list.scrollTop = list.scrollHeight - fromBottom;
-    } else if (nearBottom) {
-      list.scrollTop = list.scrollHeight;
     }
-    this.#maybeMarkRead();
+    this.#afterMove();
   }
 
   renderTyping(): void {
@@ -320,143 +409,89 @@ export class ConversationView {
 
   /** Called when the page becomes visible again. */
   visible(): void {
-    this.#maybeMarkRead();
+    this.#afterMove();
   }
 
-  #firstKey(): Element | null {
-    return this.#historyNote.nextElementSibling;
+  /** What a message's element shows: it is rebuilt when this changes. */
+  #signature(m: ChatMessage, key: string, mine: boolean, prevSender: string | null): string {
+    const ticks = mine ? ticksOf(this.#host.chat, this.channelId, this.#isGroup, m) : null;
+    const sender = this.#senderName(m, prevSender) ?? "";
+    const blocked = this.#isBlocked(m, key, mine);
+    return `${m.status}|${ticks?.state}|${ticks?.label}|${sender}|${blocked}|${this.#unfolded.has(key)}|${m.text}`;
   }
 
-  #ticks(m: ChatMessage): { label: string; state: string; title: string } | null {
-    if (m.status === "pending") return { label: "…", state: "pending", title: "Sending" };
-    if (m.status === "failed") return null;
-    const t = this.#host.chat.ticks(this.channelId, m.seq);
-    if (this.#isGroup) {
-      if (t.others > 0 && t.read > 0) {
-        return { label: `read by ${t.read}`, state: "read", title: `Read by ${t.read} of ${t.others}` };
-      }
-      if (t.delivered > 0) {
-        return {
-          label: `✓✓ ${t.delivered}/${t.others}`,
-          state: "delivered",
-          title: `Delivered to ${t.delivered} of ${t.others}`,
-        };
-      }
-      return { label: "✓", state: "sent", title: "Sent" };
+  #build(m: ChatMessage, key: string, mine: boolean, prevSender: string | null): HTMLElement {
+    if (this.#isBlocked(m, key, mine)) {
+      return blockedElement(m, () => {
+        this.#revealed.add(key);
+        this.render({});
+      });
     }
-    if (t.others > 0 && t.read >= t.others) return { label: "✓✓", state: "read", title: "Read" };
-    if (t.others > 0 && t.delivered >= t.others)
-      return { label: "✓✓", state: "delivered", title: "Delivered" };
-    return { label: "✓", state: "sent", title: "Sent" };
+    const unfolded = this.#unfolded.has(key);
+    const chat = this.#host.chat;
+    return messageElement(m, {
+      mine,
+      isGroup: this.#isGroup,
+      senderName: this.#senderName(m, prevSender),
+      ticks: mine ? ticksOf(chat, this.channelId, this.#isGroup, m) : null,
+      folded: !unfolded && mayFold(m.text),
+      unfolded,
+      toggleFold: () => this.#toggleFold(key),
+      retry: () => chat.retry(m.client_msg_id),
+      discard: () => chat.discard(m.client_msg_id),
+      edit: () => this.#edit(m),
+    });
   }
 
-  #message(
-    m: ChatMessage,
-    mine: boolean,
-    showSender: boolean,
-    ticks: { label: string; state: string; title: string } | null,
-  ): HTMLElement {
-    const bubble = h("div", { class: "bubble", testid: "message-text" });
-    bubble.append(linkify(m.text));
-    const meta = h(
-      "div",
-      { class: "meta" },
-      h("time", { datetime: new Date(m.ts).toISOString() }, clockTime(m.ts)),
-      ticks &&
-        h(
-          "span",
-          {
-            class: this.#isGroup ? "ticks group" : "ticks",
-            "data-state": ticks.state,
-            title: ticks.title,
-            "aria-label": ticks.title,
-            testid: "ticks",
-          },
-          ticks.state === "pending" ? icon("clock", 12) : ticks.label,
-        ),
-    );
-    // Retry only where it could help: a text refused as too long (or blank) is refused again
-    // however often it goes; it can be taken back into the composer instead.
-    const fail =
-      m.status === "failed"
-        ? h(
-            "div",
-            { class: "fail", role: "alert" },
-            h("span", { testid: "fail-reason" }, m.error?.message ?? "Not sent"),
-            retryCanFix(m.error?.code)
-              ? h(
-                  "button",
-                  {
-                    type: "button",
-                    testid: "retry",
-                    on: { click: () => this.#host.chat.retry(m.client_msg_id) },
-                  },
-                  "Retry",
-                )
-              : h("button", { type: "button", testid: "edit", on: { click: () => this.#edit(m) } }, "Edit"),
-            h(
-              "button",
-              {
-                type: "button",
-                testid: "discard",
-                on: { click: () => this.#host.chat.discard(m.client_msg_id) },
-              },
-              "Discard",
-            ),
-          )
-        : null;
-    return h(
-      "div",
-      {
-        class: mine ? "msg mine" : "msg",
-        testid: "message",
-        "data-seq": m.status === "sent" ? String(m.seq) : undefined,
-        "data-status": m.status,
-        "data-sender": m.sender_id,
-      },
-      showSender &&
-        h("div", { class: "sender", testid: "message-sender" }, this.#host.people.name(m.sender_id)),
-      bubble,
-      meta,
-      fail,
-    );
+  #senderName(m: ChatMessage, prevSender: string | null): string | null {
+    const show = this.#isGroup && m.sender_id !== this.#host.myId && m.sender_id !== prevSender;
+    return show ? this.#host.people.name(m.sender_id) : null;
+  }
+
+  #isBlocked(m: ChatMessage, key: string, mine: boolean): boolean {
+    return !mine && this.#host.chat.isBlocked(m.sender_id) && !this.#revealed.has(key);
   }
 
   /**
-   * A message from someone I blocked, in a group we share: it arrives (the group is shared) but
-   * stays folded behind a line, as in other messaging apps, until the reader asks to see it.
+   * Folded bubbles just built: those whose text fits after all are unfolded (no button);
+   * the others show "Show more". One layout for all of them, before the scroll is adjusted.
    */
-  #collapsed(m: ChatMessage, key: string): HTMLElement {
-    return h(
-      "div",
-      {
-        class: "msg blocked",
-        testid: "message",
-        "data-seq": String(m.seq),
-        "data-status": m.status,
-        "data-blocked": "",
-      },
-      h(
-        "div",
-        { class: "bubble collapsed", testid: "message-blocked" },
-        "Message from a blocked user · ",
-        h(
-          "button",
-          {
-            type: "button",
-            class: "link",
-            testid: "show-blocked",
-            on: {
-              click: () => {
-                this.#revealed.add(key);
-                this.render({});
-              },
-            },
-          },
-          "Show",
-        ),
-      ),
-    );
+  #measureFolds(elements: HTMLElement[]): void {
+    const fits = new Set<HTMLElement>();
+    for (const el of elements) {
+      const bubble = el.querySelector<HTMLElement>(".bubble.folded");
+      // A cut text folds for certain; the others are measured.
+      if (bubble && !("cut" in bubble.dataset) && bubble.scrollHeight <= bubble.clientHeight + 1)
+        fits.add(el);
+    }
+    for (const el of elements) {
+      if (fits.has(el)) {
+        el.querySelector(".bubble.folded")?.classList.remove("folded");
+        el.querySelector('[data-testid="show-more"]')?.remove();
+      } else {
+        const button = el.querySelector<HTMLElement>('[data-testid="show-more"]');
+        if (button) button.hidden = false;
+      }
+    }
+  }
+
+  /**
+   * Unfolds or folds a long message where it is: its top stays where it was on screen, unless
+   * it was above the screen (folding a long text back, read to its end): then it comes into view.
+   */
+  #toggleFold(key: string): void {
+    const list = this.#list;
+    const old = this.#rendered.get(key)?.el;
+    const top = old ? old.offsetTop - list.scrollTop : 0;
+    const folding = this.#unfolded.has(key);
+    if (folding) this.#unfolded.delete(key);
+    else this.#unfolded.add(key);
+    this.render({ hold: true });
+    const el = this.#rendered.get(key)?.el;
+    if (!el) return;
+    list.scrollTop = el.offsetTop - Math.max(top, DIVIDER_MARGIN_PX);
+    el.querySelector<HTMLElement>('[data-testid="show-more"]')?.focus({ preventScroll: true });
+    this.#afterMove();
   }
 
   /** Takes a failed message back into the composer, unless something else is being written. */
@@ -471,6 +506,95 @@ export class ConversationView {
     this.#updateCount();
     this.#input.focus();
   }
+
+  // ---- where reading stopped ------------------------------------------------------------------
+
+  /**
+   * Settles the opening: reads the read marker from the conversation list, loads back to the
+   * first unread message if it is not held (at most {@link MAX_UNREAD_PAGES} pages), waits for a
+   * catch-up that is still bringing it, then shows it under the divider.
+   */
+  async #settle(): Promise<void> {
+    const chat = this.#host.chat;
+    const summary = await this.#host.summary(this.channelId).catch(() => undefined);
+    if (this.#closed) return;
+    if (summary && summary.unread > 0) {
+      const readTo = summary.read_seq;
+      this.#read.openedUnread(readTo);
+      for (let pages = 0; pages < MAX_UNREAD_PAGES && this.#hasOlder; pages++) {
+        const oldest = this.#oldestHeld();
+        if (oldest !== undefined && oldest <= readTo + 1) break;
+        await this.#loadOlder(UNREAD_PAGE);
+        if (this.#closed) return;
+      }
+      await this.#until(() => (chat.cursor(this.channelId) ?? 0) > readTo, SETTLE_WAIT_MS);
+      if (this.#closed) return;
+    } else {
+      // Nothing unread (or no entry in the list yet: a conversation just started).
+      const held = chat.messages(this.channelId).findLast((m) => m.status === "sent");
+      this.#read.openedRead(Math.max(summary?.read_seq ?? 0, held?.seq ?? 0));
+    }
+    // Placed before anything counts as seen: at the divider if there is one, else at the end.
+    this.render({ hold: true });
+    const list = this.#list;
+    const divider = list.querySelector<HTMLElement>('[data-testid="unread-divider"]');
+    if (!this.#userMoved) {
+      list.scrollTop = divider ? divider.offsetTop - DIVIDER_MARGIN_PX : list.scrollHeight;
+    }
+    this.#anchored = true;
+    this.el.dataset.settled = "";
+    this.#afterMove();
+  }
+
+  /** Resolves when `done()` holds after a message or page arrives, or after `ms`. */
+  #until(done: () => boolean, ms: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    const chat = this.#host.chat;
+    return new Promise((resolve) => {
+      const stop = () => {
+        clearTimeout(timer);
+        for (const off of offs) off();
+        resolve();
+      };
+      const check = () => {
+        if (this.#closed || done()) stop();
+      };
+      const timer = setTimeout(stop, ms);
+      const offs = [chat.on("message", check), chat.on("history", check)];
+    });
+  }
+
+  #oldestHeld(): number | undefined {
+    return this.#host.chat.messages(this.channelId).find((m) => m.status === "sent")?.seq;
+  }
+
+  /** After a render or a scroll: mark read what is seen, and show or hide "Jump to latest". */
+  #afterMove(): void {
+    if (!this.#anchored || this.#closed) return;
+    if (document.visibilityState === "visible") {
+      this.#read.saw(newestSeen(this.#list, this.#placed));
+      // The SDK skips repeats and sends at most one `read` per second.
+      if (this.#read.seen > 0) this.#host.chat.markRead(this.channelId, this.#read.seen);
+    }
+    const unseen = this.#read.unseen(this.#placed);
+    const list = this.#list;
+    const below = list.scrollHeight - list.scrollTop - list.clientHeight;
+    const show = below > Math.max(NEAR_BOTTOM_PX, list.clientHeight / 2) || (unseen > 0 && below > 2);
+    this.#jump.hidden = !show;
+    this.#jumpCount.textContent = unseen > 0 ? `${unseen} new` : "";
+    this.#jump.setAttribute(
+      "aria-label",
+      unseen > 0 ? `Jump to latest, ${unseen} new messages` : "Jump to latest",
+    );
+  }
+
+  #jumpToLatest(): void {
+    this.#list.scrollTop = this.#list.scrollHeight;
+    this.#afterMove();
+    this.#list.focus({ preventScroll: true });
+  }
+
+  // ---- composer -------------------------------------------------------------------------------
 
   /**
    * The counter, in code points, from 90% of the limit; over the limit it says so. A text of
@@ -515,40 +639,41 @@ export class ConversationView {
     this.#input.style.height = `${Math.min(this.#input.scrollHeight + 2, 128)}px`;
   }
 
+  // ---- history --------------------------------------------------------------------------------
+
   #onScroll(): void {
     if (this.#list.scrollTop < LOAD_OLDER_PX) void this.#loadOlder();
-    this.#maybeMarkRead();
+    this.#afterMove();
   }
 
-  async #loadOlder(): Promise<void> {
-    if (this.#loadingOlder || !this.#hasOlder || this.#closed) return;
-    this.#loadingOlder = true;
+  /** Loads the page before the oldest message held; a call while one loads shares it. */
+  #loadOlder(limit = PAGE): Promise<void> {
+    if (this.#olderLoad) return this.#olderLoad;
+    if (!this.#hasOlder || this.#closed) return Promise.resolve();
+    const load = this.#fetchOlder(limit).finally(() => {
+      this.#olderLoad = null;
+      if (this.#closed) return;
+      this.render({});
+      // A short page does not fill the screen, and nothing could be scrolled to load more.
+      if (this.#hasOlder && this.#list.scrollHeight <= this.#list.clientHeight + LOAD_OLDER_PX) {
+        void this.#loadOlder();
+      }
+    });
+    this.#olderLoad = load;
     this.render({});
+    return load;
+  }
+
+  async #fetchOlder(limit: number): Promise<void> {
     try {
-      const { hasMore } = await this.#host.chat.loadOlder(this.channelId, PAGE);
+      const { hasMore } = await this.#host.chat.loadOlder(this.channelId, limit);
       this.#hasOlder = hasMore;
     } catch (err) {
       // A page that failed the hash-chain check would fail again: stop scrolling back into it
       // (the SDK's `integrity` event has already said so).
       if (err instanceof ChainIntegrityError) this.#hasOlder = false;
       else this.#host.toast(errorText(err));
-    } finally {
-      this.#loadingOlder = false;
     }
-    if (this.#closed) return;
-    this.render({});
-    // A short page does not fill the screen, and nothing could be scrolled to load more.
-    if (this.#hasOlder && this.#list.scrollHeight <= this.#list.clientHeight + LOAD_OLDER_PX) {
-      void this.#loadOlder();
-    }
-  }
-
-  /** Marks the conversation read while it is on screen and scrolled to its end (the SDK skips repeats). */
-  #maybeMarkRead(): void {
-    if (this.#closed || document.visibilityState !== "visible") return;
-    const list = this.#list;
-    if (list.scrollHeight - list.scrollTop - list.clientHeight > NEAR_BOTTOM_PX) return;
-    this.#host.chat.markRead(this.channelId);
   }
 }
 

@@ -14,6 +14,38 @@ export function shortTime(ts: number, now = Date.now()): string {
   return new Date(now).toDateString() === d.toDateString() ? timeFormat.format(d) : dayFormat.format(d);
 }
 
+const weekdayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
+const fullDateFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  month: "long",
+  day: "numeric",
+  year: "numeric",
+});
+
+/** The local calendar day of a time, "2026-03-14": messages of one day share it. */
+export function dayKey(ts: number): string {
+  const d = new Date(ts);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/**
+ * A date separator's label: "Today", "Yesterday", the weekday within the past week, then
+ * "Monday, March 3", with the year when it is not this year's.
+ */
+export function dayLabel(ts: number, now = Date.now()): string {
+  const day = new Date(ts);
+  const today = new Date(now);
+  const midnight = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
+  const daysAgo = Math.round((midnight(today) - midnight(day)) / 86_400_000);
+  if (daysAgo === 0) return "Today";
+  if (daysAgo === 1) return "Yesterday";
+  if (daysAgo > 1 && daysAgo < 7) return weekdayFormat.format(day);
+  return day.getFullYear() === today.getFullYear() ? dateFormat.format(day) : fullDateFormat.format(day);
+}
+
 /** The time of day of a message. */
 export function clockTime(ts: number): string {
   return ts ? timeFormat.format(new Date(ts)) : "";

@@ -26,6 +26,7 @@ export interface FriendsActions {
 export class FriendsPanel {
   readonly el: HTMLElement;
   readonly #lists: HTMLElement;
+  readonly #handle: HTMLInputElement;
   readonly #actions: FriendsActions;
 
   constructor(actions: FriendsActions) {
@@ -38,6 +39,7 @@ export class FriendsPanel {
       "aria-label": "Friend's handle",
       testid: "friend-handle",
     });
+    this.#handle = handle;
     const statusLine = h("p", { class: "status-text", role: "status", testid: "friend-status" });
     const add = h("button", { type: "submit", class: "primary", testid: "friend-add" }, "Add friend");
     const find = h(
@@ -68,6 +70,11 @@ export class FriendsPanel {
       h("section", { class: "section" }, h("h2", {}, "Add a friend"), find, statusLine),
       this.#lists,
     );
+  }
+
+  /** Puts the cursor in the handle field ("Add friend" in the sidebar). */
+  focusHandle(): void {
+    this.#handle.focus();
   }
 
   update(list: FriendsList): void {

@@ -4,14 +4,14 @@
  * no emoji: they render the same on every system, fonts or not).
  */
 const PATHS = {
-  /** Two people and a plus: a new group. */
+  /** Two people side by side: a new group (not a plus on one person, which is "add a friend"). */
   newGroup: [
-    "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z",
-    "M2.5 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6",
-    "M19 8v6",
-    "M16 11h6",
+    "M8.5 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7z",
+    "M2 20c0-3.6 2.9-6 6.5-6s6.5 2.4 6.5 6",
+    "M15.5 4.3a3.5 3.5 0 0 1 0 6.4",
+    "M18 14.4c2.4.8 4 2.9 4 5.6",
   ],
-  /** One person and a plus: add people. */
+  /** One person and a plus: add a friend, add people to a group. */
   addPerson: [
     "M10 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
     "M3 21c0-3.9 3.1-6.5 7-6.5s7 2.6 7 6.5",
@@ -22,6 +22,8 @@ const PATHS = {
   leave: ["M14 4h5v16h-5", "M10 8l-4 4 4 4", "M6 12h10"],
   /** An arrow to the left: back. */
   back: ["M19 12H5", "M11 6l-6 6 6 6"],
+  /** An arrow down: jump to the latest message. */
+  down: ["M12 5v14", "M6 13l6 6 6-6"],
   /** A clock: sending. */
   clock: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
 } as const;

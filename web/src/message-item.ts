@@ -1,0 +1,174 @@
+/**
+ * @module web/message-item
+ * One message of the conversation as DOM: the sender's name (groups), the bubble with its text
+ * (links made safely, long texts folded: long-text.ts), the time and the ticks of my own
+ * messages, and what to do with one that failed. Also the folded line of a blocked user's
+ * message, the date separators and the "new messages" divider. Pure builders: the view decides
+ * what goes where and when an element is rebuilt (its `signature` changed).
+ */
+import type { ChatClient, ChatMessage } from "../../client/src/index.ts";
+import { h } from "./dom.ts";
+import { retryCanFix } from "./errors.ts";
+import { clockTime, dayKey, dayLabel } from "./format.ts";
+import { icon } from "./icons.ts";
+import { linkify } from "./linkify.ts";
+import { foldedText, isCut } from "./long-text.ts";
+
+export interface Ticks {
+  label: string;
+  state: string;
+  title: string;
+}
+
+/** The ticks of one of my messages: 1:1 ✓ / ✓✓ / blue ✓✓; groups "✓✓ n/N" then "read by n". */
+export function ticksOf(chat: ChatClient, channelId: string, isGroup: boolean, m: ChatMessage): Ticks | null {
+  if (m.status === "pending") return { label: "…", state: "pending", title: "Sending" };
+  if (m.status === "failed") return null;
+  const t = chat.ticks(channelId, m.seq);
+  if (isGroup) {
+    if (t.others > 0 && t.read > 0) {
+      return { label: `read by ${t.read}`, state: "read", title: `Read by ${t.read} of ${t.others}` };
+    }
+    if (t.delivered > 0) {
+      return {
+        label: `✓✓ ${t.delivered}/${t.others}`,
+        state: "delivered",
+        title: `Delivered to ${t.delivered} of ${t.others}`,
+      };
+    }
+    return { label: "✓", state: "sent", title: "Sent" };
+  }
+  if (t.others > 0 && t.read >= t.others) return { label: "✓✓", state: "read", title: "Read" };
+  if (t.others > 0 && t.delivered >= t.others) return { label: "✓✓", state: "delivered", title: "Delivered" };
+  return { label: "✓", state: "sent", title: "Sent" };
+}
+
+export interface MessageOptions {
+  mine: boolean;
+  isGroup: boolean;
+  /** The sender's name above the bubble (a group's first message of a run), or null. */
+  senderName: string | null;
+  ticks: Ticks | null;
+  /** Rendered folded ("Show more"): a text that may be taller than the fold, not unfolded by the reader. */
+  folded: boolean;
+  /** Unfolded by the reader: "Show less" folds it again. */
+  unfolded: boolean;
+  toggleFold(): void;
+  retry(): void;
+  discard(): void;
+  /** Takes a failed message back into the composer. */
+  edit(): void;
+}
+
+export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
+  const cut = o.folded && isCut(m.text);
+  const bubble = h("div", {
+    class: o.folded ? "bubble folded" : "bubble",
+    "data-cut": cut,
+    testid: "message-text",
+  });
+  bubble.append(linkify(cut ? foldedText(m.text) : m.text));
+  // Hidden until the view has measured that the folded text does not fit (then it stays folded).
+  const fold =
+    o.folded || o.unfolded
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "link fold",
+            "aria-expanded": String(o.unfolded),
+            hidden: o.folded,
+            testid: "show-more",
+            on: { click: () => o.toggleFold() },
+          },
+          o.unfolded ? "Show less" : "Show more",
+        )
+      : null;
+  const meta = h(
+    "div",
+    { class: "meta" },
+    h("time", { datetime: new Date(m.ts).toISOString() }, clockTime(m.ts)),
+    o.ticks &&
+      h(
+        "span",
+        {
+          class: o.isGroup ? "ticks group" : "ticks",
+          "data-state": o.ticks.state,
+          title: o.ticks.title,
+          "aria-label": o.ticks.title,
+          testid: "ticks",
+        },
+        o.ticks.state === "pending" ? icon("clock", 12) : o.ticks.label,
+      ),
+  );
+  // Retry only where it could help: a text refused as too long (or blank) is refused again
+  // however often it goes; it can be taken back into the composer instead.
+  const fail =
+    m.status === "failed"
+      ? h(
+          "div",
+          { class: "fail", role: "alert" },
+          h("span", { testid: "fail-reason" }, m.error?.message ?? "Not sent"),
+          retryCanFix(m.error?.code)
+            ? h("button", { type: "button", testid: "retry", on: { click: o.retry } }, "Retry")
+            : h("button", { type: "button", testid: "edit", on: { click: o.edit } }, "Edit"),
+          h("button", { type: "button", testid: "discard", on: { click: o.discard } }, "Discard"),
+        )
+      : null;
+  return h(
+    "div",
+    {
+      class: o.mine ? "msg mine" : "msg",
+      testid: "message",
+      "data-seq": m.status === "sent" ? String(m.seq) : undefined,
+      "data-status": m.status,
+      "data-sender": m.sender_id,
+    },
+    o.senderName && h("div", { class: "sender", testid: "message-sender" }, o.senderName),
+    bubble,
+    fold,
+    meta,
+    fail,
+  );
+}
+
+/**
+ * A message from someone I blocked, in a group we share: it arrives (the group is shared) but
+ * stays folded behind a line, as in other messaging apps, until the reader asks to see it.
+ */
+export function blockedElement(m: ChatMessage, show: () => void): HTMLElement {
+  return h(
+    "div",
+    {
+      class: "msg blocked",
+      testid: "message",
+      "data-seq": String(m.seq),
+      "data-status": m.status,
+      "data-blocked": "",
+    },
+    h(
+      "div",
+      { class: "bubble collapsed", testid: "message-blocked" },
+      "Message from a blocked user · ",
+      h("button", { type: "button", class: "link", testid: "show-blocked", on: { click: show } }, "Show"),
+    ),
+  );
+}
+
+/** "Today", "Yesterday", "Monday", "Monday, March 3": above the first message of each day. */
+export function daySeparator(ts: number, label = dayLabel(ts)): HTMLElement {
+  return h(
+    "div",
+    { class: "day", role: "separator", "aria-label": label, testid: "day-separator" },
+    h("time", { datetime: dayKey(ts) }, label),
+  );
+}
+
+/** Where reading stopped: above the first message that was unread when the conversation opened. */
+export function unreadDivider(): HTMLElement {
+  return h(
+    "div",
+    { class: "unread-divider", role: "separator", "aria-label": "New messages", testid: "unread-divider" },
+    h("span", {}, "New messages"),
+  );
+}
