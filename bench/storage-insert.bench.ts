@@ -45,7 +45,7 @@ const rows: Row[] = Array.from({ length: N }, (_, i) => ({
   text: `${i} ${"lorem ipsum dolor sit amet ".repeat(4)}`.padEnd(TEXT_CHARS, "x").slice(0, TEXT_CHARS),
   ts: 1_790_000_000_000 + i,
 }));
-const wire: Omit<WireMessage, "seq" | "hash">[] = rows.map((r) => ({
+const wire: Omit<WireMessage, "seq" | "hash" | "msg_count">[] = rows.map((r) => ({
   channel_id: CHANNEL_ID,
   id: r.id,
   sender_id: r.senderId,

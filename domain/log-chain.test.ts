@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { GENESIS_HASH, messageBytes, messageDigest, messageHash, toHex } from "./log-chain.ts";
+import { GENESIS_HASH, linkDigest, messageBytes, messageDigest, messageHash, toHex } from "./log-chain.ts";
 import { sha256 } from "./sha256.ts";
 
 const native = (data: Uint8Array) => new Uint8Array(createHash("sha256").update(data).digest());
@@ -73,5 +73,68 @@ describe("the log's hash chain", () => {
     }
     expect(messageHash(sha256, CHANNEL, base, ENTRY)).not.toBe(base);
     expect(messageHash(sha256, "gr_Y", GENESIS_HASH, ENTRY)).not.toBe(base);
+  });
+});
+
+describe("entries besides messages", () => {
+  const fieldsOf = (bytes: Uint8Array): string[] => {
+    const out: string[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 0; at < bytes.length; ) {
+      const n = view.getUint32(at);
+      out.push(new TextDecoder().decode(bytes.subarray(at + 4, at + 4 + n)));
+      at += 4 + n;
+    }
+    return out;
+  };
+  const head = ["gr_X", "7", ENTRY.id, ENTRY.sender_id, "c-1", "1767225600123"];
+  const base = { ...ENTRY, seq: 7 };
+
+  it("writes each type's own fields after the seven common ones", () => {
+    expect(fieldsOf(messageBytes("gr_X", base))).toEqual(["message", ...head, "hello Bob"]);
+    expect(fieldsOf(messageBytes("gr_X", { ...base, reply_to: 3 }))).toEqual([
+      "message",
+      ...head,
+      "hello Bob",
+      "3",
+    ]);
+    expect(fieldsOf(messageBytes("gr_X", { ...base, type: "edit", target_seq: 3, text: "hi!" }))).toEqual([
+      "edit",
+      ...head,
+      "3",
+      "hi!",
+    ]);
+    expect(fieldsOf(messageBytes("gr_X", { ...base, type: "delete", target_seq: 3, text: "" }))).toEqual([
+      "delete",
+      ...head,
+      "3",
+    ]);
+    expect(
+      fieldsOf(messageBytes("gr_X", { ...base, type: "reaction", target_seq: 3, text: "", emoji: "👍" })),
+    ).toEqual(["reaction", ...head, "3", "👍"]);
+  });
+
+  it("keeps a message that is not a reply hashed exactly as before the other types existed", () => {
+    expect(messageHash(sha256, CHANNEL, GENESIS_HASH, ENTRY)).toBe(
+      "a74f1338ef343fbe1ed9055f3c36de5374e7a4d2f075bc3a552c6af8b0bec8ee",
+    );
+  });
+
+  it("links a deleted entry from the digest it carries, and nothing that carries both a digest and a text", () => {
+    const digest = messageDigest(sha256, CHANNEL, ENTRY);
+    const redacted = { ...ENTRY, text: "", digest: toHex(digest) };
+    expect(toHex(linkDigest(sha256, CHANNEL, redacted)!)).toBe(toHex(digest));
+    expect(linkDigest(sha256, CHANNEL, { ...ENTRY, digest: toHex(digest) })).toBeNull();
+    expect(linkDigest(sha256, CHANNEL, { ...ENTRY, text: "", digest: "zz" })).toBeNull();
+  });
+
+  it("tells a reaction from its removal, and a reply from the same text that is not one", () => {
+    const reaction = { ...base, type: "reaction" as const, target_seq: 3, text: "", emoji: "👍" };
+    expect(messageHash(sha256, CHANNEL, GENESIS_HASH, reaction)).not.toBe(
+      messageHash(sha256, CHANNEL, GENESIS_HASH, { ...reaction, emoji: "" }),
+    );
+    expect(messageHash(sha256, CHANNEL, GENESIS_HASH, { ...base, reply_to: 3 })).not.toBe(
+      messageHash(sha256, CHANNEL, GENESIS_HASH, base),
+    );
   });
 });

@@ -3,8 +3,10 @@
  * The hash chain of a channel's log (docs/protocol.md §2.6): each entry's `hash` is
  * `SHA-256(hash of the entry before ‖ digest of this entry)`, and the digest is `SHA-256` of the
  * entry's canonical bytes. The chain links digests, not texts, so a later delete can drop an
- * entry's text and keep its digest: the chain stays checkable (docs/protocol.md §2.6, "Deleting
- * later"). One definition, used by the channel that writes the chain, the SDK that checks it and
+ * entry's text and keep its digest: the chain stays checkable (docs/protocol.md §2.6,
+ * "Deleting"). Every entry type is in the chain (messages, edits, deletes, reactions), each with
+ * its canonical fields; the functions keep their first names (`message…`) and take any entry.
+ * One definition, used by the channel that writes the chain, the SDK that checks it and
  * the audit script that rebuilds it; the SHA-256 implementation is passed in, so the server can
  * use the runtime's native one and a browser the synchronous one in domain/sha256.ts.
  */
@@ -15,35 +17,59 @@ export type Sha256 = (data: Uint8Array) => Uint8Array;
 /** The hash "before" seq 1: 32 zero bytes, in hex. */
 export const GENESIS_HASH = "0".repeat(64);
 
-/** The fields of a message entry that its digest covers (its `channel_id` is passed beside it). */
+/**
+ * The fields of an entry that its digest covers (its `channel_id` is passed beside it): a message
+ * (no `type`; a reply adds `reply_to`), or an `edit`, `delete` or `reaction` of the message
+ * `target_seq`.
+ */
 export interface MessageEntry {
+  type?: "edit" | "delete" | "reaction";
   seq: number;
   id: string;
   sender_id: string;
   client_msg_id: string;
   text: string;
   ts: number;
+  reply_to?: number;
+  target_seq?: number;
+  emoji?: string;
 }
 
 const encoder = new TextEncoder();
 
 /**
- * The canonical bytes of a message entry: for each field in this order, its UTF-8 byte length
- * as a 4-byte big-endian integer, then its UTF-8 bytes. Fields: the entry type `"message"`,
- * `channel_id`, `seq` and `ts` as decimal digits, `id`, `sender_id`, `client_msg_id`, `text`.
- * UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD.
+ * The canonical bytes of an entry: for each field in this order, its UTF-8 byte length as a
+ * 4-byte big-endian integer, then its UTF-8 bytes. Fields: the entry type (`"message"` for a
+ * message), `channel_id`, `seq` as decimal digits, `id`, `sender_id`, `client_msg_id`, `ts` as
+ * decimal digits, then the type's own (docs/protocol.md §2.6): a message's `text` (and a reply's
+ * `reply_to`), an edit's `target_seq` and `text`, a delete's `target_seq`, a reaction's
+ * `target_seq` and `emoji`. UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD.
  */
 export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
   const fields = [
-    "message",
+    e.type ?? "message",
     channelId,
     String(e.seq),
     e.id,
     e.sender_id,
     e.client_msg_id,
     String(e.ts),
-    e.text,
   ];
+  switch (e.type) {
+    case undefined:
+      fields.push(e.text);
+      if (e.reply_to !== undefined) fields.push(String(e.reply_to));
+      break;
+    case "edit":
+      fields.push(String(e.target_seq ?? 0), e.text);
+      break;
+    case "delete":
+      fields.push(String(e.target_seq ?? 0));
+      break;
+    case "reaction":
+      fields.push(String(e.target_seq ?? 0), e.emoji ?? "");
+      break;
+  }
   let max = 0;
   for (const f of fields) max += 4 + f.length * 3;
   const out = new Uint8Array(max);
@@ -57,9 +83,24 @@ export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
   return out.subarray(0, at);
 }
 
-/** The digest of a message entry: SHA-256 of its canonical bytes. */
+/** The digest of an entry: SHA-256 of its canonical bytes. */
 export function messageDigest(hash: Sha256, channelId: string, e: MessageEntry): Uint8Array {
   return hash(messageBytes(channelId, e));
+}
+
+/**
+ * The digest an entry links with: the one it carries when its text was removed (its message was
+ * deleted; `digest`, with `text: ""`), else the digest of its canonical bytes. Null for an entry
+ * that carries a `digest` and a text, or a `digest` that is not one: no such entry is genuine.
+ */
+export function linkDigest(
+  hash: Sha256,
+  channelId: string,
+  e: MessageEntry & { digest?: string },
+): Uint8Array | null {
+  if (e.digest === undefined) return messageDigest(hash, channelId, e);
+  if (e.text !== "" || !isChainHash(e.digest)) return null;
+  return fromHex(e.digest);
 }
 
 /** The chain hash after an entry: SHA-256 of the hash before it (32 bytes) and its digest (32 bytes). */

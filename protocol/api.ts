@@ -4,7 +4,7 @@
  * nothing else; the types are inferred. See docs/protocol.md for every endpoint.
  */
 import * as v from "valibot";
-import { ClientMsgIdSchema, MessageTextSchema } from "./frames.ts";
+import { ClientMsgIdSchema, EmojiSchema, MessageTextSchema, TargetSeqSchema } from "./frames.ts";
 import { isChannelId, isUlid } from "./ids.ts";
 
 export const MAX_GROUP_MEMBERS = 100;
@@ -72,7 +72,28 @@ export const AddMembersBody = v.strictObject({
   user_ids: v.pipe(v.array(UserIdSchema), v.minLength(1), v.maxLength(MAX_GROUP_MEMBERS)),
 });
 
-export const PostMessageBody = v.strictObject({ client_msg_id: ClientMsgIdSchema, text: MessageTextSchema });
+export const PostMessageBody = v.strictObject({
+  client_msg_id: ClientMsgIdSchema,
+  text: MessageTextSchema,
+  reply_to: v.optional(TargetSeqSchema),
+});
+
+/** `POST /v1/channels/{id}/messages/{seq}/edit`: the `edit` frame's body (docs/protocol.md §6.10). */
+export const EditBody = v.strictObject({ client_msg_id: ClientMsgIdSchema, text: MessageTextSchema });
+
+/** `POST /v1/channels/{id}/messages/{seq}/delete`. */
+export const DeleteBody = v.strictObject({ client_msg_id: ClientMsgIdSchema });
+
+/** `POST /v1/channels/{id}/messages/{seq}/reactions`: `emoji` `""` takes one's reaction back. */
+export const ReactBody = v.strictObject({ client_msg_id: ClientMsgIdSchema, emoji: EmojiSchema });
+
+/** The `{seq}` of a message in a path. */
+export const MessageSeqParam = v.pipe(
+  v.string(),
+  v.regex(/^[1-9][0-9]{0,15}$/),
+  v.toNumber(),
+  v.safeInteger(),
+);
 
 export const ReadBody = v.strictObject({ seq: v.pipe(v.number(), v.safeInteger(), v.minValue(0)) });
 
@@ -128,6 +149,8 @@ export interface Ack {
   seq: number;
   id: string;
   ts: number;
-  /** The chain hash after the message (docs/protocol.md §2.6). */
+  /** Messages in the channel up to and including this entry (docs/protocol.md §2.1). */
+  msg_count: number;
+  /** The chain hash after the entry (docs/protocol.md §2.6). */
   hash: string;
 }

@@ -8,6 +8,7 @@
  */
 import * as v from "valibot";
 import type { MemberReceipt } from "./api.ts";
+import { isReactionEmoji } from "./emoji.ts";
 import { ChatError, type ErrorCode } from "./errors.ts";
 import { isChannelId } from "./ids.ts";
 
@@ -30,6 +31,13 @@ export {
 const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const channelId = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
+/** The seq of a message an entry acts on (`target_seq`) or a reply answers (`reply_to`). */
+export const TargetSeqSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+/** A reaction: one emoji, or `""` to take one's reaction back (protocol/emoji.ts). */
+export const EmojiSchema = v.pipe(
+  v.string(),
+  v.check(isReactionEmoji, "a reaction is one emoji, or empty to take it back"),
+);
 export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 /**
  * Text is only type-checked here: its length (in code points) is a domain rule with its own
@@ -39,12 +47,42 @@ export const MessageTextSchema = v.string();
 
 const base = { v: v.literal(PROTOCOL_VERSION), id: frameId };
 
-/** Post a message (channel socket). `client_msg_id` makes retries idempotent, forever. */
+/**
+ * Post a message (channel socket), a reply with `reply_to`. `client_msg_id` makes retries
+ * idempotent, forever.
+ */
 export const SendFrame = v.strictObject({
   ...base,
   type: v.literal("send"),
   client_msg_id: ClientMsgIdSchema,
   text: MessageTextSchema,
+  reply_to: v.optional(TargetSeqSchema),
+});
+
+/** Edit one's own message `target_seq` (channel socket): an `edit` entry of the log (§6.10). */
+export const EditFrame = v.strictObject({
+  ...base,
+  type: v.literal("edit"),
+  client_msg_id: ClientMsgIdSchema,
+  target_seq: TargetSeqSchema,
+  text: MessageTextSchema,
+});
+
+/** Delete message `target_seq` for everyone (channel socket): a `delete` entry (§6.10). */
+export const DeleteFrame = v.strictObject({
+  ...base,
+  type: v.literal("delete"),
+  client_msg_id: ClientMsgIdSchema,
+  target_seq: TargetSeqSchema,
+});
+
+/** Set (or, with `""`, take back) my reaction to message `target_seq`: a `reaction` entry (§6.10). */
+export const ReactFrame = v.strictObject({
+  ...base,
+  type: v.literal("react"),
+  client_msg_id: ClientMsgIdSchema,
+  target_seq: TargetSeqSchema,
+  emoji: EmojiSchema,
 });
 
 /** Ask for the messages after `after_seq` (channel socket); answered by `messages` pages. */
@@ -82,10 +120,22 @@ export const DeliveredManyFrame = v.strictObject({
 /** I am typing in this channel (channel socket). Sent at most once per 3 s; never stored. */
 export const TypingFrame = v.strictObject({ ...base, type: v.literal("typing") });
 
-const ChannelSocketFrame = v.variant("type", [SendFrame, SyncFrame, ReadFrame, TypingFrame, DeliveredFrame]);
+const ChannelSocketFrame = v.variant("type", [
+  SendFrame,
+  EditFrame,
+  DeleteFrame,
+  ReactFrame,
+  SyncFrame,
+  ReadFrame,
+  TypingFrame,
+  DeliveredFrame,
+]);
 const UserSocketFrame = v.variant("type", [ResumeFrame, DeliveredManyFrame]);
 
 export type SendFrame = v.InferOutput<typeof SendFrame>;
+export type EditFrame = v.InferOutput<typeof EditFrame>;
+export type DeleteFrame = v.InferOutput<typeof DeleteFrame>;
+export type ReactFrame = v.InferOutput<typeof ReactFrame>;
 export type SyncFrame = v.InferOutput<typeof SyncFrame>;
 export type ReadFrame = v.InferOutput<typeof ReadFrame>;
 export type ResumeFrame = v.InferOutput<typeof ResumeFrame>;
@@ -188,21 +238,68 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
 // ---------------------------------------------------------------------------------------------
 // Server → client. Built with `satisfies ServerFrame` at every send site.
 
-/** A stored message as every client sees it. */
+/** The entries of a log besides messages: each acts on an earlier message (`target_seq`). */
+export type EntryType = "edit" | "delete" | "reaction";
+
+/** The message a reply answers, resolved when the frame is made (docs/protocol.md §2.2). */
+export interface ReplyQuote {
+  seq: number;
+  sender_id: string;
+  /** The first 100 code points of its current text; `""` once it was deleted. */
+  preview: string;
+  deleted: boolean;
+}
+
+/**
+ * What became of a message, resolved when the frame is made: it accounts for every entry up to
+ * `as_of` (apply later ones on top). Present once the message was edited, deleted or reacted to.
+ */
+export interface MessageState {
+  as_of: number;
+  /** The newest edit. */
+  edited?: { seq: number; ts: number; text: string };
+  /** The tombstone: the message's text (and its edits') left storage. */
+  deleted?: { seq: number; ts: number; by: string };
+  /** Each emoji in use, in the order first used, with who reacted with it. */
+  reactions?: { emoji: string; user_ids: string[] }[];
+}
+
+/**
+ * One entry of a channel's log as every client sees it (docs/protocol.md §2.2): a message (no
+ * `type`), or an edit, a delete or a reaction of an earlier message. The name is older than the
+ * other entry types: every frame that carries history carries these.
+ */
 export interface WireMessage {
+  /** Absent on a message. */
+  type?: EntryType;
   channel_id: string;
   seq: number;
   id: string;
   sender_id: string;
   client_msg_id: string;
+  /** A message's text, an edit's new text; `""` for a delete, a reaction, or a deleted text. */
   text: string;
   /** Server time, ms since the epoch. Client clocks never decide order. */
   ts: number;
+  /** Messages in the channel up to and including this entry: what unread counts count. */
+  msg_count: number;
   /**
-   * The channel log's chain hash after this message: SHA-256 of the previous entry's hash and
+   * The channel log's chain hash after this entry: SHA-256 of the previous entry's hash and
    * this entry's digest, 64 hex digits (domain/log-chain.ts, docs/protocol.md §2.6).
    */
   hash: string;
+  /** A reply: the seq of the message of this channel it answers. */
+  reply_to?: number;
+  /** An edit, delete or reaction: the seq of the message it acts on. */
+  target_seq?: number;
+  /** A reaction: its sender's reaction from now on; `""` when taken back. */
+  emoji?: string;
+  /** Set when the entry's text was removed (its message was deleted): its digest, in hex. */
+  digest?: string;
+  /** Resolved on read (not in the chain): the message a reply answers. */
+  reply?: ReplyQuote;
+  /** Resolved on read (not in the chain): edits, delete and reactions of a message. */
+  state?: MessageState;
 }
 
 /** One conversation in a user's list. */
@@ -215,7 +312,20 @@ export interface ChannelSummary {
   unread: number;
   /** I muted this channel: no push notifications for it. */
   muted: boolean;
-  last_message: { seq: number; sender_id: string; preview: string; ts: number } | null;
+  /** Messages up to `head_seq` (docs/protocol.md §2.3): `unread` counts messages, not entries. */
+  head_msg_count: number;
+  last_message: LastMessage | null;
+}
+
+/** The newest message of a channel, for the conversation list (never another entry type). */
+export interface LastMessage {
+  seq: number;
+  sender_id: string;
+  /** The first 100 code points of its current text (`""` once deleted). */
+  preview: string;
+  ts: number;
+  edited?: boolean;
+  deleted?: boolean;
 }
 
 /** What anyone may see of a user. A deleted account shows as "Deleted user". */
@@ -252,6 +362,7 @@ export type ServerFrame =
       seq: number;
       id: string;
       ts: number;
+      msg_count: number;
       hash: string;
     }
   | { v: 1; type: "message"; message: WireMessage }

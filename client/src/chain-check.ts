@@ -1,8 +1,9 @@
 /**
  * @module client/chain-check
  * Checks that what this device receives of a channel's log chains (docs/protocol.md §2.6): each
- * message's `hash` is SHA-256 of the previous entry's hash and this message's digest, and each
- * page says the hash of the entry before its first message (`prev_hash`). A range is checked
+ * entry's `hash` (a message, an edit, a delete, a reaction) is SHA-256 of the previous entry's
+ * hash and this entry's digest (the digest it carries, for an entry whose text was deleted), and
+ * each page says the hash of the entry before its first (`prev_hash`). A range is checked
  * against itself and against every hash this device already holds on either side of it, before
  * any of it is held: a message lost, reordered, altered or inserted by storage, transport or a
  * bug is a {@link ChainIntegrityError}, and the range is refused.
@@ -14,7 +15,7 @@
  * checked when the gap before it is filled. Pure: no I/O; SHA-256 is the synchronous one in
  * domain/sha256.ts, so a page is checked in the turn it arrives.
  */
-import { chainLink, isChainHash, messageDigest, type Sha256 } from "../../domain/log-chain.ts";
+import { chainLink, isChainHash, linkDigest, type Sha256 } from "../../domain/log-chain.ts";
 import { sha256 } from "../../domain/sha256.ts";
 import type { WireMessage } from "./types.ts";
 
@@ -118,7 +119,13 @@ export class ChainCheck {
         throw new ChainIntegrityError(channelId, m.seq, "the page is not a contiguous run of this channel");
       if (!isChainHash(m.hash))
         throw new ChainIntegrityError(channelId, m.seq, "the message carries no hash");
-      const digest = messageDigest(this.#hash, channelId, m);
+      const digest = linkDigest(this.#hash, channelId, m);
+      if (!digest)
+        throw new ChainIntegrityError(
+          channelId,
+          m.seq,
+          "the entry carries both a text and a deleted one's digest",
+        );
       if (cur !== undefined && chainLink(this.#hash, cur, digest) !== m.hash)
         throw new ChainIntegrityError(channelId, m.seq, "the message does not chain to the one before it");
       const held = known.get(m.seq);

@@ -9,22 +9,26 @@
  * The logic is §11 of docs/protocol.md ("a minimal client"), made into a library: every
  * section there has its counterpart here, named the same where possible (`apply`, `drain`,
  * `loadLatest`, `fillGap`, `flushDelivered`, …). Catching up (resume, sync, `loadLatest`,
- * `fillGap`) lives in catch-up.ts. Every message and page is checked against the channel's hash
- * chain before it is held (chain-check.ts); one that fails is refused and reported as an
- * `error` event with code `integrity`, never shown.
+ * `fillGap`) lives in catch-up.ts, sending what the outbox holds in outbox-sender.ts, what edits,
+ * deletes and reactions make of messages in entry-fold.ts, and one conversation's verbs (reply,
+ * edit, delete, react, …) in conversation.ts (`conversationOf`). Every entry and page is checked
+ * against the channel's hash chain before it is held (chain-check.ts); one that fails is refused
+ * and reported as an `error` event with code `integrity`, never shown.
  */
-import type { Ack } from "../../protocol/api.ts";
 import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
 import { ChainCheck, ChainIntegrityError } from "./chain-check.ts";
-import { ChatApiError, isPermanent } from "./chat-api-error.ts";
+import { ChatApiError } from "./chat-api-error.ts";
 import { type Backoff, ChatSocket, isOffline, type SocketStatus } from "./chat-socket.ts";
 import { type ClientStore, defaultStore } from "./client-store.ts";
+import { Conversation, type ConversationHost } from "./conversation.ts";
 import { Emitter } from "./emitter.ts";
+import { EntryFold, isMessage, type LocalChanges } from "./entry-fold.ts";
 import { FriendBook } from "./friend-book.ts";
 import { DELIVERED_EVERY_MS, ReadThrottle } from "./markers.ts";
 import { MessageLog } from "./message-log.ts";
 import { preview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
+import { entryOf, OutboxSender } from "./outbox-sender.ts";
 import { ReceiptBook } from "./receipts.ts";
 import { Rest } from "./rest.ts";
 import { SnapshotClock } from "./snapshot-clock.ts";
@@ -58,14 +62,6 @@ import type {
 import { TypingIndicators, TypingThrottle } from "./typing.ts";
 
 const MAX_DELIVERED_CURSORS = 1_000;
-/**
- * Messages of one channel sent on its socket and not yet answered, at most: a reconnect with a
- * full outbox sends this many at once, the rest as the acks come back. After a refusal for
- * going too fast, one at a time (docs/protocol.md §9.6).
- */
-const OUTBOX_WINDOW = 10;
-/** Longest wait between resends of a message refused as too fast, however often it is refused. */
-const MAX_RATE_WAIT_MS = 60_000;
 /** A list entry missing from `GET /v1/channels` is dropped only if older than this (the list lags ~1 s). */
 const LIST_LAG_MS = 3_000;
 
@@ -109,8 +105,9 @@ type AuthAnswer = SessionTokens & { user: PublicUser };
  * chat.on("message", ({ channel_id }) => render(chat.messages(channel_id)));
  * chat.on("state", ({ state }) => showBanner(state));
  * chat.connect();
- * chat.openConversation(channelId);
- * chat.send(channelId, "hello");
+ * const convo = chat.conversationOf(channelId);
+ * convo.open();
+ * convo.send("hello");
  */
 export class ChatClient {
   readonly #o: ChatClientOptions;
@@ -123,6 +120,15 @@ export class ChatClient {
   /** What this device holds of each channel's hash chain: every message and page is checked against it. */
   readonly #chain = new ChainCheck();
   readonly #outbox: Outbox;
+  readonly #sender: OutboxSender;
+  /** What edits, deletes and reactions make of the messages held. */
+  readonly #fold: EntryFold;
+  readonly #conversations = new Map<string, Conversation>();
+  readonly #conversationHost: ConversationHost;
+  /** Each channel's `messages()` until something in it changes. */
+  readonly #views = new Map<string, ChatMessage[]>();
+  /** Each group's owner, as its details last said (`channel`, `createGroup`, …): who may delete any message. */
+  readonly #owners = new Map<string, string | null>();
   readonly #receipts = new ReceiptBook();
   readonly #typingIn: TypingIndicators;
   readonly #typingOut = new TypingThrottle();
@@ -153,16 +159,6 @@ export class ChatClient {
 
   readonly #undelivered = new Set<string>();
   #deliveredTimer: ReturnType<typeof setInterval> | undefined;
-  readonly #posting = new Set<string>();
-  readonly #postAgain = new Set<string>();
-  readonly #outboxRetry = new Map<string, { delayMs: number; timer?: ReturnType<typeof setTimeout> }>();
-  /** Outbox entries sent on a channel socket and not yet answered, and on which socket. */
-  readonly #inFlight = new Map<string, ChatSocket>();
-  /**
-   * Channels whose sends were refused as too fast, with the last wait the server gave: their
-   * outbox goes one message at a time, that far apart, until it is empty.
-   */
-  readonly #paced = new Map<string, number>();
   /** The last `delivered` batch on the user socket: sent again if it is refused. */
   #deliveredBatch: string[] = [];
   readonly #readSent = new Map<string, { seq: number; at: number }>();
@@ -189,6 +185,22 @@ export class ChatClient {
       },
     });
     this.#outbox = new Outbox((entries) => this.#store.set(this.#keys.outbox, entries));
+    this.#fold = new EntryFold(() => this.#session?.user_id);
+    this.#sender = new OutboxSender({
+      outbox: this.#outbox,
+      backoff: this.#backoff,
+      active: () => this.#connected && this.#session !== null,
+      generation: () => this.#generation,
+      socketFor: (channelId) => (this.#viewing === channelId ? this.#channel : null),
+      request: (method, path, body) => this.request(method, path, body),
+      stored: (entry, ack) => {
+        const me = this.#session?.user_id;
+        if (me) this.#applyLive(entryOf(entry, ack, me));
+      },
+      failed: (entry) => this.#outboxChanged(entry),
+      report: (error) => this.#events.emit("error", error),
+    });
+    this.#conversationHost = this.#newConversationHost();
     this.#typingIn = new TypingIndicators((channel_id, user_ids) =>
       this.#events.emit("typing", { channel_id, user_ids }),
     );
@@ -395,29 +407,41 @@ export class ChatClient {
   }
 
   channel(channelId: string): Promise<ChannelInfo> {
-    return this.request("GET", `/v1/channels/${enc(channelId)}`);
+    return this.#info(this.request("GET", `/v1/channels/${enc(channelId)}`));
   }
 
   /** Opens (or finds) the 1:1 channel with a friend. */
   openDm(userId: string): Promise<ChannelInfo> {
-    return this.request("POST", "/v1/channels/dm", { user_id: userId });
+    return this.#info(this.request("POST", "/v1/channels/dm", { user_id: userId }));
   }
 
   createGroup(name: string, memberIds: string[] = []): Promise<ChannelInfo> {
-    return this.request("POST", "/v1/groups", { name, member_ids: memberIds });
+    return this.#info(this.request("POST", "/v1/groups", { name, member_ids: memberIds }));
   }
 
   renameGroup(channelId: string, name: string): Promise<ChannelInfo> {
-    return this.request("PATCH", `/v1/groups/${enc(channelId)}`, { name });
+    return this.#info(this.request("PATCH", `/v1/groups/${enc(channelId)}`, { name }));
   }
 
   addMembers(channelId: string, userIds: string[]): Promise<ChannelInfo> {
-    return this.request("POST", `/v1/groups/${enc(channelId)}/members`, { user_ids: userIds });
+    return this.#info(this.request("POST", `/v1/groups/${enc(channelId)}/members`, { user_ids: userIds }));
   }
 
   /** Removes a member (owner or admin); removing yourself is leaving (then resolves null). */
-  removeMember(channelId: string, userId: string): Promise<ChannelInfo | null> {
-    return this.request("DELETE", `/v1/groups/${enc(channelId)}/members/${enc(userId)}`);
+  async removeMember(channelId: string, userId: string): Promise<ChannelInfo | null> {
+    const info = await this.request<ChannelInfo | null>(
+      "DELETE",
+      `/v1/groups/${enc(channelId)}/members/${enc(userId)}`,
+    );
+    if (info) this.#owners.set(info.channel_id, info.owner_id);
+    return info;
+  }
+
+  /** Notes a channel's owner from its details as they pass by (`Conversation.canDelete`). */
+  async #info(answer: Promise<ChannelInfo>): Promise<ChannelInfo> {
+    const info = await answer;
+    this.#owners.set(info.channel_id, info.owner_id);
+    return info;
   }
 
   async leaveGroup(channelId: string): Promise<void> {
@@ -544,13 +568,121 @@ export class ChatClient {
   // Messages
 
   /**
-   * What this device holds of a channel, in `seq` order, followed by local echoes (`pending`,
-   * `failed`) oldest first. Sent messages keep their object identity between calls.
+   * One conversation: its messages and verbs (reply, edit, delete, react, markRead, loadOlder…)
+   * and its events. The same object every time for the same channel.
+   * @example
+   * const convo = chat.conversationOf(channelId);
+   * convo.on("message", ({ message }) => render(message));
+   * await convo.react(42, "👍");
+   */
+  conversationOf(channelId: string): Conversation {
+    let c = this.#conversations.get(channelId);
+    if (!c) {
+      c = new Conversation(channelId, this.#conversationHost);
+      this.#conversations.set(channelId, c);
+    }
+    return c;
+  }
+
+  /**
+   * The messages this device holds of a channel, in `seq` order, each as its edits, delete and
+   * reactions left it (entry-fold.ts), followed by local echoes (`pending`, `failed`) oldest
+   * first. A message keeps its object identity until something it shows changes. The same as
+   * `conversationOf(channelId).messages()`.
    */
   messages(channelId: string): ChatMessage[] {
-    const echoes = this.#outbox.entries(channelId).map((e) => this.#echo(e));
-    const held = this.#log.sorted(channelId);
-    return echoes.length === 0 ? [...held] : [...held, ...echoes];
+    let views = this.#views.get(channelId);
+    if (!views) {
+      const local = this.#localChanges(channelId);
+      const held = (seq: number) => this.#log.get(channelId, seq);
+      views = [];
+      for (const m of this.#log.sorted(channelId)) {
+        if (isMessage(m)) views.push(this.#fold.view(m, held, local.get(m.seq)));
+      }
+      for (const e of this.#outbox.entries(channelId)) if (e.kind === undefined) views.push(this.#echo(e));
+      this.#views.set(channelId, views);
+    }
+    return [...views];
+  }
+
+  /** A held message as `messages` shows it. */
+  #view(channelId: string, seq: number): ChatMessage | undefined {
+    const m = this.#log.get(channelId, seq);
+    if (!m || !isMessage(m)) return undefined;
+    const held = (s: number) => this.#log.get(channelId, s);
+    return this.#fold.view(m, held, this.#localChanges(channelId).get(seq));
+  }
+
+  /** What a conversation object reads and does through this client (conversation.ts). */
+  #newConversationHost(): ConversationHost {
+    return {
+      me: () => this.#session?.user_id,
+      events: this.#events,
+      messages: (id) => this.messages(id),
+      message: (id, seq) => this.#view(id, seq),
+      summary: (id) => this.#summaries.get(id)?.summary,
+      cursor: (id) => this.#log.cursor(id),
+      oldest: (id) => this.#log.oldest(id),
+      viewing: () => this.#viewing,
+      socketState: (id) => (this.#viewing === id ? socketState(this.#channel?.status) : "offline"),
+      open: (id) => this.openConversation(id),
+      close: (id) => {
+        if (this.#viewing === id) this.closeConversation();
+      },
+      send: (id, text, replyTo) => this.send(id, text, replyTo),
+      write: (id, w) => {
+        this.#requireSession();
+        const entry: OutboxEntry = {
+          client_msg_id: newClientMsgId(),
+          channel_id: id,
+          text: w.text ?? "",
+          kind: w.kind,
+          target_seq: w.target_seq,
+          created_at: Date.now(),
+          status: "pending",
+          ...(w.emoji !== undefined && { emoji: w.emoji }),
+        };
+        const stored = this.#sender.enqueue(entry);
+        this.#outboxChanged(entry); // shown at once, `pending`
+        return stored;
+      },
+      myReaction: (id, seq) => this.#view(id, seq)?.reactions.find((r) => r.mine)?.emoji ?? "",
+      markRead: (id) => this.markRead(id),
+      loadOlder: (id, limit) => this.loadOlder(id, limit),
+      typing: (id) => this.typing(id),
+      typingUsers: (id) => this.typingUsers(id),
+      ticks: (id, seq) => this.ticks(id, seq),
+      loadReceipts: (id) => this.loadReceipts(id),
+      isOwner: (id) => {
+        const me = this.#session?.user_id;
+        return me !== undefined && this.#owners.get(id) === me;
+      },
+    };
+  }
+
+  /** Edits, deletes and reactions of this device not stored yet, by the message they act on. */
+  #localChanges(channelId: string): Map<number, LocalChanges> {
+    const out = new Map<number, LocalChanges>();
+    for (const e of this.#outbox.pending(channelId)) {
+      if (e.kind === undefined || e.target_seq === undefined) continue;
+      const c = out.get(e.target_seq) ?? {};
+      if (e.kind === "edit") c.edit = { text: e.text, at: e.created_at };
+      else if (e.kind === "delete") c.delete = { at: e.created_at };
+      else c.reaction = e.emoji ?? "";
+      out.set(e.target_seq, c);
+    }
+    return out;
+  }
+
+  /** Something in a channel's outbox changed: its views are rebuilt, and the message shown again. */
+  #outboxChanged(e: OutboxEntry): void {
+    this.#views.delete(e.channel_id);
+    if (e.kind === undefined) {
+      this.#events.emit("message", { channel_id: e.channel_id, message: this.#echo(e) });
+      return;
+    }
+    const target = e.target_seq === undefined ? undefined : this.#view(e.channel_id, e.target_seq);
+    if (target) this.#events.emit("message", { channel_id: e.channel_id, message: target });
   }
 
   /** The highest `seq` held without gaps in a channel, or undefined if it is not loaded here. */
@@ -594,7 +726,7 @@ export class ChatClient {
    *   if (message.client_msg_id === echo.client_msg_id) console.log(message.status); // "sent"
    * });
    */
-  send(channelId: string, text: string): ChatMessage {
+  send(channelId: string, text: string, replyTo?: number): ChatMessage {
     this.#requireSession();
     this.#typingOut.reset(channelId);
     const problem = textProblem(text);
@@ -605,12 +737,14 @@ export class ChatClient {
       created_at: Date.now(),
       status: problem ? "failed" : "pending",
       ...(problem && { error: problem }),
+      ...(replyTo !== undefined && { reply_to: replyTo }),
     };
-    const persisted = this.#outbox.add(entry);
+    this.#views.delete(channelId);
+    if (problem) void this.#outbox.add(entry);
+    // Persisted before it is sent (docs/protocol.md §11): a reload must find what may have left.
+    else void this.#sender.enqueue(entry).catch(() => {}); // a failure shows as the echo's status
     const echo = this.#echo(entry);
     this.#events.emit("message", { channel_id: channelId, message: echo });
-    // Persist before sending (docs/protocol.md §11): a reload must find what may have left.
-    if (!problem) void persisted.then(() => this.#flushOutbox(channelId));
     return echo;
   }
 
@@ -621,16 +755,18 @@ export class ChatClient {
     if (e.status === "failed") {
       if (textProblem(e.text)) return;
       const pending = this.#outbox.requeue(clientMsgId);
-      if (pending)
-        this.#events.emit("message", { channel_id: pending.channel_id, message: this.#echo(pending) });
+      if (pending) this.#outboxChanged(pending);
     }
-    this.#flushOutbox(e.channel_id);
+    this.#sender.flush(e.channel_id);
   }
 
   /** Drops a pending or failed message from the outbox (it may still have reached the server). */
   discard(clientMsgId: string): void {
     const e = this.#outbox.get(clientMsgId);
-    if (e && this.#outbox.delete(clientMsgId)) this.#events.emit("history", { channel_id: e.channel_id });
+    if (e && this.#outbox.delete(clientMsgId)) {
+      this.#views.delete(e.channel_id);
+      this.#events.emit("history", { channel_id: e.channel_id });
+    }
   }
 
   /**
@@ -648,10 +784,13 @@ export class ChatClient {
     const last = this.#readSent.get(channelId);
     if (last && last.seq >= seq && Date.now() - last.at < 5_000) return;
     this.#readOut.mark(channelId, seq);
-    // The server confirms with a `channel` frame; show the count cleared now.
+    // The server confirms with a `channel` frame; show the count cleared now. Unread counts
+    // messages (docs/protocol.md §2.3): those after the entry read up to.
     if (known && known.unread > 0) {
       this.#listClock.touch(channelId);
-      this.#putSummary({ ...known, unread: Math.max(0, known.head_seq - seq) });
+      const readCount = this.#log.get(channelId, seq)?.msg_count;
+      const unread = readCount === undefined ? known.unread : known.head_msg_count - readCount;
+      this.#putSummary({ ...known, unread: Math.max(0, Math.min(known.unread, unread)) });
     }
   }
 
@@ -774,7 +913,7 @@ export class ChatClient {
         return;
       case "resumed":
         this.#catchUp.resumed();
-        this.#flushOutbox(); // anything not acked yet goes again, same ids
+        this.#sender.flush(); // anything not acked yet goes again, same ids
         return;
       case "presence":
         this.#presenceClock.touch(f.user_id);
@@ -834,7 +973,7 @@ export class ChatClient {
         if (status !== "open") {
           this.#catchUp.channelDown();
           // What was unanswered on the lost connection goes again on the next one.
-          for (const [id, on] of this.#inFlight) if (on === socket) this.#inFlight.delete(id);
+          this.#sender.socketDown(socket);
         }
         this.#events.emit("conversation_state", { channel_id: channelId, state: socketState(status) });
       },
@@ -872,7 +1011,7 @@ export class ChatClient {
     if (!socket) return;
     socket.stop();
     this.#events.emit("conversation_state", { channel_id: channelId, state: "offline" });
-    this.#flushOutbox(channelId); // what waited for an ack there goes over REST now
+    this.#sender.flush(channelId); // what waited for an ack there goes over REST now
   }
 
   #onChannelFrame(channelId: string, f: ServerFrame, socket: ChatSocket): void {
@@ -880,7 +1019,7 @@ export class ChatClient {
       case "hello": {
         // Live from head_seq: catch up from the cursor first (§4.3), never wait for the user socket.
         this.#catchUp.channelHello(channelId, f.head_seq ?? 0, socket);
-        this.#flushOutbox(channelId);
+        this.#sender.flush(channelId);
         if (channelId.startsWith("gr_")) this.#loadGroupPresence(channelId);
         this.loadReceipts(channelId).catch((err) => this.#report(err, channelId));
         return;
@@ -892,7 +1031,7 @@ export class ChatClient {
         this.#applyLive(f.message);
         return;
       case "ack":
-        this.#reconcile(f);
+        this.#sender.acked(f);
         return;
       case "receipts": {
         let changed = false;
@@ -918,12 +1057,7 @@ export class ChatClient {
   }
 
   #channelError(channelId: string, f: ServerFrameOf<"error">): void {
-    const entry = f.ref === undefined ? undefined : this.#outbox.get(f.ref);
-    if (entry?.status === "pending") {
-      this.#inFlight.delete(entry.client_msg_id);
-      this.#sendRefused(entry, f.code, f.message, f.retry_after_ms);
-      return;
-    }
+    if (this.#sender.refusedOnSocket(f.ref, f.code, f.message, f.retry_after_ms)) return;
     if (f.code === "rate_limited") {
       // Markers and typing wait out the refusal; a refused sync asks again after it.
       if (f.ref === "typing") this.#typingOut.refused(channelId, f.retry_after_ms ?? 1_000);
@@ -979,10 +1113,7 @@ export class ChatClient {
     this.#catchUp.stop();
     clearInterval(this.#deliveredTimer);
     this.#deliveredTimer = undefined;
-    for (const r of this.#outboxRetry.values()) clearTimeout(r.timer);
-    this.#outboxRetry.clear();
-    this.#inFlight.clear();
-    this.#paced.clear();
+    this.#sender.stop();
     this.#typingIn.clearAll();
     this.#unlistenNetwork?.();
     this.#unlistenNetwork = null;
@@ -991,28 +1122,43 @@ export class ChatClient {
   // ---------------------------------------------------------------------------------------------
   // Holding messages: dedupe by (channel_id, seq), cursors without gaps (§11 "apply")
 
-  /** Takes one message from any source. Returns whether it was new and whether it settled an outbox entry. */
+  /**
+   * Takes one entry from any source. Returns whether it was new, whether it settled an outbox
+   * entry, whether a member's read marker moved, and the held messages whose view changed.
+   */
   #ingest(
     m: WireMessage,
     opts: { load: boolean },
-  ): { added: boolean; reconciled: boolean; receipts: boolean } {
+  ): { added: boolean; reconciled: boolean; receipts: boolean; changed: number[] } {
+    const channelId = m.channel_id;
     const r = this.#log.add(m);
     const mine = m.sender_id === this.#session?.user_id;
     const reconciled = mine && this.#outbox.delete(m.client_msg_id);
+    if (reconciled) this.#sender.settled(m.client_msg_id);
+    const changed = this.#fold.add(m);
+    // A deleted message's text, and its edits', leave this device's memory too (§6.10).
+    if (m.type === "delete" && m.target_seq !== undefined)
+      this.#log.redact(channelId, [m.target_seq, ...this.#fold.editsOf(channelId, m.target_seq)]);
+    if (m.digest !== undefined) this.#log.redact(channelId, [m.seq]);
+    const message = isMessage(m);
+    if (r.added && message) changed.push(m.seq);
+    if (r.added || reconciled || changed.length > 0) this.#views.delete(channelId);
     let receipts = false;
     if (r.added) {
-      if (!mine) this.#undelivered.add(m.channel_id); // acknowledged in the next batch
-      // A message ends its sender's typing indicator (§6.6): no frame says so.
-      this.#typingIn.hide(m.channel_id, m.sender_id);
-      // Sending moves the sender's read marker to their message, without a `read` frame.
-      receipts = this.#receipts.raise(m.channel_id, m.sender_id, "read_seq", m.seq);
+      if (!mine) this.#undelivered.add(channelId); // acknowledged in the next batch
+      if (message) {
+        // A message ends its sender's typing indicator (§6.6): no frame says so.
+        this.#typingIn.hide(channelId, m.sender_id);
+        // Sending moves the sender's read marker to their message, without a `read` frame.
+        receipts = this.#receipts.raise(channelId, m.sender_id, "read_seq", m.seq);
+      }
     }
     if (r.unknown) {
-      if (opts.load) this.#catchUp.loadLatestQuietly(m.channel_id); // a channel new to this device
+      if (opts.load) this.#catchUp.loadLatestQuietly(channelId); // a channel new to this device
     } else if (r.gap) {
-      this.#catchUp.scheduleFill(m.channel_id);
+      this.#catchUp.scheduleFill(channelId);
     }
-    return { added: r.added, reconciled, receipts };
+    return { added: r.added, reconciled, receipts, changed };
   }
 
   #applyLive(m: WireMessage): void {
@@ -1021,9 +1167,13 @@ export class ChatClient {
     if (r.receipts) this.#events.emit("receipts", { channel_id: m.channel_id });
     const changed = this.#advanceSummary(m);
     if (changed) this.#emitSummary(m.channel_id);
-    const held = this.#log.get(m.channel_id, m.seq);
-    if ((r.added || r.reconciled) && held)
-      this.#events.emit("message", { channel_id: m.channel_id, message: held });
+    // The message itself, or the one an edit, delete or reaction changed (and replies quoting it).
+    const seqs = new Set(r.changed);
+    if (r.reconciled && isMessage(m)) seqs.add(m.seq);
+    for (const seq of seqs) {
+      const view = this.#view(m.channel_id, seq);
+      if (view) this.#events.emit("message", { channel_id: m.channel_id, message: view });
+    }
   }
 
   /**
@@ -1063,41 +1213,15 @@ export class ChatClient {
     let summary = false;
     for (const m of messages) {
       const r = this.#ingest(m, { load: true });
-      changed ||= r.added || r.reconciled;
+      changed ||= r.added || r.reconciled || r.changed.length > 0;
       receipts ||= r.receipts;
       summary = this.#advanceSummary(m) || summary;
-      const held = r.reconciled ? this.#log.get(m.channel_id, m.seq) : undefined;
+      const held = r.reconciled ? this.#view(m.channel_id, m.seq) : undefined;
       if (held) this.#events.emit("message", { channel_id: channelId, message: held });
     }
     if (receipts) this.#events.emit("receipts", { channel_id: channelId });
     if (summary) this.#emitSummary(channelId);
     return changed;
-  }
-
-  /** An `ack` (socket) or `201` (REST): the outbox entry becomes the stored message. */
-  #reconcile(ack: Ack): void {
-    const entry = this.#outbox.get(ack.client_msg_id);
-    const me = this.#session?.user_id;
-    if (!entry || !me) return; // settled already, by another copy
-    const wasInFlight = this.#inFlight.delete(ack.client_msg_id);
-    if (this.#outboxRetry.get(ack.channel_id)?.timer === undefined) this.#outboxRetry.delete(ack.channel_id);
-    // The sending channel socket gets no `message` frame for its own message: build it (§6.2).
-    this.#applyLive({
-      channel_id: ack.channel_id,
-      seq: ack.seq,
-      id: ack.id,
-      sender_id: me,
-      client_msg_id: ack.client_msg_id,
-      text: entry.text,
-      ts: ack.ts,
-      hash: ack.hash,
-    });
-    if (!wasInFlight) return;
-    // The window has room again: the next message goes, at once or, after a refusal, paced.
-    const pace = this.#paced.get(ack.channel_id);
-    if (this.#outbox.pending(ack.channel_id).length === 0) this.#paced.delete(ack.channel_id);
-    else if (pace === undefined) this.#flushOutbox(ack.channel_id);
-    else this.#retryOutboxLater(ack.channel_id, pace);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1114,151 +1238,20 @@ export class ChatClient {
         client_msg_id: e.client_msg_id,
         text: e.text,
         ts: e.created_at,
+        msg_count: 0,
         hash: "",
         status: e.status,
+        reactions: [],
         ...(e.error && { error: e.error }),
       };
+      if (e.reply_to !== undefined) {
+        echo.reply_to = e.reply_to;
+        const quote = this.#fold.quote(e.channel_id, e.reply_to, (seq) => this.#log.get(e.channel_id, seq));
+        if (quote) echo.reply = quote;
+      }
       this.#echoes.set(e, echo);
     }
     return echo;
-  }
-
-  /** Sends what is pending: on the channel socket of the conversation on screen, else over REST. */
-  #flushOutbox(only?: string): void {
-    if (!this.#connected || !this.#session) return;
-    for (const channelId of this.#outbox.pendingChannels()) {
-      if (only !== undefined && channelId !== only) continue;
-      const socket = this.#viewing === channelId ? this.#channel : null;
-      if (socket?.isOpen) this.#sendOnSocket(channelId, socket);
-      else void this.#postOutbox(channelId);
-    }
-  }
-
-  /**
-   * Sends a channel's pending entries on its socket, oldest first, with at most OUTBOX_WINDOW
-   * unanswered (one after a refusal for going too fast), and none while a refusal's wait lasts.
-   */
-  #sendOnSocket(channelId: string, socket: ChatSocket): void {
-    if (this.#outboxRetry.get(channelId)?.timer !== undefined) return;
-    const window = this.#paced.has(channelId) ? 1 : OUTBOX_WINDOW;
-    const pending = this.#outbox.pending(channelId);
-    let unanswered = pending.filter((e) => this.#inFlight.get(e.client_msg_id) === socket).length;
-    for (const e of pending) {
-      if (unanswered >= window) return;
-      if (this.#inFlight.get(e.client_msg_id) === socket) continue;
-      // `id` comes back as `ref` on the ack or error.
-      if (!socket.send({ type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text }))
-        return;
-      this.#inFlight.set(e.client_msg_id, socket);
-      unanswered++;
-    }
-  }
-
-  /** Posts a channel's pending entries over REST, one after another so `seq` follows the order written. */
-  async #postOutbox(channelId: string): Promise<void> {
-    if (this.#posting.has(channelId)) {
-      this.#postAgain.add(channelId);
-      return;
-    }
-    const gen = this.#generation;
-    this.#posting.add(channelId);
-    try {
-      do {
-        this.#postAgain.delete(channelId);
-        for (const e of this.#outbox.pending(channelId)) {
-          if (gen !== this.#generation || !this.#connected) return;
-          if (this.#outbox.get(e.client_msg_id)?.status !== "pending") continue;
-          let ack: Ack;
-          try {
-            ack = await this.request<Ack>("POST", `/v1/channels/${enc(channelId)}/messages`, {
-              client_msg_id: e.client_msg_id,
-              text: e.text,
-            });
-          } catch (err) {
-            if (gen !== this.#generation) return;
-            const api = err instanceof ChatApiError ? err : new ChatApiError("network", 0, String(err));
-            if (this.#sendRefused(e, api.code, api.message, api.retryAfterMs)) continue;
-            return;
-          }
-          if (gen !== this.#generation) return;
-          this.#reconcile(ack);
-          // After a refusal for going too fast, one message per the wait the server gave.
-          const pace = this.#paced.get(channelId);
-          if (pace !== undefined) await new Promise((resolve) => setTimeout(resolve, pace));
-        }
-        if (this.#outbox.pending(channelId).length === 0) this.#paced.delete(channelId);
-      } while (this.#postAgain.has(channelId));
-    } finally {
-      this.#posting.delete(channelId);
-    }
-  }
-
-  /**
-   * The server refused a send. Permanent codes fail the entry; `blocked` and `not_friends` (a
-   * 1:1 chat with a block, or between people who are no longer friends) leave it queued (it
-   * goes again after the next reconnect); `rate_limited` sends it again, with the same
-   * `client_msg_id`, once the server's `retry_after_ms` is over (longer if refused again), and
-   * the channel's outbox goes one message at a time from then on; anything else is retried
-   * with backoff. True if the next entries may still be tried.
-   */
-  #sendRefused(entry: OutboxEntry, code: string, message: string, retryAfterMs?: number): boolean {
-    if (isPermanent(code)) {
-      const failed = this.#outbox.fail(entry.client_msg_id, { code, message });
-      if (failed)
-        this.#events.emit("message", { channel_id: failed.channel_id, message: this.#echo(failed) });
-      return true;
-    }
-    if (code === "blocked" || code === "not_friends") {
-      this.#events.emit("error", {
-        code,
-        message,
-        channel_id: entry.channel_id,
-        client_msg_id: entry.client_msg_id,
-      });
-      return false;
-    }
-    if (code === "rate_limited") {
-      const wait = retryAfterMs ?? 1_000;
-      const first = !this.#paced.has(entry.channel_id);
-      this.#paced.set(entry.channel_id, wait);
-      this.#retryOutboxLater(entry.channel_id, wait);
-      if (first)
-        this.#events.emit("error", {
-          code,
-          message,
-          channel_id: entry.channel_id,
-          client_msg_id: entry.client_msg_id,
-          retry_after_ms: wait,
-        });
-      return false;
-    }
-    if (code !== "unauthenticated") this.#retryOutboxLater(entry.channel_id);
-    return false;
-  }
-
-  /**
-   * Flushes a channel's outbox again later: after a backoff (1 s doubling up to the reconnect
-   * maximum, jittered), or after `atLeastMs` (a refusal's `retry_after_ms`, or the pace after
-   * one), doubled while refusals follow one another without an ack between them, and never
-   * sooner. One timer per channel: entries refused together go again together.
-   */
-  #retryOutboxLater(channelId: string, atLeastMs?: number): void {
-    const prev = this.#outboxRetry.get(channelId);
-    if (prev?.timer !== undefined || !this.#connected) return;
-    let delayMs: number;
-    let wait: number;
-    if (atLeastMs === undefined) {
-      delayMs = Math.min(this.#backoff.maxMs, prev ? prev.delayMs * 2 : 1_000);
-      wait = delayMs * (0.5 + Math.random());
-    } else {
-      delayMs = Math.min(MAX_RATE_WAIT_MS, Math.max(atLeastMs, prev ? prev.delayMs * 2 : 0));
-      wait = delayMs * (1 + Math.random() / 10);
-    }
-    const timer = setTimeout(() => {
-      this.#outboxRetry.set(channelId, { delayMs });
-      this.#flushOutbox(channelId);
-    }, wait);
-    this.#outboxRetry.set(channelId, { delayMs, timer });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1294,13 +1287,14 @@ export class ChatClient {
   #putSummary(c: ChannelSummary): void {
     const known = this.#summaries.get(c.channel_id)?.summary;
     let next = c;
-    // The list and `channel` frames can trail live messages: never move the head back.
+    // The list and `channel` frames can trail live entries: never move the head back.
     if (known && known.head_seq > c.head_seq) {
       next = {
         ...c,
         head_seq: known.head_seq,
+        head_msg_count: known.head_msg_count,
         last_message: known.last_message,
-        unread: Math.max(0, c.unread + known.head_seq - c.head_seq),
+        unread: Math.max(0, c.unread + known.head_msg_count - c.head_msg_count),
       };
     }
     this.#summaries.set(c.channel_id, { summary: next, at: Date.now() });
@@ -1309,24 +1303,32 @@ export class ChatClient {
     }
   }
 
-  /** A message from the sockets moves its list entry: head, unread (others' messages), last message (§2.3). */
+  /**
+   * An entry from the sockets moves its list entry (§2.3): the head; unread, by the messages it
+   * adds (others' messages; an edit, delete or reaction adds none); the last message, or its
+   * preview when an edit or a delete changes it.
+   */
   #advanceSummary(m: WireMessage): boolean {
     const known = this.#summaries.get(m.channel_id);
     if (!known || m.seq <= known.summary.head_seq) return false;
     this.#listClock.touch(m.channel_id);
     const s = known.summary;
+    const message = isMessage(m);
     const mine = m.sender_id === this.#session?.user_id;
+    let last = s.last_message;
+    if (message) last = { seq: m.seq, sender_id: m.sender_id, preview: preview(m.text), ts: m.ts };
+    else if (last && m.target_seq === last.seq) {
+      if (m.type === "edit") last = { ...last, preview: preview(m.text), edited: true };
+      else if (m.type === "delete") last = { ...last, preview: "", deleted: true };
+    }
+    const added = Math.max(0, m.msg_count - s.head_msg_count);
     known.summary = {
       ...s,
       head_seq: m.seq,
-      read_seq: mine ? m.seq : s.read_seq,
-      unread: mine ? 0 : s.unread + (m.seq - s.head_seq),
-      last_message: {
-        seq: m.seq,
-        sender_id: m.sender_id,
-        preview: preview(m.text),
-        ts: m.ts,
-      },
+      head_msg_count: Math.max(s.head_msg_count, m.msg_count),
+      read_seq: mine && message ? m.seq : s.read_seq,
+      unread: mine && message ? 0 : s.unread + (mine ? 0 : added),
+      last_message: last,
     };
     return true;
   }
@@ -1442,7 +1444,10 @@ export class ChatClient {
     this.#undelivered.clear();
     this.#readSent.clear();
     this.#readOut.cancel();
-    this.#postAgain.clear();
+    this.#sender.reset();
+    this.#fold.clear();
+    this.#views.clear();
+    this.#owners.clear();
   }
 }
 

@@ -8,8 +8,9 @@ export { ChatApiError, type ChatApiErrorCode } from "./chat-api-error.ts";
 export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
 export type { Backoff } from "./chat-socket.ts";
 export { type ClientStore, defaultStore, indexedDbStore, MemoryStore } from "./client-store.ts";
+export { Conversation, type ConversationEvents } from "./conversation.ts";
 export { codePointLength, MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
-export type { OutboxEntry } from "./outbox.ts";
+export type { OutboxEntry, OutboxKind } from "./outbox.ts";
 export type {
   Ack,
   ChannelInfo,
@@ -19,19 +20,24 @@ export type {
   ConnectInfo,
   ConnectionState,
   DeviceInfo,
+  EntryType,
   ErrorCode,
   FriendFrameState,
   FriendState,
   FriendsList,
   GroupPresence,
   HistoryPage,
+  LastMessage,
   Me,
+  MessageState,
   MessageStatus,
   Presence,
   PresenceStatus,
   PublicUser,
   PushSubscriptionBody,
+  Reaction,
   Receipts,
+  ReplyQuote,
   ServerFrame,
   ServerFrameOf,
   Session,

@@ -1,21 +1,22 @@
 /**
  * @module client/message-log
- * The messages this device holds, per channel, keyed by `seq` (docs/protocol.md §1: dedupe by
- * `(channel_id, seq)`, keep the first copy, order by `seq` only), and each channel's cursor:
- * the highest `seq` up to which every visible message is held. Pure: no I/O and no timers;
- * the client decides what to fetch from what `add` reports.
+ * The entries of each channel's log this device holds (messages, edits, deletes, reactions),
+ * keyed by `seq` (docs/protocol.md §1: dedupe by `(channel_id, seq)`, keep the first copy, order
+ * by `seq` only), and each channel's cursor: the highest `seq` up to which every visible entry is
+ * held. What the entries make of the messages is client/entry-fold.ts. Pure: no I/O and no
+ * timers; the client decides what to fetch from what `add` reports.
  */
-import type { ChatMessage, WireMessage } from "./types.ts";
+import type { WireMessage } from "./types.ts";
 
 interface ChannelLog {
   /** Highest seq held without gaps; undefined until the channel is loaded on this device. */
   cursor: number | undefined;
-  bySeq: Map<number, ChatMessage>;
+  bySeq: Map<number, WireMessage>;
   /** Highest seq held, gap or not. */
   maxSeq: number;
   /** Older messages exist on the server before the oldest held one. */
   hasOlder: boolean;
-  sorted: ChatMessage[] | null;
+  sorted: WireMessage[] | null;
 }
 
 export interface AddResult {
@@ -35,7 +36,7 @@ export class MessageLog {
     const log = this.#ensure(m.channel_id);
     let added = false;
     if (!log.bySeq.has(m.seq)) {
-      log.bySeq.set(m.seq, toSent(m));
+      log.bySeq.set(m.seq, wireOnly(m));
       log.maxSeq = Math.max(log.maxSeq, m.seq);
       log.sorted = null;
       added = true;
@@ -95,12 +96,31 @@ export class MessageLog {
     if (log) log.cursor = undefined;
   }
 
-  get(channelId: string, seq: number): ChatMessage | undefined {
+  get(channelId: string, seq: number): WireMessage | undefined {
     return this.#channels.get(channelId)?.bySeq.get(seq);
   }
 
-  /** Held messages in seq order (cached until the channel changes). */
-  sorted(channelId: string): ChatMessage[] {
+  /**
+   * Drops the text of held entries (their message was deleted: docs/protocol.md §6.10): each keeps
+   * its seq and hash, with `text: ""`. Returns whether anything changed.
+   */
+  redact(channelId: string, seqs: readonly number[]): boolean {
+    const log = this.#channels.get(channelId);
+    if (!log) return false;
+    let changed = false;
+    for (const seq of seqs) {
+      const m = log.bySeq.get(seq);
+      if (!m || (m.text === "" && m.state === undefined)) continue;
+      const { state: _state, ...rest } = m;
+      log.bySeq.set(seq, { ...rest, text: "" });
+      changed = true;
+    }
+    if (changed) log.sorted = null;
+    return changed;
+  }
+
+  /** Held entries in seq order (cached until the channel changes). */
+  sorted(channelId: string): WireMessage[] {
     const log = this.#channels.get(channelId);
     if (!log) return [];
     log.sorted ??= [...log.bySeq.values()].sort((a, b) => a.seq - b.seq);
@@ -140,9 +160,9 @@ export class MessageLog {
   }
 }
 
-/** Only the wire fields, whatever else the frame carried, plus the status. */
-function toSent(m: WireMessage): ChatMessage {
-  return {
+/** Only the wire fields of an entry, whatever else the frame carried. */
+function wireOnly(m: WireMessage): WireMessage {
+  const out: WireMessage = {
     channel_id: m.channel_id,
     seq: m.seq,
     id: m.id,
@@ -150,7 +170,15 @@ function toSent(m: WireMessage): ChatMessage {
     client_msg_id: m.client_msg_id,
     text: m.text,
     ts: m.ts,
+    msg_count: m.msg_count,
     hash: m.hash,
-    status: "sent",
   };
+  if (m.type !== undefined) out.type = m.type;
+  if (m.reply_to !== undefined) out.reply_to = m.reply_to;
+  if (m.target_seq !== undefined) out.target_seq = m.target_seq;
+  if (m.emoji !== undefined) out.emoji = m.emoji;
+  if (m.digest !== undefined) out.digest = m.digest;
+  if (m.reply !== undefined) out.reply = m.reply;
+  if (m.state !== undefined) out.state = m.state;
+  return out;
 }

@@ -1,15 +1,28 @@
 /**
  * @module client/outbox
- * Messages written on this device and not yet stored by the server. Each has a
- * `client_msg_id` made once, when it is written; every retry, on any socket or over REST,
- * reuses it, so the server stores it at most once (docs/protocol.md §6.2). The outbox is
- * persisted on every change (writes run in order), so a reload sends what was left.
+ * Entries written on this device and not yet stored by the server: messages, and edits,
+ * deletes and reactions (docs/protocol.md §6.10). Each has a `client_msg_id` made once, when it
+ * is written; every retry, on any socket or over REST, reuses it, so the server stores it at
+ * most once (docs/protocol.md §6.2). The outbox is persisted on every change (writes run in
+ * order), so a reload sends what was left.
  */
+
+/** What an outbox entry asks besides a message: an edit, a delete or a reaction. */
+export type OutboxKind = "edit" | "delete" | "reaction";
 
 export interface OutboxEntry {
   client_msg_id: string;
   channel_id: string;
+  /** A message's or an edit's text; `""` for a delete or a reaction. */
   text: string;
+  /** Absent for a message. */
+  kind?: OutboxKind;
+  /** An edit, delete or reaction: the message it acts on. */
+  target_seq?: number;
+  /** A reaction: the reaction to set (`""`: none). */
+  emoji?: string;
+  /** A reply: the message it answers. */
+  reply_to?: number;
   /** Local time it was written; orders the echoes. */
   created_at: number;
   status: "pending" | "failed";
@@ -66,13 +79,8 @@ export class Outbox {
   requeue(clientMsgId: string): OutboxEntry | undefined {
     const e = this.#entries.get(clientMsgId);
     if (!e) return undefined;
-    const pending: OutboxEntry = {
-      client_msg_id: e.client_msg_id,
-      channel_id: e.channel_id,
-      text: e.text,
-      created_at: e.created_at,
-      status: "pending",
-    };
+    const { error: _error, ...rest } = e;
+    const pending: OutboxEntry = { ...rest, status: "pending" };
     this.#entries.set(clientMsgId, pending);
     void this.#save();
     return pending;

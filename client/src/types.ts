@@ -9,8 +9,12 @@ import type { Ack, ChannelInfo, Receipts } from "../../protocol/api.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type {
   ChannelSummary,
+  EntryType,
   FriendFrameState,
+  LastMessage,
+  MessageState,
   PublicUser,
+  ReplyQuote,
   ServerFrame,
   WireMessage,
 } from "../../protocol/frames.ts";
@@ -20,11 +24,15 @@ export type {
   Ack,
   ChannelInfo,
   ChannelSummary,
+  EntryType,
   ErrorCode,
   FriendFrameState,
   HistoryPage,
+  LastMessage,
+  MessageState,
   PublicUser,
   Receipts,
+  ReplyQuote,
   ServerFrame,
   WireMessage,
 };
@@ -47,15 +55,47 @@ export type ConnectionState = "connecting" | "open" | "reconnecting" | "offline"
 /** `pending`: local echo, not stored yet. `sent`: stored by the server (it has a `seq`). `failed`: will never be stored. */
 export type MessageStatus = "pending" | "sent" | "failed";
 
+/** One emoji's reactions to a message: how many, who, and whether I am among them. */
+export interface Reaction {
+  emoji: string;
+  count: number;
+  user_ids: string[];
+  mine: boolean;
+}
+
 /**
- * A message as the app shows it. Sent messages are exactly the server's {@link WireMessage}.
- * A local echo (`pending` or `failed`) has `seq: 0`, `id: ""`, the device's `sender_id`, and
- * `ts` set to the local time it was written.
+ * A message as the app shows it: the log's message (docs/protocol.md §2.2) with what the entries
+ * after it made of it, edits, a delete, reactions (client/src/entry-fold.ts), and what this
+ * device has asked for and the server has not stored yet (`pending`). Only messages: the edits,
+ * deletes and reactions themselves are never listed. A local echo (`pending` or `failed`) has
+ * `seq: 0`, `id: ""`, `hash: ""`, the device's `sender_id`, and `ts` set to the local time it
+ * was written.
  */
-export type ChatMessage = WireMessage & {
+export interface ChatMessage {
+  channel_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  client_msg_id: string;
+  /** The text to show: the newest edit's (see `edited`), `""` once deleted. */
+  text: string;
+  ts: number;
+  /** Messages in the channel up to and including this one (0 for a local echo). */
+  msg_count: number;
+  hash: string;
   status: MessageStatus;
   error?: { code: string; message: string };
-};
+  /** The seq of the message this one answers. */
+  reply_to?: number;
+  /** The message this one answers: its sender and a preview of its current text, or deleted. */
+  reply?: ReplyQuote;
+  /** The text shown is an edit's: its seq and time (`seq: 0` and `pending` while on its way). */
+  edited?: { seq: number; ts: number; pending?: boolean };
+  /** A tombstone: deleted, when and by whom (`seq: 0` and `pending` while on its way). */
+  deleted?: { seq: number; ts: number; by: string; pending?: boolean };
+  /** Reactions, each emoji in the order first used; empty when none (and once deleted). */
+  reactions: Reaction[];
+}
 
 export type PresenceStatus = ServerFrameOf<"presence">["status"];
 

@@ -687,6 +687,7 @@ export class ChannelRoom extends DurableObject<Env> {
       seq: m.seq,
       id: m.id,
       ts: m.ts,
+      msg_count: m.msg_count,
       hash: m.hash,
     };
   }

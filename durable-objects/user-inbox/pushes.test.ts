@@ -17,6 +17,7 @@ function msg(seq: number, sender = THEM, text = `message ${seq}`): WireMessage {
     client_msg_id: `c${seq}`,
     text,
     ts: seq,
+    msg_count: seq,
     hash: "",
   };
 }

@@ -623,6 +623,7 @@ export class UserInbox extends DurableObject<Env> {
       kind: u.kind,
       name: u.name,
       head_seq: u.head_seq,
+      head_msg_count: u.head_seq,
       read_seq: u.read_seq,
       unread: 0,
       muted: false,

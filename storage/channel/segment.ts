@@ -155,6 +155,7 @@ export async function readSegment(
       client_msg_id: e.client_msg_id,
       text: e.text,
       ts: e.ts,
+      msg_count: e.seq,
       hash: e.hash,
     });
   }

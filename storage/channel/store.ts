@@ -394,7 +394,7 @@ export class ChannelStore {
    * (then null: nothing is written). One statement, so it is atomic on its own; the head moves
    * in memory and reaches its row with `persistBatched`.
    */
-  append(m: Omit<WireMessage, "seq" | "hash">): WireMessage | null {
+  append(m: Omit<WireMessage, "seq" | "hash" | "msg_count">): WireMessage | null {
     const channel = this.channel();
     const seq = (channel?.headSeq ?? 0) + 1;
     const firstHot = this.firstHotSeq();
@@ -415,7 +415,7 @@ export class ChannelStore {
     this.#headUnsaved = true;
     this.#headHash = hash;
     if (firstHot > seq) this.#firstHot = seq;
-    const stored = { ...m, seq, hash };
+    const stored = { ...m, seq, msg_count: seq, hash };
     this.#remember(stored);
     return stored;
   }
@@ -685,6 +685,7 @@ export class ChannelStore {
       client_msg_id: row.clientMsgId as string,
       text: row.text as string,
       ts: row.ts as number,
+      msg_count: row.seq as number,
       hash: row.hash as string,
     };
   }

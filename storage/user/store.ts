@@ -60,6 +60,7 @@ export function toSummary(c: InboxChannel): ChannelSummary {
     kind: c.kind,
     name: c.name,
     head_seq: c.headSeq,
+    head_msg_count: c.headSeq,
     read_seq: c.readSeq,
     unread: Math.max(0, c.headSeq - Math.max(c.readSeq, c.joinedSeq)),
     muted: c.muted,
