@@ -368,7 +368,8 @@ export class App {
           : c.kind === "group"
             ? `${this.#people.name(last.sender_id)}: `
             : "";
-      preview = who + (last.preview ?? "");
+      // A deleted last message keeps its place in the list, as its tombstone does in the chat.
+      preview = last.deleted ? `${who}Message deleted` : who + (last.preview ?? "");
     }
     // The conversation on screen is being read: no badge for it while the page is visible.
     const viewing = this.#view?.channelId === c.channel_id && document.visibilityState === "visible";

@@ -14,24 +14,35 @@
  * the conversation, each new message is marked read as it shows; messages that arrive while
  * they do not (scrolled up, or the page hidden) get the divider above them.
  *
- * The composer never cuts what is typed or pasted (a `maxlength` would, and it counts UTF-16
- * units where the limit counts code points). Near the limit it shows a counter in code points;
- * a text over the limit stays in the composer and is refused with a reason when sent.
+ * **What can be done with a message** is in its menu (message-menu.ts: react, reply, edit,
+ * copy, delete), opened from its "⋯" button or a right click; a reaction's chip toggles mine.
+ * Replies and edits are written in the composer (composer.ts). All of them go through the
+ * SDK's `Conversation`, which shows them at once and settles when the server stored them; a
+ * refusal is said in a toast, and the message shows as it was.
  */
 import {
   ChainIntegrityError,
   type ChannelSummary,
   type ChatClient,
   type ChatMessage,
-  codePointLength,
-  MAX_MESSAGE_CODE_POINTS,
+  type Conversation,
 } from "../../client/src/index.ts";
+import { Composer } from "./composer.ts";
+import { confirmDialog } from "./dialogs.ts";
 import { h } from "./dom.ts";
 import { errorText } from "./errors.ts";
 import { dayKey, dayLabel, hueOf, initials, presenceText } from "./format.ts";
 import { icon } from "./icons.ts";
 import { mayFold } from "./long-text.ts";
-import { blockedElement, daySeparator, messageElement, ticksOf, unreadDivider } from "./message-item.ts";
+import {
+  blockedElement,
+  daySeparator,
+  messageElement,
+  reactorsText,
+  ticksOf,
+  unreadDivider,
+} from "./message-item.ts";
+import { MessageMenu } from "./message-menu.ts";
 import type { People } from "./people.ts";
 import { newestSeen, type Placed, ReadPosition } from "./read-position.ts";
 
@@ -65,10 +76,10 @@ const MAX_UNREAD_PAGES = 5;
 const SETTLE_WAIT_MS = 5_000;
 /** Space left above the divider when the conversation opens at it. */
 const DIVIDER_MARGIN_PX = 12;
-/** The composer's counter shows from this many code points (90% of the limit). */
-const COUNT_FROM = MAX_MESSAGE_CODE_POINTS * 0.9;
-
-const count = (n: number) => n.toLocaleString();
+/** Pages loaded back, at most, to show the message a reply quotes. */
+const MAX_QUOTE_PAGES = 5;
+/** How long a message shown from a quote stays highlighted. */
+const FLASH_MS = 1_600;
 
 interface Rendered {
   el: HTMLElement;
@@ -85,11 +96,9 @@ export class ConversationView {
   readonly #jump: HTMLButtonElement;
   readonly #jumpCount: HTMLElement;
   readonly #typing: HTMLElement;
-  readonly #input: HTMLTextAreaElement;
-  /** The composer's character counter (code points), shown near the limit. */
-  readonly #count: HTMLElement;
-  /** Why the text in the composer was not sent. */
-  readonly #problem: HTMLElement;
+  readonly #convo: Conversation;
+  readonly #composer: Composer;
+  readonly #menu = new MessageMenu();
   readonly #title: HTMLElement;
   readonly #subtitle: HTMLElement;
   readonly #avatar: HTMLElement;
@@ -117,6 +126,7 @@ export class ConversationView {
     this.channelId = channelId;
     this.#isGroup = channelId.startsWith("gr_");
     this.#read = new ReadPosition(host.myId);
+    this.#convo = host.chat.conversationOf(channelId);
 
     this.#title = h("h2", { testid: "conv-title", id: "conv-title" });
     this.#subtitle = h("small", { testid: "conv-subtitle" });
@@ -172,13 +182,24 @@ export class ConversationView {
     const moved = () => {
       this.#userMoved = true;
     };
+    // The reader scrolls away from the message whose menu is open: it closes (a scroll the view
+    // makes itself, for a message arriving, leaves it open).
+    const scrolled = () => {
+      moved();
+      this.#menu.close({ restoreFocus: false });
+    };
     this.#list = h("div", {
       class: "messages",
       role: "log",
       "aria-labelledby": "conv-title",
       tabindex: "0",
       testid: "message-list",
-      on: { scroll: () => this.#onScroll(), wheel: moved, touchmove: moved, keydown: moved },
+      on: {
+        scroll: () => this.#onScroll(),
+        wheel: scrolled,
+        touchmove: scrolled,
+        keydown: moved,
+      },
     });
     this.#list.append(this.#historyNote);
     this.#jumpCount = h("span", { class: "count", testid: "jump-count" });
@@ -197,55 +218,22 @@ export class ConversationView {
     );
     this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
 
-    this.#count = h("span", { class: "count", testid: "composer-count", "aria-live": "polite" });
-    this.#problem = h("span", { class: "problem", role: "alert", testid: "composer-error" });
-    this.#input = h("textarea", {
-      rows: 1,
-      placeholder: "Message",
-      "aria-label": "Message",
-      testid: "composer-input",
-      on: {
-        input: () => {
-          this.#autosize();
-          this.#updateCount();
-          if (this.#input.value.trim()) host.chat.typing(channelId);
-        },
-        keydown: (e) => {
-          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            this.#send();
-          }
-        },
-      },
+    this.#composer = new Composer({
+      convo: this.#convo,
+      myId: host.myId,
+      name: (id) => host.people.name(id),
+      toast: (text) => host.toast(text),
+      sent: () => this.render({ stickToBottom: true }),
+      modeChanged: () => this.#markComposing(),
+      reveal: (seq) => this.#reveal(seq, { flash: false }),
     });
-    const composer = h(
-      "form",
-      {
-        class: "composer",
-        testid: "composer",
-        on: {
-          submit: (e) => {
-            e.preventDefault();
-            this.#send();
-          },
-        },
-      },
-      h("div", { class: "composer-status" }, this.#problem, this.#count),
-      this.#input,
-      h(
-        "button",
-        { type: "submit", class: "primary", "aria-label": "Send", testid: "composer-send" },
-        "Send",
-      ),
-    );
-
     this.el = h(
       "main",
       { class: "conversation", "data-channel-id": channelId, testid: "conversation" },
       header,
       h("div", { class: "timeline" }, this.#list, this.#jump),
       this.#typing,
-      composer,
+      this.#composer.el,
     );
   }
 
@@ -268,11 +256,12 @@ export class ConversationView {
   close(): void {
     this.#closed = true;
     cancelAnimationFrame(this.#frame);
+    this.#menu.close({ restoreFocus: false });
     this.#host.chat.closeConversation();
   }
 
   focusComposer(): void {
-    this.#input.focus({ preventScroll: true });
+    this.#composer.focus();
   }
 
   refreshHeader(): void {
@@ -328,7 +317,10 @@ export class ConversationView {
         const el = build();
         if (r) {
           if (cursor === r.el) cursor = el;
+          const focused = focusedWithin(r.el);
           r.el.replaceWith(el);
+          // A reaction chip or a menu button that had the focus keeps it in the new element.
+          if (focused) el.querySelector<HTMLElement>(focused)?.focus({ preventScroll: true });
         }
         r = { el, signature };
         this.#rendered.set(key, r);
@@ -372,6 +364,8 @@ export class ConversationView {
     }
     this.#placed = placed;
     this.#measureFolds(toMeasure);
+    this.#markComposing();
+    this.#composer.refresh();
 
     const loading = this.#olderLoad !== null;
     this.#historyNote.textContent = loading
@@ -417,7 +411,18 @@ export class ConversationView {
     const ticks = mine ? ticksOf(this.#host.chat, this.channelId, this.#isGroup, m) : null;
     const sender = this.#senderName(m, prevSender) ?? "";
     const blocked = this.#isBlocked(m, key, mine);
-    return `${m.status}|${ticks?.state}|${ticks?.label}|${sender}|${blocked}|${this.#unfolded.has(key)}|${m.text}`;
+    const people = this.#host.people;
+    // Names are part of it: a reactor's or a quoted sender's name may arrive after the message.
+    const extra =
+      m.edited || m.deleted || m.reply || m.reactions.length
+        ? JSON.stringify([
+            m.edited,
+            m.deleted && [m.deleted.pending, people.name(m.deleted.by)],
+            m.reply && [m.reply.preview, m.reply.deleted, people.name(m.reply.sender_id)],
+            m.reactions.map((r) => [r.emoji, r.mine, ...r.user_ids.map((id) => people.name(id))]),
+          ])
+        : "";
+    return `${m.status}|${ticks?.state}|${ticks?.label}|${sender}|${blocked}|${this.#unfolded.has(key)}|${extra}|${m.text}`;
   }
 
   #build(m: ChatMessage, key: string, mine: boolean, prevSender: string | null): HTMLElement {
@@ -439,7 +444,13 @@ export class ConversationView {
       toggleFold: () => this.#toggleFold(key),
       retry: () => chat.retry(m.client_msg_id),
       discard: () => chat.discard(m.client_msg_id),
-      edit: () => this.#edit(m),
+      edit: () => this.#takeBack(m),
+      myId: this.#host.myId,
+      name: (id) => this.#host.people.name(id),
+      // Only stored messages have a menu: a pending or failed one is not in the log yet.
+      openMenu: m.status === "sent" && !m.deleted ? (at, opener) => this.#openMenu(m.seq, at, opener) : null,
+      react: (emoji) => this.#react(m.seq, emoji),
+      showQuoted: (seq) => void this.#showQuoted(seq),
     });
   }
 
@@ -495,16 +506,113 @@ export class ConversationView {
   }
 
   /** Takes a failed message back into the composer, unless something else is being written. */
-  #edit(m: ChatMessage): void {
-    if (this.#input.value.trim()) {
-      this.#host.toast("Send or clear the message you are writing first.");
-      return;
+  #takeBack(m: ChatMessage): void {
+    if (this.#composer.takeBack(m)) this.#host.chat.discard(m.client_msg_id);
+  }
+
+  // ---- what can be done with a message ---------------------------------------------------------
+
+  /** Opens the menu of message `seq` with what may be done with it. */
+  #openMenu(seq: number, at: HTMLElement | { x: number; y: number }, opener: HTMLElement): void {
+    const convo = this.#convo;
+    const m = convo.message(seq);
+    if (!m || m.deleted) return;
+    const names = { myId: this.#host.myId, name: (id: string) => this.#host.people.name(id) };
+    this.#menu.open(
+      at,
+      {
+        myReaction: m.reactions.find((r) => r.mine)?.emoji ?? "",
+        reactions: m.reactions.map((r) => ({ emoji: r.emoji, who: reactorsText(r, names) })),
+        react: (emoji) => this.#react(seq, emoji),
+        reply: () => {
+          const now = convo.message(seq);
+          if (now && !now.deleted) this.#composer.reply(now);
+        },
+        ...(convo.canEdit(seq) && {
+          edit: () => {
+            const now = convo.message(seq);
+            if (now && convo.canEdit(seq)) this.#composer.edit(now);
+          },
+        }),
+        ...(convo.canDelete(seq) && { delete: () => void this.#delete(seq) }),
+        ...(m.text && {
+          copy: () =>
+            navigator.clipboard.writeText(convo.message(seq)?.text ?? m.text).then(
+              () => this.#host.toast("Copied."),
+              () => this.#host.toast("Could not copy: the browser refused."),
+            ),
+        }),
+      },
+      opener,
+    );
+  }
+
+  /** Toggles my reaction; a refusal (left the group, too many at once) is said. */
+  #react(seq: number, emoji: string): void {
+    this.#convo.react(seq, emoji).catch((err) => this.#host.toast(errorText(err)));
+  }
+
+  /** Deletes message `seq` for everyone, once the user confirms. */
+  async #delete(seq: number): Promise<void> {
+    const m = this.#convo.message(seq);
+    if (!m) return;
+    const mine = m.sender_id === this.#host.myId;
+    const ok = await confirmDialog({
+      title: "Delete this message?",
+      text: mine
+        ? "It will be deleted for everyone in this conversation. This can't be undone."
+        : `It will be deleted for everyone, as the group's owner. ${this.#host.people.name(m.sender_id)} will see that you deleted it.`,
+      confirm: "Delete for everyone",
+      danger: true,
+    });
+    if (!ok || this.#closed) return;
+    if (this.#composer.editing === seq) this.#composer.cancel();
+    this.#convo
+      .delete(seq)
+      .catch((err) => this.#host.toast(`The message was not deleted: ${errorText(err)}`));
+  }
+
+  /**
+   * Shows the message a reply quotes: scrolled to and highlighted. If it is older than what is
+   * held, earlier pages are loaded to reach it (a few at most).
+   */
+  async #showQuoted(seq: number): Promise<void> {
+    for (let pages = 0; pages < MAX_QUOTE_PAGES && this.#hasOlder; pages++) {
+      const oldest = this.#oldestHeld();
+      if (oldest !== undefined && oldest <= seq) break;
+      await this.#loadOlder(UNREAD_PAGE);
+      if (this.#closed) return;
     }
-    this.#host.chat.discard(m.client_msg_id);
-    this.#input.value = m.text;
-    this.#autosize();
-    this.#updateCount();
-    this.#input.focus();
+    if (!this.#reveal(seq, { flash: true })) this.#host.toast("That message is too far back to show.");
+  }
+
+  /** Scrolls message `seq` into view (the middle of the screen), and highlights it a moment. */
+  #reveal(seq: number, { flash }: { flash: boolean }): boolean {
+    const el = this.#rendered.get(`s${seq}`)?.el;
+    if (!el) return false;
+    const list = this.#list;
+    const top = el.offsetTop;
+    if (top < list.scrollTop || top + el.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = top - Math.max(DIVIDER_MARGIN_PX, (list.clientHeight - el.offsetHeight) / 2);
+    }
+    if (flash) {
+      el.classList.remove("flash");
+      void el.offsetWidth; // restarts the animation
+      el.classList.add("flash");
+      setTimeout(() => el.classList.remove("flash"), FLASH_MS);
+    }
+    this.#afterMove();
+    return true;
+  }
+
+  /** Marks the message being edited or replied to. */
+  #markComposing(): void {
+    const editing = this.#composer.editing;
+    const replying = this.#composer.replyingTo;
+    for (const p of this.#placed) {
+      p.el.classList.toggle("editing", p.seq === editing);
+      p.el.classList.toggle("replying", p.seq === replying);
+    }
   }
 
   // ---- where reading stopped ------------------------------------------------------------------
@@ -594,51 +702,6 @@ export class ConversationView {
     this.#list.focus({ preventScroll: true });
   }
 
-  // ---- composer -------------------------------------------------------------------------------
-
-  /**
-   * The counter, in code points, from 90% of the limit; over the limit it says so. A text of
-   * fewer UTF-16 units than the threshold has fewer code points still, so it is not counted.
-   */
-  #updateCount(): void {
-    const text = this.#input.value;
-    const n = text.length < COUNT_FROM ? 0 : codePointLength(text);
-    const over = n > MAX_MESSAGE_CODE_POINTS;
-    this.#count.textContent = n >= COUNT_FROM ? `${count(n)} / ${count(MAX_MESSAGE_CODE_POINTS)}` : "";
-    this.#count.dataset.state = over ? "over" : n >= COUNT_FROM ? "near" : "";
-    if (over) this.#input.setAttribute("aria-invalid", "true");
-    else this.#input.removeAttribute("aria-invalid");
-    if (!over) this.#problem.textContent = "";
-  }
-
-  #send(): void {
-    const text = this.#input.value;
-    if (!text.trim()) return;
-    const n = codePointLength(text);
-    if (n > MAX_MESSAGE_CODE_POINTS) {
-      // Refused here, before anything is queued: the text stays for the user to shorten.
-      this.#problem.textContent = `Too long to send: ${count(n)} characters, the limit is ${count(MAX_MESSAGE_CODE_POINTS)}. Remove ${count(n - MAX_MESSAGE_CODE_POINTS)} to send it.`;
-      this.#updateCount();
-      this.#input.focus();
-      return;
-    }
-    try {
-      this.#host.chat.send(this.channelId, text);
-    } catch (err) {
-      this.#host.toast(errorText(err));
-      return;
-    }
-    this.#input.value = "";
-    this.#autosize();
-    this.#updateCount();
-    this.render({ stickToBottom: true });
-  }
-
-  #autosize(): void {
-    this.#input.style.height = "auto";
-    this.#input.style.height = `${Math.min(this.#input.scrollHeight + 2, 128)}px`;
-  }
-
   // ---- history --------------------------------------------------------------------------------
 
   #onScroll(): void {
@@ -675,6 +738,14 @@ export class ConversationView {
       else this.#host.toast(errorText(err));
     }
   }
+}
+
+/** A selector for the element focused inside `el` (by its test id, and emoji for a reaction), or null. */
+function focusedWithin(el: HTMLElement): string | null {
+  const active = document.activeElement as HTMLElement | null;
+  if (!active || active === el || !el.contains(active) || !active.dataset.testid) return null;
+  const emoji = active.dataset.emoji;
+  return `[data-testid="${active.dataset.testid}"]${emoji ? `[data-emoji="${CSS.escape(emoji)}"]` : ""}`;
 }
 
 export function emptyConversation(): HTMLElement {

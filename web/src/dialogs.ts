@@ -1,7 +1,8 @@
 /**
  * @module web/dialogs
- * A modal `<dialog>` for picking friends: creating a group (with a name) or adding people to
- * one. Resolves with the choice, or null when cancelled.
+ * Modal `<dialog>`s: picking friends (creating a group with a name, or adding people to one),
+ * and confirming what cannot be undone. Each resolves with the choice, or null/false when
+ * cancelled (Esc, or the Cancel button).
  */
 import type { PublicUser } from "../../client/src/index.ts";
 import { h } from "./dom.ts";
@@ -79,5 +80,50 @@ export function pickFriends(options: {
     document.body.append(dialog);
     dialog.showModal();
     (options.withName ? name : boxes[0])?.focus();
+  });
+}
+
+/** Asks before something that cannot be undone (deleting a message for everyone). */
+export function confirmDialog(options: {
+  title: string;
+  text: string;
+  confirm: string;
+  danger?: boolean;
+}): Promise<boolean> {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { "aria-label": options.title, testid: "confirm-dialog" });
+    let ok = false;
+    const confirm = h(
+      "button",
+      { type: "submit", value: "ok", class: options.danger ? "danger" : "primary", testid: "confirm-ok" },
+      options.confirm,
+    );
+    const form = h(
+      "form",
+      {
+        method: "dialog",
+        on: {
+          submit: (e) => {
+            ok = (e.submitter as HTMLButtonElement | null)?.value === "ok";
+          },
+        },
+      },
+      h("h2", { class: "dialog-title" }, options.title),
+      h("p", { class: "muted" }, options.text),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "submit", value: "cancel", testid: "confirm-cancel" }, "Cancel"),
+        confirm,
+      ),
+    );
+    dialog.append(form);
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(ok);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    confirm.focus();
   });
 }

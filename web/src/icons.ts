@@ -26,6 +26,20 @@ const PATHS = {
   down: ["M12 5v14", "M6 13l6 6 6-6"],
   /** A clock: sending. */
   clock: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
+  /** Three dots: a message's menu. */
+  more: ["M5 12h.01", "M12 12h.01", "M19 12h.01"],
+  /** A plus: more reactions. */
+  plus: ["M12 5v14", "M5 12h14"],
+  /** An arrow turning back: reply. */
+  reply: ["M9 14l-5-5 5-5", "M4 9h10a6 6 0 0 1 6 6v5"],
+  /** A pencil: edit. */
+  pencil: ["M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z", "M14.5 5.5l3 3"],
+  /** Two sheets: copy. */
+  copy: ["M9 9h11v11H9z", "M5 15H4V4h11v1"],
+  /** A bin: delete. */
+  trash: ["M3 6h18", "M8 6V4h8v2", "M6 6l1 14h10l1-14", "M10 11v5", "M14 11v5"],
+  /** A cross: cancel. */
+  close: ["M6 6l12 12", "M18 6L6 18"],
 } as const;
 
 export type IconName = keyof typeof PATHS;

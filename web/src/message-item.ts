@@ -1,12 +1,13 @@
 /**
  * @module web/message-item
- * One message of the conversation as DOM: the sender's name (groups), the bubble with its text
- * (links made safely, long texts folded: long-text.ts), the time and the ticks of my own
- * messages, and what to do with one that failed. Also the folded line of a blocked user's
- * message, the date separators and the "new messages" divider. Pure builders: the view decides
- * what goes where and when an element is rebuilt (its `signature` changed).
+ * One message of the conversation as DOM: the sender's name (groups), the quote of the message it
+ * answers, the bubble with its text (links made safely, long texts folded: long-text.ts) or the
+ * tombstone of a deleted one, the time, the "edited" mark and the ticks of my own messages, its
+ * reactions, its menu button, and what to do with one that failed. Also the folded line of a
+ * blocked user's message, the date separators and the "new messages" divider. Pure builders:
+ * the view decides what goes where and when an element is rebuilt (its `signature` changed).
  */
-import type { ChatClient, ChatMessage } from "../../client/src/index.ts";
+import type { ChatClient, ChatMessage, Reaction } from "../../client/src/index.ts";
 import { h } from "./dom.ts";
 import { retryCanFix } from "./errors.ts";
 import { clockTime, dayKey, dayLabel } from "./format.ts";
@@ -58,19 +59,39 @@ export interface MessageOptions {
   discard(): void;
   /** Takes a failed message back into the composer. */
   edit(): void;
+  /** A user's name ("Alice"). */
+  name(userId: string): string;
+  /** The signed-in user. */
+  myId: string;
+  /** Opens the message's menu beside its button or at a point (a right click); null: it has none. */
+  openMenu: ((at: HTMLElement | { x: number; y: number }, opener: HTMLElement) => void) | null;
+  /** Toggles my reaction `emoji`. */
+  react(emoji: string): void;
+  /** Shows the message a reply quotes. */
+  showQuoted(seq: number): void;
 }
 
 export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
+  const deleted = m.deleted !== undefined;
   const cut = o.folded && isCut(m.text);
-  const bubble = h("div", {
-    class: o.folded ? "bubble folded" : "bubble",
-    "data-cut": cut,
-    testid: "message-text",
-  });
-  bubble.append(linkify(cut ? foldedText(m.text) : m.text));
+  let bubble: HTMLElement;
+  if (deleted) {
+    bubble = h(
+      "div",
+      { class: "bubble tombstone", "data-pending": m.deleted?.pending, testid: "message-deleted" },
+      tombstoneText(m, o),
+    );
+  } else {
+    bubble = h("div", {
+      class: o.folded ? "bubble folded" : "bubble",
+      "data-cut": cut,
+      testid: "message-text",
+    });
+    bubble.append(linkify(cut ? foldedText(m.text) : m.text));
+  }
   // Hidden until the view has measured that the folded text does not fit (then it stays folded).
   const fold =
-    o.folded || o.unfolded
+    !deleted && (o.folded || o.unfolded)
       ? h(
           "button",
           {
@@ -84,10 +105,24 @@ export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
           o.unfolded ? "Show less" : "Show more",
         )
       : null;
+  const edited =
+    m.edited && !deleted
+      ? h(
+          "span",
+          {
+            class: "edited",
+            "data-pending": m.edited.pending,
+            title: m.edited.pending ? "Saving the edit" : `Edited ${clockTime(m.edited.ts)}`,
+            testid: "edited",
+          },
+          "edited",
+        )
+      : null;
   const meta = h(
     "div",
     { class: "meta" },
     h("time", { datetime: new Date(m.ts).toISOString() }, clockTime(m.ts)),
+    edited,
     o.ticks &&
       h(
         "span",
@@ -115,7 +150,23 @@ export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
           h("button", { type: "button", testid: "discard", on: { click: o.discard } }, "Discard"),
         )
       : null;
-  return h(
+  const openMenu = o.openMenu;
+  const menuButton = openMenu
+    ? h(
+        "button",
+        {
+          type: "button",
+          class: "icon more",
+          title: "More",
+          "aria-label": "Message actions",
+          "aria-haspopup": "menu",
+          testid: "message-actions",
+          on: { click: (e) => openMenu(e.currentTarget as HTMLElement, e.currentTarget as HTMLElement) },
+        },
+        icon("more", 18),
+      )
+    : null;
+  const el = h(
     "div",
     {
       class: o.mine ? "msg mine" : "msg",
@@ -123,13 +174,88 @@ export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
       "data-seq": m.status === "sent" ? String(m.seq) : undefined,
       "data-status": m.status,
       "data-sender": m.sender_id,
+      "data-deleted": deleted,
     },
     o.senderName && h("div", { class: "sender", testid: "message-sender" }, o.senderName),
-    bubble,
+    m.reply && quoteElement(m.reply, o),
+    h("div", { class: "body" }, bubble, menuButton),
     fold,
+    m.reactions.length > 0 && !deleted ? reactionsElement(m.reactions, o) : null,
     meta,
     fail,
   );
+  if (openMenu && menuButton) {
+    el.addEventListener("contextmenu", (e) => {
+      // A right click on a link keeps the browser's menu (open in a new tab, copy the address).
+      if ((e.target as Element).closest("a")) return;
+      e.preventDefault();
+      openMenu({ x: e.clientX, y: e.clientY }, menuButton);
+    });
+  }
+  return el;
+}
+
+/** What a deleted message says in its place, and who deleted it when it was not its sender. */
+function tombstoneText(m: ChatMessage, o: MessageOptions): string {
+  const by = m.deleted?.by ?? m.sender_id;
+  if (m.deleted?.pending) return "Deleting…";
+  if (by === o.myId) return "You deleted this message";
+  if (by !== m.sender_id) return `Deleted by ${o.name(by)}`;
+  return "This message was deleted";
+}
+
+/** The message a reply answers: who wrote it and how it starts, or that it was deleted. A click shows it. */
+function quoteElement(q: NonNullable<ChatMessage["reply"]>, o: MessageOptions): HTMLElement {
+  const sender = q.sender_id === o.myId ? "You" : o.name(q.sender_id);
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "quote",
+      "data-deleted": q.deleted,
+      "data-seq": String(q.seq),
+      "aria-label": `Reply to ${sender}: ${q.deleted ? "deleted message" : q.preview}. Show it`,
+      testid: "reply-quote",
+      on: { click: () => o.showQuoted(q.seq) },
+    },
+    h("span", { class: "quote-sender", testid: "reply-quote-sender" }, sender),
+    h("span", { class: "quote-text", testid: "reply-quote-text" }, q.deleted ? "Deleted message" : q.preview),
+  );
+}
+
+/** One chip per emoji: its count, mine pressed, who reacted in its title; a click toggles mine. */
+function reactionsElement(reactions: Reaction[], o: MessageOptions): HTMLElement {
+  return h(
+    "div",
+    { class: "reactions", testid: "reactions" },
+    ...reactions.map((r) => {
+      const who = reactorsText(r, o);
+      return h(
+        "button",
+        {
+          type: "button",
+          class: "reaction",
+          "aria-pressed": String(r.mine),
+          "aria-label": `${r.emoji} ${r.count}: ${who}${r.mine ? ". Click to take yours back" : ""}`,
+          title: `${who} reacted with ${r.emoji}`,
+          "data-emoji": r.emoji,
+          "data-count": String(r.count),
+          testid: "reaction",
+          on: { click: () => o.react(r.emoji) },
+        },
+        h("span", { class: "emoji" }, r.emoji),
+        h("span", { class: "n" }, String(r.count)),
+      );
+    }),
+  );
+}
+
+/** "You, Alice and Bob": who reacted with one emoji, me first. */
+export function reactorsText(r: Reaction, o: Pick<MessageOptions, "myId" | "name">): string {
+  const names = r.user_ids.filter((id) => id !== o.myId).map((id) => o.name(id));
+  if (r.mine) names.unshift("You");
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 }
 
 /**
