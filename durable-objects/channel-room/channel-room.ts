@@ -67,7 +67,7 @@ import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, closeQuietly, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
-import { LogEntries } from "./log-entries.ts";
+import { type EntryHooks, LogEntries } from "./log-entries.ts";
 import { MemberUpdates } from "./member-updates.ts";
 import { type HistoryRequest, Pages, readingArchive } from "./pages.ts";
 import { type ArchiveStats, Sealer, type SealStep } from "./sealer.ts";
@@ -623,9 +623,24 @@ export class ChannelRoom extends DurableObject<Env> {
       : Promise.resolve();
     try {
       await this.#backstop();
+      await this.#runHooks();
     } finally {
       await sealing;
     }
+  }
+
+  /**
+   * What the data kept beside a message does when an edit or a delete changes it. Nothing is
+   * kept beside a message yet; attachments and search (#20) hook in here.
+   */
+  readonly #entryHooks: EntryHooks = {
+    deleted: async () => {},
+    edited: () => {},
+  };
+
+  /** Runs the hooks edits and deletes owe (a failure is retried by the alarm). */
+  #runHooks(): Promise<void> {
+    return this.#entries.runHooks(this.#entryHooks).catch((err) => this.#retryLater("message hooks", err));
   }
 
   /** The alarm's checks: D1's copy, and updates owed that nothing has in hand. */
@@ -701,6 +716,7 @@ export class ChannelRoom extends DurableObject<Env> {
     if (!appended.fresh) return appended;
     const { entry, scrub } = this.#entries.applied(appended.message, checked.target);
     if (scrub) this.#sealer.kick();
+    if (entry.type === "edit" || entry.type === "delete") setTimeout(() => this.#runHooks(), 0);
     return { message: entry, fresh: true };
   }
 

@@ -9,7 +9,10 @@
  * - **after**, in the same synchronous turn as the append (so both commit together), keeps what
  *   the entry made of its message (storage/channel/entry-states.ts), and, for a delete, takes the
  *   text of the message and of its edits out of SQLite at once and flags the sealed segments
- *   that hold any of them for a rewrite (durable-objects/channel-room/scrubber.ts).
+ *   that hold any of them for a rewrite (durable-objects/channel-room/scrubber.ts);
+ * - and owes the data kept beside a message (its attachments, its search entry) the change, in
+ *   `hook_queue`, written in the same turn: `runHooks` calls the hooks and clears each row once
+ *   they ran, so a crash in between leaves the row for the next run (hooks are idempotent).
  */
 import { checkTarget, checkWrite, type EntryKind, type WriterView } from "../../domain/entries.ts";
 import type { WireMessage } from "../../protocol/frames.ts";
@@ -26,6 +29,14 @@ export interface LogEntriesDeps {
 export interface CheckedEntry {
   fields: Pick<NewEntry, "type" | "text" | "reply_to" | "target_seq" | "emoji">;
   target: WireMessage | null;
+}
+
+/** What the data kept beside a message must do when an entry changes it (ChannelRoom.hooks). */
+export interface EntryHooks {
+  /** Message `seq` was deleted. */
+  deleted(seq: number): Promise<void>;
+  /** Message `seq` now reads `text` (its newest edit). */
+  edited(seq: number, text: string): void;
 }
 
 export class LogEntries {
@@ -100,12 +111,14 @@ export class LogEntries {
       }
       case "edit":
         states.edited(target, entry);
+        store.queueHook(entry.seq, "edit", target.seq);
         return { entry, scrub: false };
       case "reaction":
         states.reacted(target, entry);
         return { entry, scrub: false };
       case "delete": {
         let scrub = false;
+        store.queueHook(entry.seq, "delete", target.seq);
         // The message's text and every edit's leave SQLite now; the segments holding any of them
         // are rewritten without them (until then, reads drop them: EntryStates.resolve).
         // A sealed row may still be in SQLite too (rows leave after their segment is recorded):
@@ -115,6 +128,21 @@ export class LogEntries {
           if (store.flagScrub(seq)) scrub = true;
         }
         return { entry, scrub };
+      }
+    }
+  }
+
+  /** Calls the hooks owed (see the module comment), oldest first; each row goes once its hook ran. */
+  async runHooks(hooks: EntryHooks): Promise<void> {
+    const store = this.#d.store;
+    for (let due = store.hooksDue(); due.length > 0; due = store.hooksDue()) {
+      for (const h of due) {
+        const state = store.states.get(h.targetSeq);
+        if (h.kind === "delete") await hooks.deleted(h.targetSeq);
+        // An edit of a message deleted since has nothing left to index.
+        else if (state && state.deletedSeq === null && state.editSeq === h.seq)
+          hooks.edited(h.targetSeq, state.editText ?? "");
+        store.hookDone(h.seq);
       }
     }
   }

@@ -125,6 +125,8 @@ export class ChannelStore {
   readonly states: EntryStates;
   /** The lowest seq with a row in `messages`; head + 1 when there is none (undefined: not read yet). */
   #firstHot: number | undefined;
+  /** Whether `hook_queue` may hold rows (undefined: not read yet). */
+  #hooksDue: boolean | undefined;
   /** `toScrub()` of the `segments` array it was worked out from. */
   #scrubOf: { segments: readonly SegmentRow[]; flagged: SegmentRow[] } | undefined;
   /** The sealed segments, ascending (undefined: not read yet). */
@@ -664,6 +666,34 @@ export class ChannelStore {
       s.lastMsgCount,
     );
     this.#segments = undefined;
+  }
+
+  /**
+   * Work owed to the hooks of message `targetSeq` (attachments, search: ChannelRoom.hooks) for
+   * entry `seq`, written in the entry's turn; `hookDone` removes it once the hook ran.
+   */
+  queueHook(seq: number, kind: "edit" | "delete", targetSeq: number): void {
+    this.#sql.exec(
+      "INSERT INTO hook_queue (seq, kind, target_seq) VALUES (?, ?, ?) ON CONFLICT (seq) DO NOTHING",
+      seq,
+      kind,
+      targetSeq,
+    );
+    this.#hooksDue = true;
+  }
+
+  /** Hook work still owed, oldest first (none read while none was queued since the start). */
+  hooksDue(): { seq: number; kind: "edit" | "delete"; targetSeq: number }[] {
+    if (this.#hooksDue === false) return [];
+    const rows = this.#sql
+      .exec<Row>("SELECT seq, kind, target_seq AS targetSeq FROM hook_queue ORDER BY seq LIMIT 100")
+      .toArray() as unknown as { seq: number; kind: "edit" | "delete"; targetSeq: number }[];
+    this.#hooksDue = rows.length > 0;
+    return rows;
+  }
+
+  hookDone(seq: number): void {
+    this.#sql.exec("DELETE FROM hook_queue WHERE seq = ?", seq);
   }
 
   /** Whether a row between `first` and `last` had its text removed (a delete). */

@@ -21,12 +21,19 @@ const HOT = Number(env.HOT_MESSAGES);
 const room = (channelId: string) => env.CHANNEL_ROOM.getByName(channelId);
 
 /** Posts `text(i)` for i in from..to over a channel socket, in acknowledged bursts. */
-async function post(user: TestUser, channelId: string, from: number, to: number, text: (i: number) => string) {
+async function post(
+  user: TestUser,
+  channelId: string,
+  from: number,
+  to: number,
+  text: (i: number) => string,
+) {
   const chan = await connect(user, channelId);
   for (let start = from; start <= to; start += 25) {
     const end = Math.min(to, start + 24);
     const acked = chan.of("ack").length;
-    for (let i = start; i <= end; i++) chan.send({ v: 1, type: "send", client_msg_id: `m${i}`, text: text(i) });
+    for (let i = start; i <= end; i++)
+      chan.send({ v: 1, type: "send", client_msg_id: `m${i}`, text: text(i) });
     await chan.until((s) => s.of("ack").length === acked + end - start + 1, 15_000, `acks up to ${end}`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -49,9 +56,13 @@ async function readAll(user: TestUser, channelId: string): Promise<WireMessage[]
   const out: WireMessage[] = [];
   let after = 0;
   for (;;) {
-    const page = await api<HistoryPage>("GET", `/v1/channels/${channelId}/messages?after=${after}&limit=200`, {
-      token: user.token,
-    });
+    const page = await api<HistoryPage>(
+      "GET",
+      `/v1/channels/${channelId}/messages?after=${after}&limit=200`,
+      {
+        token: user.token,
+      },
+    );
     expect(page.status).toBe(200);
     chain.page(channelId, page.body.prev_hash, page.body.messages);
     out.push(...page.body.messages);
@@ -67,10 +78,15 @@ describe("deletes in the archive", () => {
     const total = HOT + 2 * SEGMENT;
     await post(a, ch, 1, total, (i) => (i === 7 ? "the secret" : `message ${i}`));
     // Seq 7's row leaves SQLite: its segment is in R2 and older than the hot window.
-    await poll("seq 7 sealed and gone from SQLite", async () => {
-      const s = await room(ch).archiveStats();
-      return s.first_hot_seq > SEGMENT ? s : undefined;
-    }, 15_000, 50);
+    await poll(
+      "seq 7 sealed and gone from SQLite",
+      async () => {
+        const s = await room(ch).archiveStats();
+        return s.first_hot_seq > SEGMENT ? s : undefined;
+      },
+      15_000,
+      50,
+    );
     const before = await auditChannel(env.ARCHIVE, ch);
     expect(before.problems).toEqual([]);
     const held = (await readAll(b, ch))[6]!;
@@ -95,10 +111,15 @@ describe("deletes in the archive", () => {
     expect(entries[6]!.hash).toBe(held.hash);
 
     // The sealer's run rewrites segment 1-50: R2 no longer holds the text.
-    await poll("segment 1 rewritten", async () => {
-      const all = await objects(ch);
-      return JSON.stringify(all).includes("secret") ? undefined : all;
-    }, 15_000, 50);
+    await poll(
+      "segment 1 rewritten",
+      async () => {
+        const all = await objects(ch);
+        return JSON.stringify(all).includes("secret") ? undefined : all;
+      },
+      15_000,
+      50,
+    );
     const [first] = await objects(ch);
     expect(first!.messages[6]).toMatchObject({ seq: 7, text: "" });
     expect(first!.messages[6]!.digest).toMatch(/^[0-9a-f]{64}$/);

@@ -37,11 +37,17 @@ async function post(user: TestUser, channelId: string, id: string, text: string,
 }
 
 const edit = (u: TestUser, ch: string, seq: number, id: string, text: string) =>
-  api("POST", `/v1/channels/${ch}/messages/${seq}/edit`, { token: u.token, body: { client_msg_id: id, text } });
+  api("POST", `/v1/channels/${ch}/messages/${seq}/edit`, {
+    token: u.token,
+    body: { client_msg_id: id, text },
+  });
 const del = (u: TestUser, ch: string, seq: number, id: string) =>
   api("POST", `/v1/channels/${ch}/messages/${seq}/delete`, { token: u.token, body: { client_msg_id: id } });
 const react = (u: TestUser, ch: string, seq: number, id: string, emoji: string) =>
-  api("POST", `/v1/channels/${ch}/messages/${seq}/reactions`, { token: u.token, body: { client_msg_id: id, emoji } });
+  api("POST", `/v1/channels/${ch}/messages/${seq}/reactions`, {
+    token: u.token,
+    body: { client_msg_id: id, emoji },
+  });
 
 /** Every entry of the channel as `user` reads it, forwards, each page checked against the chain. */
 async function readAll(user: TestUser, channelId: string): Promise<WireMessage[]> {
@@ -49,9 +55,13 @@ async function readAll(user: TestUser, channelId: string): Promise<WireMessage[]
   const out: WireMessage[] = [];
   let after = 0;
   for (;;) {
-    const page = await api<HistoryPage>("GET", `/v1/channels/${channelId}/messages?after=${after}&limit=200`, {
-      token: user.token,
-    });
+    const page = await api<HistoryPage>(
+      "GET",
+      `/v1/channels/${channelId}/messages?after=${after}&limit=200`,
+      {
+        token: user.token,
+      },
+    );
     expect(page.status).toBe(200);
     chain.page(channelId, page.body.prev_hash, page.body.messages);
     out.push(...page.body.messages);
@@ -130,13 +140,28 @@ describe("entries of the log", () => {
     await post(c, ch, "c1", "by c"); // 2
     await react(c, ch, 1, "rc", "👍"); // 3
 
-    expect(await edit(c, ch, 1, "x1", "mine now")).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
-    expect(await edit(owner, ch, 1, "x2", "owner edit")).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
+    expect(await edit(c, ch, 1, "x1", "mine now")).toMatchObject({
+      status: 403,
+      body: { error: { code: "forbidden" } },
+    });
+    expect(await edit(owner, ch, 1, "x2", "owner edit")).toMatchObject({
+      status: 403,
+      body: { error: { code: "forbidden" } },
+    });
     expect(await del(c, ch, 1, "x3")).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
     // An entry that is not a message, a seq past the head: not_found, whatever the kind.
-    expect(await react(b, ch, 3, "x4", "👍")).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
-    expect(await edit(b, ch, 99, "x5", "ghost")).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
-    expect(await post(b, ch, "x6", "reply to nothing", 99)).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+    expect(await react(b, ch, 3, "x4", "👍")).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
+    expect(await edit(b, ch, 99, "x5", "ghost")).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
+    expect(await post(b, ch, "x6", "reply to nothing", 99)).toMatchObject({
+      status: 404,
+      body: { error: { code: "not_found" } },
+    });
     // A malformed emoji changes nothing either.
     expect((await react(b, ch, 1, "x7", "not an emoji")).status).toBe(400);
 
@@ -149,7 +174,13 @@ describe("entries of the log", () => {
     expect(await post(c, ch, "x10", "re", 1)).toMatchObject({ status: 404 });
     // Nothing refused was stored: the log is the 3 entries and the 2 deletes.
     const entries = await readAll(b, ch);
-    expect(entries.map((e) => e.type ?? "message")).toEqual(["message", "message", "reaction", "delete", "delete"]);
+    expect(entries.map((e) => e.type ?? "message")).toEqual([
+      "message",
+      "message",
+      "reaction",
+      "delete",
+      "delete",
+    ]);
     expect(entries[3]).toMatchObject({ sender_id: owner.id, target_seq: 1 });
     expect(entries[0]).toMatchObject({ text: "", state: { deleted: { seq: 4, by: owner.id } } });
   });
@@ -164,7 +195,12 @@ describe("entries of the log", () => {
     await post(owner, group.channel_id, "g1", "before the late member"); // 1
     await befriend(owner, late);
     expect(
-      (await api("POST", `/v1/groups/${group.channel_id}/members`, { token: owner.token, body: { user_ids: [late.id] } })).status,
+      (
+        await api("POST", `/v1/groups/${group.channel_id}/members`, {
+          token: owner.token,
+          body: { user_ids: [late.id] },
+        })
+      ).status,
     ).toBe(200);
     await post(owner, group.channel_id, "g2", "after"); // 2
     // Seq 1 is before the late member's join point: it is not theirs to see, nor to act on.
@@ -173,9 +209,17 @@ describe("entries of the log", () => {
     // Seq 3 exists in the other channel only: a seq names a position of this channel's own log.
     expect(await post(b, group.channel_id, "rx", "across", 3)).toMatchObject({ status: 404 });
 
-    expect((await api("POST", `/v1/groups/${group.channel_id}/leave`, { token: b.token })).status).toBeLessThan(300);
-    expect(await react(b, group.channel_id, 2, "b1", "👍")).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
-    expect(await del(b, group.channel_id, 2, "b2")).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
+    expect(
+      (await api("POST", `/v1/groups/${group.channel_id}/leave`, { token: b.token })).status,
+    ).toBeLessThan(300);
+    expect(await react(b, group.channel_id, 2, "b1", "👍")).toMatchObject({
+      status: 403,
+      body: { error: { code: "not_a_member" } },
+    });
+    expect(await del(b, group.channel_id, 2, "b2")).toMatchObject({
+      status: 403,
+      body: { error: { code: "not_a_member" } },
+    });
   });
 
   it("takes a deleted message's text, and its edits', out of storage; the tombstone still chains", async () => {
@@ -212,8 +256,14 @@ describe("entries of the log", () => {
     const dm = await openDm(a, b);
     await post(a, dm.channel_id, "m1", "hi"); // 1
     expect((await api("POST", `/v1/friends/${b.id}/block`, { token: a.token })).status).toBeLessThan(300);
-    await poll("the block reaches the chat", async () => (await edit(a, dm.channel_id, 1, "e1", "hey")).status === 403 || undefined);
-    expect(await react(a, dm.channel_id, 1, "r1", "👍")).toMatchObject({ status: 403, body: { error: { code: "blocked" } } });
+    await poll(
+      "the block reaches the chat",
+      async () => (await edit(a, dm.channel_id, 1, "e1", "hey")).status === 403 || undefined,
+    );
+    expect(await react(a, dm.channel_id, 1, "r1", "👍")).toMatchObject({
+      status: 403,
+      body: { error: { code: "blocked" } },
+    });
     expect((await del(a, dm.channel_id, 1, "d1")).status).toBe(201);
   });
 
@@ -282,7 +332,11 @@ describe("entries of the log", () => {
     await post(a, ch, "m3", "three"); // 5
     await del(a, ch, 5, "d1"); // 6
     const after = await channelAtHead(b.token, ch, 6);
-    expect(after).toMatchObject({ unread: 1, head_msg_count: 3, last_message: { seq: 5, preview: "", deleted: true } });
+    expect(after).toMatchObject({
+      unread: 1,
+      head_msg_count: 3,
+      last_message: { seq: 5, preview: "", deleted: true },
+    });
   });
 
   it("folds a reaction storm: each channel socket gets a few frames, every entry once, in order", async () => {
@@ -295,7 +349,8 @@ describe("entries of the log", () => {
     await sleep(1_100); // a quiet interval: the storm's first entry leaves at once
     const before = watcher.frames.length;
     const sockets = await Promise.all(members.map((m) => connect(m, ch)));
-    sockets.forEach((s, i) => s.send({ v: 1, type: "react", id: `x${i}`, client_msg_id: `r${i}`, target_seq: 1, emoji: "🔥" }));
+    for (const [i, s] of sockets.entries())
+      s.send({ v: 1, type: "react", id: `x${i}`, client_msg_id: `r${i}`, target_seq: 1, emoji: "🔥" });
     await Promise.all(sockets.map((s) => s.until((x) => x.of("ack").length === 1)));
     await watcher.until((s) => seqsOf(s, ch).length === 12, 10_000, "every reaction");
     expect(seqsOf(watcher, ch)).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
@@ -303,7 +358,9 @@ describe("entries of the log", () => {
     expect(frames.length).toBeLessThanOrEqual(3);
     // The live pages chain like any page.
     const chain = new ChainCheck();
-    const first = await api<HistoryPage>("GET", `/v1/channels/${ch}/messages?after=0&limit=1`, { token: owner.token });
+    const first = await api<HistoryPage>("GET", `/v1/channels/${ch}/messages?after=0&limit=1`, {
+      token: owner.token,
+    });
     chain.page(ch, first.body.prev_hash, first.body.messages);
     for (const f of frames) {
       if (f.type === "messages") chain.page(ch, f.prev_hash, f.messages);
