@@ -12,6 +12,8 @@ import { parseRate, type Rate } from "./rate-limit.ts";
 const RATES = {
   LIMIT_SENDS_PER_DEVICE: "sendsPerDevice",
   LIMIT_SENDS_PER_USER: "sendsPerUser",
+  LIMIT_EDITS_PER_DEVICE: "editsPerDevice",
+  LIMIT_REACTIONS_PER_DEVICE: "reactionsPerDevice",
   LIMIT_FRAMES_PER_SOCKET: "framesPerSocket",
   LIMIT_TYPING_PER_SOCKET: "typingPerSocket",
   LIMIT_MARKERS_PER_SOCKET: "markersPerSocket",

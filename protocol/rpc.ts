@@ -3,7 +3,7 @@
  * Shapes that travel between Durable Objects over native RPC (structured clone, not JSON).
  * Only the channel → user update lives here; the Worker → DO calls use the API types.
  */
-import type { WireMessage } from "./frames.ts";
+import type { LastMessage, WireMessage } from "./frames.ts";
 
 /**
  * What a ChannelRoom sends a member's UserInbox: the channel's identity and head, this
@@ -18,8 +18,23 @@ export interface InboxUpdate {
   head_seq: number;
   read_seq: number;
   joined_seq: number;
+  /**
+   * Message counts at the head, the read marker and the join point (docs/protocol.md §2.1
+   * `msg_count`): unread is the messages between, never edits, deletes or reactions.
+   */
+  head_msg_count: number;
+  read_msg_count: number;
+  joined_msg_count: number;
+  /**
+   * The newest message as the list shows it (its current preview, edited or deleted); absent
+   * when the channel cannot say (then the newest message among `messages` stands).
+   */
+  last_message?: LastMessage | null;
   removed: boolean;
+  /** The entries the inbox has not had yet: messages, edits, deletes, reactions. */
   messages: WireMessage[];
+  /** The chain hash before `messages[0]`: entries other than messages reach devices as one page. */
+  prev_hash?: string;
   /**
    * Devices of this user that are viewing the channel (a live channel socket): they already
    * have these messages, so the user object advances their streams without sending.
@@ -31,6 +46,16 @@ export interface InboxUpdate {
 export interface InboxUpdateResult {
   devices: string[];
 }
+
+/**
+ * One entry a member writes (socket frame or REST call, docs/protocol.md §6.10): a message
+ * (a reply with `reply_to`), or an edit, a delete or a reaction of the message `target_seq`.
+ */
+export type EntryRequest =
+  | { kind: "message"; client_msg_id: string; text: string; reply_to?: number }
+  | { kind: "edit"; client_msg_id: string; target_seq: number; text: string }
+  | { kind: "delete"; client_msg_id: string; target_seq: number }
+  | { kind: "reaction"; client_msg_id: string; target_seq: number; emoji: string };
 
 /** A block between two members: `[blocker, blocked]` (docs/protocol.md §6.9). */
 export type BlockPair = [blockerId: string, blockedId: string];

@@ -126,6 +126,14 @@ export class CatchUp {
     else this.#syncFrom(cursor, socket);
   }
 
+  /**
+   * A live page on the channel socket (no `ref`: entries the channel folded, §6.5): it follows
+   * what this socket was sent, and ends no sync.
+   */
+  livePage(f: ServerFrameOf<"messages">): void {
+    this.#applyPage(f, false);
+  }
+
   /** A `sync` reply page on the channel socket: ask for the next page, or the sync is complete. */
   channelPage(f: ServerFrameOf<"messages">, socket: ChatSocket): void {
     if (!this.#applyPage(f, true)) {

@@ -1025,7 +1025,9 @@ export class ChatClient {
         return;
       }
       case "messages":
-        this.#catchUp.channelPage(f, socket);
+        // Without `ref`, a live page: edits, deletes and reactions folded by the channel (§6.5).
+        if (f.ref === undefined) this.#catchUp.livePage(f);
+        else this.#catchUp.channelPage(f, socket);
         return;
       case "message":
         this.#applyLive(f.message);

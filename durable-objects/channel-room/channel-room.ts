@@ -42,6 +42,7 @@ import {
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import {
+  type ChannelClientFrame,
   checkClientFrame,
   DEFAULT_PAGE_MESSAGES,
   decodeClientFrame,
@@ -51,19 +52,26 @@ import {
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
-import type { BlockPair, CreateChannelInput, HistoryPage, ReadAfterResult } from "../../protocol/rpc.ts";
+import type {
+  BlockPair,
+  CreateChannelInput,
+  EntryRequest,
+  HistoryPage,
+  ReadAfterResult,
+} from "../../protocol/rpc.ts";
 import { Archive, segmentCache } from "../../storage/channel/archive.ts";
 import { ChannelHistory } from "../../storage/channel/history.ts";
-import { type ChannelRow, ChannelStore, type MemberRow } from "../../storage/channel/store.ts";
+import { type ChannelRow, ChannelStore, type MemberRow, type NewEntry } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, closeQuietly, sendFrame } from "../socket-identity.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
+import { type EntryHooks, LogEntries } from "./log-entries.ts";
 import { MemberUpdates } from "./member-updates.ts";
 import { type HistoryRequest, Pages, readingArchive } from "./pages.ts";
 import { type ArchiveStats, Sealer, type SealStep } from "./sealer.ts";
-import { SendLimits } from "./send-limits.ts";
+import { type EntryBudget, SendLimits } from "./send-limits.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
 
@@ -105,6 +113,7 @@ export class ChannelRoom extends DurableObject<Env> {
   readonly #sealer: Sealer;
   readonly #sockets: ChannelSockets;
   readonly #updates: MemberUpdates;
+  readonly #entries: LogEntries;
   /**
    * Whether this object's channel was ever created (its tables exist). Until `create`, nothing
    * reads or writes storage: an invented id must not make the runtime keep a database for it.
@@ -119,6 +128,8 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Markers and typing, each shown to every socket at most once per interval. */
   readonly #receipts: StateFold;
   readonly #typists: StateFold;
+  /** Edits, deletes and reactions, shown to channel sockets at most once per interval (§6.5). */
+  readonly #entryFold: StateFold;
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
   #alarmAt: number | null = null;
   #retries = 0;
@@ -143,6 +154,8 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#sends = new SendLimits({
       perDevice: limits.sendsPerDevice,
       perUser: limits.sendsPerUser,
+      perDeviceEdits: limits.editsPerDevice,
+      perDeviceReactions: limits.reactionsPerDevice,
       reportEveryMs: SEND_REPORT_MS,
       now: () => Date.now(),
       setTimer: (fn, ms) => setTimeout(fn, ms),
@@ -159,6 +172,7 @@ export class ChannelRoom extends DurableObject<Env> {
       load: (segment) => this.#archive.load(segment),
     });
     this.#pages = new Pages(this.#history, this.#store);
+    this.#entries = new LogEntries({ store: this.#store, history: this.#history });
     this.#sealer = new Sealer({
       store: this.#store,
       archive: this.#archive,
@@ -171,7 +185,8 @@ export class ChannelRoom extends DurableObject<Env> {
     });
     this.#updates = new MemberUpdates({
       store: this.#store,
-      read: (afterSeq, limit) => this.#history.after(afterSeq, limit),
+      read: async (afterSeq, limit) => this.#store.states.resolve(await this.#history.after(afterSeq, limit)),
+      history: this.#history,
       sockets: this.#sockets,
       fastWindowMs: Number(env.FANOUT_WINDOW_MS),
       send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
@@ -188,6 +203,7 @@ export class ChannelRoom extends DurableObject<Env> {
       });
     this.#receipts = fold((userIds) => this.#sendReceipts(userIds));
     this.#typists = fold((userIds) => this.#sendTyping(userIds));
+    this.#entryFold = fold(() => this.#sockets.flushPending());
     this.#typing = new Typing({
       intervalMs: Number(env.TYPING_INTERVAL_MS),
       ttlMs: Number(env.TYPING_TTL_MS),
@@ -259,11 +275,21 @@ export class ChannelRoom extends DurableObject<Env> {
     const frame = parsed.frame;
     try {
       switch (frame.type) {
-        case "send": {
-          this.#admitSend(socket.userId, socket.deviceId);
-          const appended = this.#append(socket.userId, frame.client_msg_id, frame.text);
-          // Only a retry of an archived message waits (for R2); a new one is stored in this turn.
+        case "send":
+        case "edit":
+        case "delete":
+        case "react": {
+          const req = entryRequest(frame);
+          this.#admitSend(socket.userId, socket.deviceId, budgetOf(req));
+          // A plain message takes the synchronous path (a reply, an edit, a delete or a reaction
+          // first finds its target); only a retry of an archived message waits (for R2).
+          const appended =
+            req.kind === "message" && req.reply_to === undefined
+              ? this.#append(socket.userId, req.client_msg_id, req.text)
+              : this.#writeEntry(socket.userId, req);
           const { message, fresh } = appended instanceof Promise ? await appended : appended;
+          // Entries folded for this socket come before the ack, which may follow them in the log.
+          this.#sockets.flushPending(ws);
           // The write above is part of this event's implicit transaction, and the runtime's
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
@@ -463,10 +489,31 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** Posts over HTTP: the same path, and the same limits, as a channel socket's `send`. */
-  async post(senderId: string, deviceId: string, clientMsgId: string, text: string): Promise<RpcResult<Ack>> {
+  async post(
+    senderId: string,
+    deviceId: string,
+    clientMsgId: string,
+    text: string,
+    replyTo?: number,
+  ): Promise<RpcResult<Ack>> {
+    return this.write(senderId, deviceId, {
+      kind: "message",
+      client_msg_id: clientMsgId,
+      text,
+      ...(replyTo !== undefined && { reply_to: replyTo }),
+    });
+  }
+
+  /**
+   * Writes an entry over HTTP (a message, an edit, a delete or a reaction): the same path, and
+   * the same limits, as the channel socket's frames (docs/protocol.md §6.10).
+   */
+  async write(senderId: string, deviceId: string, req: EntryRequest): Promise<RpcResult<Ack>> {
     return rpcCall(async () => {
-      this.#admitSend(senderId, deviceId);
-      const { message, fresh } = await this.#append(senderId, clientMsgId, text);
+      this.#admitSend(senderId, deviceId, budgetOf(req));
+      const { message, fresh } = await (req.kind === "message" && req.reply_to === undefined
+        ? this.#append(senderId, req.client_msg_id, req.text)
+        : this.#writeEntry(senderId, req));
       if (fresh) this.#deliver(message, null);
       return this.#ack(message);
     });
@@ -576,9 +623,24 @@ export class ChannelRoom extends DurableObject<Env> {
       : Promise.resolve();
     try {
       await this.#backstop();
+      await this.#runHooks();
     } finally {
       await sealing;
     }
+  }
+
+  /**
+   * What the data kept beside a message does when an edit or a delete changes it. Nothing is
+   * kept beside a message yet; attachments and search (#20) hook in here.
+   */
+  readonly #entryHooks: EntryHooks = {
+    deleted: async () => {},
+    edited: () => {},
+  };
+
+  /** Runs the hooks edits and deletes owe (a failure is retried by the alarm). */
+  #runHooks(): Promise<void> {
+    return this.#entries.runHooks(this.#entryHooks).catch((err) => this.#retryLater("message hooks", err));
   }
 
   /** The alarm's checks: D1's copy, and updates owed that nothing has in hand. */
@@ -607,17 +669,13 @@ export class ChannelRoom extends DurableObject<Env> {
   #append(senderId: string, clientMsgId: string, text: string): Appended | Promise<Appended> {
     const channel = this.#requireChannel();
     this.#requireActive(senderId);
-    if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
-    if (channel.closedReason === "account_deleted")
-      throw new ChatError("not_friends", "the other account was deleted: this conversation is read-only");
-    if (channel.closedReason === "not_friends")
-      throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
+    requireOpen(channel);
     checkMessageText(text);
     // Idempotent with no time window: the key is stored with the message itself (and kept in
     // `sealed_keys` once the row is archived), and a retry gets the message first stored under it.
     const candidates = this.#store.sealedCandidates(senderId, clientMsgId);
     if (candidates.length > 0) return this.#appendAfterArchived(candidates, senderId, clientMsgId, text);
-    return this.#storeNew(channel, senderId, clientMsgId, text);
+    return this.#storeNew(channel, senderId, clientMsgId, { text });
   }
 
   async #appendAfterArchived(
@@ -632,22 +690,65 @@ export class ChannelRoom extends DurableObject<Env> {
         return { message: m, fresh: false };
     }
     // Another key with the same 48 bits: this one is new.
-    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, text);
+    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, { text });
   }
 
-  #storeNew(channel: ChannelRow, senderId: string, clientMsgId: string, text: string): Appended {
+  /**
+   * Validates and stores an entry that acts on a message: a reply, an edit, a delete or a
+   * reaction (docs/protocol.md §6.10), or finds the one this client id already stored (whatever
+   * became of its target since: a retried delete gets its ack). Its target is read first (from
+   * R2 when sealed); from there on, the checks, the append and what the entry makes of its
+   * target run in one synchronous turn, so they commit together and nothing comes between.
+   */
+  async #writeEntry(senderId: string, req: EntryRequest): Promise<Appended> {
+    this.#requireChannel();
+    this.#requireActive(senderId);
+    const existing = await this.#existing(senderId, req.client_msg_id);
+    if (existing) return { message: existing, fresh: false };
+    if (req.kind === "message" || req.kind === "edit") checkMessageText(req.text);
+    const target = await this.#reading(this.#entries.find(req));
+    const channel = this.#requireChannel();
+    const member = this.#requireActive(senderId);
+    // You can always take back what you wrote, even in a 1:1 chat that is blocked or closed.
+    if (req.kind !== "delete") requireOpen(channel);
+    const checked = this.#entries.check(req, target, member, channel.kind);
+    const appended = this.#storeNew(channel, senderId, req.client_msg_id, checked.fields);
+    if (!appended.fresh) return appended;
+    const { entry, scrub } = this.#entries.applied(appended.message, checked.target);
+    if (scrub) this.#sealer.kick();
+    if (entry.type === "edit" || entry.type === "delete") setTimeout(() => this.#runHooks(), 0);
+    return { message: entry, fresh: true };
+  }
+
+  /** The entry this sender already stored under this client id, in SQLite or archived; or null. */
+  async #existing(senderId: string, clientMsgId: string): Promise<WireMessage | null> {
+    const hot = this.#store.byClientMsgId(senderId, clientMsgId);
+    if (hot) return hot;
+    for (const seq of this.#store.sealedCandidates(senderId, clientMsgId)) {
+      const [m] = await this.#reading(this.#history.after(seq - 1, 1));
+      if (m && m.seq === seq && m.sender_id === senderId && m.client_msg_id === clientMsgId) return m;
+    }
+    return null;
+  }
+
+  #storeNew(
+    channel: ChannelRow,
+    senderId: string,
+    clientMsgId: string,
+    fields: Pick<NewEntry, "type" | "text" | "reply_to" | "target_seq" | "emoji">,
+  ): Appended {
     // The id's time is the message's `ts`, exactly: the generator keeps ids monotonic by reusing
     // the last time it gave when the clock has not passed it, and a jump to a message by id
     // finds its segment by that time (storage/channel/history.ts, `byId`).
     const id = newId(Date.now());
     const ts = decodeTime(id);
-    const message = {
+    const message: NewEntry = {
       channel_id: channel.channelId,
       id,
       sender_id: senderId,
       client_msg_id: clientMsgId,
-      text,
       ts,
+      ...fields,
     };
     this.#sealer.makeRoom();
     const stored = this.#store.append(message);
@@ -669,9 +770,9 @@ export class ChannelRoom extends DurableObject<Env> {
   }
 
   /** The send limits of this user's device here, and of the user everywhere (SendLimits). */
-  #admitSend(userId: string, deviceId: string): void {
-    const wait = this.#sends.admit(userId, deviceId, Date.now());
-    if (wait > 0) throw rateLimited("messages", wait);
+  #admitSend(userId: string, deviceId: string, budget: EntryBudget = "message"): void {
+    const wait = this.#sends.admit(userId, deviceId, Date.now(), budget);
+    if (wait > 0) throw rateLimited(BUDGET_NAMES[budget], wait);
   }
 
   /** Renames and membership changes of this channel (each rewrites D1's copy and updates members). */
@@ -695,6 +796,10 @@ export class ChannelRoom extends DurableObject<Env> {
   /** Broadcasts to the channel sockets held here, then owes every member's user object. */
   #deliver(message: WireMessage, sender: WebSocket | null): void {
     this.#sends.stored(message.sender_id);
+    if (message.type !== undefined) {
+      this.#deliverEntry(message, sender);
+      return;
+    }
     // The message ends its sender's typing indicator: clients hide it when the message arrives.
     this.#typing.stop(message.sender_id, message.ts);
     this.#typists.forget(message.sender_id);
@@ -707,6 +812,17 @@ export class ChannelRoom extends DurableObject<Env> {
     // the event ends: what is owed to the members' user objects is worked out in the next turn,
     // not in front of it (for a 100-member group, a hundred kicks of the fold). If the object
     // dies first, the alarm armed with the write sends it (see #append).
+    setTimeout(() => this.#updates.notify(this.#activeMembers().map((m) => m.userId)), 0);
+  }
+
+  /**
+   * An edit, a delete or a reaction: it moves no read marker and ends no typing (docs/protocol.md
+   * §6.10), and reaches channel sockets folded (§6.5): a reaction storm costs each socket a frame
+   * per interval, not one per reaction.
+   */
+  #deliverEntry(entry: WireMessage, sender: WebSocket | null): void {
+    const prevHash = this.#store.hashAt(entry.seq - 1) ?? "";
+    if (this.#sockets.hold(entry, sender, prevHash)) this.#entryFold.changed("entries");
     setTimeout(() => this.#updates.notify(this.#activeMembers().map((m) => m.userId)), 0);
   }
 
@@ -725,6 +841,8 @@ export class ChannelRoom extends DurableObject<Env> {
     const member = this.#requireActive(userId);
     const channel = this.#requireChannel();
     const page = await this.#reading(this.#pages.forward(member, afterSeq, limit));
+    // Entries still folded for this socket go first: the page may repeat some (clients keep the first copy).
+    this.#sockets.flushPending(ws);
     this.#sockets.paged(ws, page.next_after_seq, page.complete);
     this.#sockets.send(
       ws,
@@ -984,6 +1102,50 @@ export class ChannelRoom extends DurableObject<Env> {
     );
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
+}
+
+/** Why a write was refused for its rate, per budget (SendLimits). */
+const BUDGET_NAMES: Record<EntryBudget, string> = {
+  message: "messages",
+  edit: "edits and deletes",
+  reaction: "reactions",
+};
+
+/** The budget an entry counts against: deletes share the edits'. */
+function budgetOf(req: EntryRequest): EntryBudget {
+  if (req.kind === "edit" || req.kind === "delete") return "edit";
+  return req.kind === "reaction" ? "reaction" : "message";
+}
+
+/** A channel socket's write frame as the request ChannelRoom writes (the same as REST's). */
+function entryRequest(
+  frame: Extract<ChannelClientFrame, { type: "send" | "edit" | "delete" | "react" }>,
+): EntryRequest {
+  const base = { client_msg_id: frame.client_msg_id };
+  switch (frame.type) {
+    case "send":
+      return {
+        kind: "message",
+        ...base,
+        text: frame.text,
+        ...(frame.reply_to !== undefined && { reply_to: frame.reply_to }),
+      };
+    case "edit":
+      return { kind: "edit", ...base, target_seq: frame.target_seq, text: frame.text };
+    case "delete":
+      return { kind: "delete", ...base, target_seq: frame.target_seq };
+    case "react":
+      return { kind: "reaction", ...base, target_seq: frame.target_seq, emoji: frame.emoji };
+  }
+}
+
+/** Nobody posts, edits or reacts in a 1:1 chat that is blocked or closed (docs/protocol.md §6). */
+function requireOpen(channel: ChannelRow): void {
+  if (channel.blockedBy !== "[]") throw new ChatError("blocked", "this conversation is blocked");
+  if (channel.closedReason === "account_deleted")
+    throw new ChatError("not_friends", "the other account was deleted: this conversation is read-only");
+  if (channel.closedReason === "not_friends")
+    throw new ChatError("not_friends", "you are no longer friends: this conversation is read-only");
 }
 
 interface Appended {

@@ -6,6 +6,11 @@
  * the message instead; order on every socket is seq order. Each socket also has its frame
  * budgets (`SocketLimits`), and one that stops reading is closed before it holds more than
  * LIMIT_SOCKET_BUFFER_BYTES here (`sendBounded`).
+ *
+ * Edits, deletes and reactions are folded (docs/protocol.md §6.5): `hold` counts one as sent to
+ * each contiguous socket but keeps it, and `flushPending` (at the end of the fold's interval,
+ * before a message, an ack or a sync page to the socket) sends what a socket holds: one entry as a
+ * `message` frame, several as one `messages` page. Order stays seq order on every socket.
  */
 import type { Limits } from "../../domain/limits.ts";
 import type { ServerFrame, WireMessage } from "../../protocol/frames.ts";
@@ -18,6 +23,9 @@ interface SocketState {
   /** The last seq this socket has; null while it is paging (mid-sync). */
   sentSeq: number | null;
   limits: SocketLimits;
+  /** Entries counted in `sentSeq` but not sent yet (folded), and the chain hash before the first. */
+  pending: WireMessage[] | null;
+  pendingPrevHash: string;
 }
 
 export class ChannelSockets {
@@ -45,6 +53,8 @@ export class ChannelSockets {
           deviceId: a.deviceId,
           sentSeq: a.syncing ? null : headSeq,
           limits: new SocketLimits(this.#limits),
+          pending: null,
+          pendingPrevHash: "",
         });
     }
   }
@@ -52,7 +62,14 @@ export class ChannelSockets {
   /** A new socket, live from `headSeq`. */
   add(ws: WebSocket, userId: string, deviceId: string, headSeq: number): void {
     ws.serializeAttachment({ v: 1, userId, deviceId, connectedAt: Date.now() } satisfies SocketAttachment);
-    this.#add(ws, { userId, deviceId, sentSeq: headSeq, limits: new SocketLimits(this.#limits) });
+    this.#add(ws, {
+      userId,
+      deviceId,
+      sentSeq: headSeq,
+      limits: new SocketLimits(this.#limits),
+      pending: null,
+      pendingPrevHash: "",
+    });
   }
 
   #add(ws: WebSocket, s: SocketState): void {
@@ -104,14 +121,76 @@ export class ChannelSockets {
     return out;
   }
 
-  /** Sends a new message to every contiguous socket (the sender gets its ack instead). */
+  /**
+   * Sends a new message to every contiguous socket (the sender gets its ack instead), after the
+   * entries the socket holds folded.
+   */
   deliver(message: WireMessage, sender: WebSocket | null): void {
     const frame = JSON.stringify({ v: 1, type: "message", message } satisfies ServerFrame);
     for (const [ws, s] of this.#state) {
       if (s.sentSeq !== message.seq - 1) continue;
+      if (s.pending) this.#flush(ws, s);
       s.sentSeq = message.seq;
       if (ws !== sender) this.send(ws, frame);
     }
+  }
+
+  /**
+   * A new edit, delete or reaction: counted as sent to every contiguous socket, held there until
+   * `flushPending` (the sender gets its ack instead). `prevHash` is the chain hash before it.
+   * True when some socket holds it.
+   */
+  hold(entry: WireMessage, sender: WebSocket | null, prevHash: string): boolean {
+    let held = false;
+    for (const [ws, s] of this.#state) {
+      if (s.sentSeq !== entry.seq - 1) continue;
+      s.sentSeq = entry.seq;
+      if (ws === sender) {
+        // The sender's own entry comes as its ack: what it held goes first (done before the ack).
+        continue;
+      }
+      if (!s.pending) {
+        s.pending = [];
+        s.pendingPrevHash = prevHash;
+      }
+      s.pending.push(entry);
+      held = true;
+    }
+    return held;
+  }
+
+  /** Sends what one socket (or every socket) holds folded. */
+  flushPending(ws?: WebSocket): void {
+    if (ws) {
+      const s = this.#state.get(ws);
+      if (s?.pending) this.#flush(ws, s);
+      return;
+    }
+    for (const [socket, s] of [...this.#state]) if (s.pending) this.#flush(socket, s);
+  }
+
+  #flush(ws: WebSocket, s: SocketState): void {
+    const entries = s.pending!;
+    s.pending = null;
+    const first = entries[0];
+    if (!first) return;
+    if (entries.length === 1) {
+      this.send(ws, JSON.stringify({ v: 1, type: "message", message: first } satisfies ServerFrame));
+      return;
+    }
+    // A live page: complete, continuing from the hash before its first entry (§6.5).
+    this.send(
+      ws,
+      JSON.stringify({
+        v: 1,
+        type: "messages",
+        channel_id: first.channel_id,
+        messages: entries,
+        complete: true,
+        next_after_seq: entries.at(-1)!.seq,
+        prev_hash: s.pendingPrevHash,
+      } satisfies ServerFrame),
+    );
   }
 
   /**

@@ -16,10 +16,15 @@
  * - wider under load: fast calls are budgeted at ~1 ms each per channel.
  * The user object answers each update with the devices it holds, which is how the channel
  * knows; a device connecting is reported by `deviceConnected`.
+ *
+ * Each update carries the message counts (docs/protocol.md §2.1 `msg_count`) at the head, the
+ * read marker and the join point, so the user object counts unread in messages, never in edits,
+ * deletes or reactions, and the newest message as the list shows it (edited, deleted).
  */
 import { phaseOf } from "../../domain/slots.ts";
 import type { WireMessage } from "../../protocol/frames.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
+import type { ChannelHistory } from "../../storage/channel/history.ts";
 import type { ChannelStore } from "../../storage/channel/store.ts";
 import type { ChannelSockets } from "./channel-sockets.ts";
 import { Fanout } from "./fanout.ts";
@@ -44,6 +49,8 @@ export interface MemberUpdatesDeps {
    * SQLite keeps still gets every message, in order.
    */
   read(afterSeq: number, limit: number): Promise<WireMessage[]>;
+  /** Message counts and chain hashes at any seq, hot or sealed. */
+  history: Pick<ChannelHistory, "msgCountAt" | "hashAt">;
   sockets: ChannelSockets;
   fastWindowMs: number;
   /** Calls the member's user object. */
@@ -136,15 +143,33 @@ export class MemberUpdates {
       const rev = member.rev;
       const upTo = messages.at(-1)?.seq ?? member.syncedSeq;
       const removal = removed && messages.length === 0;
+      const readSeq = member.readSeq;
+      const joinedSeq = member.joinedSeq;
+      const joinedMsgCount = member.joinedMsgCount ?? joinedSeq;
+      const history = this.#d.history;
+      const headMsgCount = removed ? await history.msgCountAt(head) : store.headMsgCount();
+      const readMsgCount = await history.msgCountAt(Math.min(readSeq, head));
+      // Entries other than messages reach devices as a page, which needs the hash before it.
+      const first = messages[0];
+      const prevHash =
+        first && messages.some((m) => m.type !== undefined) ? await history.hashAt(first.seq - 1) : undefined;
+      // The newest message as the list shows it (its edit, its deletion), never one past the head sent.
+      const newest = removed ? null : store.lastMessage();
+      const last = newest && newest.seq <= head ? newest : undefined;
       const { devices } = await this.#d.send(userId, {
         channel_id: channel.channelId,
         kind: channel.kind,
         name: channel.name,
         head_seq: head,
-        read_seq: member.readSeq,
-        joined_seq: member.joinedSeq,
+        read_seq: readSeq,
+        joined_seq: joinedSeq,
+        head_msg_count: headMsgCount,
+        read_msg_count: readMsgCount,
+        joined_msg_count: joinedMsgCount,
+        ...(last && { last_message: last }),
         removed: removal,
         messages,
+        ...(prevHash !== undefined && { prev_hash: prevHash }),
         viewing_devices: [...this.#d.sockets.viewingDevices(userId)],
       });
       this.#inboxDevices.set(userId, devices);

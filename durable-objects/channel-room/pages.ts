@@ -5,7 +5,9 @@
  * a channel socket's `sync` and of a user object's resume. Each page carries `prev_hash`, the
  * chain hash of the entry before its first message (for an empty forward page, of the entry it
  * starts after), so a client checks it against what it holds (docs/protocol.md §2.6). A member
- * reads after its join point only, and the hash there is its anchor.
+ * reads after its join point only, and the hash there is its anchor. Every page's messages
+ * carry what became of them as of the read (`reply`, `state`; storage/channel/entry-states.ts),
+ * and a deleted message's text is never in one, sealed or not.
  */
 import { ChatError } from "../../protocol/errors.ts";
 import { MAX_PAGE_CHARS, MAX_PAGE_MESSAGES, type WireMessage } from "../../protocol/frames.ts";
@@ -44,7 +46,7 @@ export class Pages {
     // Pages stop at `limit` messages or the page text budget, whichever comes first, so
     // whether more exist is read from the range itself: the head forwards, the join backwards.
     if (q.after !== undefined) {
-      const messages = await this.#history.after(Math.max(q.after, joined), q.limit);
+      const messages = this.#resolve(await this.#history.after(Math.max(q.after, joined), q.limit));
       const last = messages.at(-1)?.seq ?? this.#head();
       return {
         channel_id: channelId,
@@ -53,7 +55,7 @@ export class Pages {
         prev_hash: await this.#prev(messages),
       };
     }
-    const messages = await this.#history.before(q.before ?? this.#head() + 1, joined, q.limit);
+    const messages = this.#resolve(await this.#history.before(q.before ?? this.#head() + 1, joined, q.limit));
     const first = messages[0]?.seq ?? joined + 1;
     return {
       channel_id: channelId,
@@ -81,7 +83,7 @@ export class Pages {
       MAX_PAGE_CHARS / 2,
     );
     const newer = await this.#history.after(target, q.limit - older.length, MAX_PAGE_CHARS / 2);
-    const messages = [...older, ...newer];
+    const messages = this.#resolve([...older, ...newer]);
     const hasMoreBefore = (messages[0]?.seq ?? target) > joined + 1;
     const hasMoreAfter = (messages.at(-1)?.seq ?? target) < this.#head();
     return {
@@ -104,11 +106,15 @@ export class Pages {
     // A cursor before the join point continues from the join point, never from itself; one past
     // the head from the head.
     const from = Math.min(Math.max(afterSeq, member.joinedSeq), this.#head());
-    const messages = await this.#history.after(from, Math.min(limit, MAX_PAGE_MESSAGES));
+    const messages = this.#resolve(await this.#history.after(from, Math.min(limit, MAX_PAGE_MESSAGES)));
     const last = messages.at(-1)?.seq ?? from;
     const prevHash = await this.#history.hashAt(messages[0] ? messages[0].seq - 1 : last);
     const head = this.#head();
     return { messages, head_seq: head, complete: last >= head, next_after_seq: last, prev_hash: prevHash };
+  }
+
+  #resolve(entries: WireMessage[]): WireMessage[] {
+    return this.#store.states.resolve(entries);
   }
 
   async #prev(messages: WireMessage[]): Promise<string | null> {

@@ -24,6 +24,8 @@
  * sealer's deletes fall behind. While R2 fails nothing is sealed and nothing is deleted: the channel
  * keeps taking messages (never refused for the archive's sake) and catches up when R2 returns.
  *
+ * The same runs rewrite the segments a delete reached (./scrubber.ts), one R2 writer for both.
+ *
  * No step blocks the channel longer than an ordinary commit: rows are read and compressed
  * `SLICE_MESSAGES` at a time and deleted `DELETE_SLICE` at a time, with an await between slices,
  * so messages are stored and delivered in between.
@@ -32,6 +34,7 @@ import type { Archive } from "../../storage/channel/archive.ts";
 import { checksumOf, segmentCache } from "../../storage/channel/archive.ts";
 import { SEGMENT_FORMAT, SegmentWriter, segmentKey } from "../../storage/channel/segment.ts";
 import type { ChannelStore } from "../../storage/channel/store.ts";
+import { scrubSegment } from "./scrubber.ts";
 
 /** A segment also ends once its text reaches this many characters (its decoded size stays bounded). */
 export const MAX_SEGMENT_CHARS = 2_000_000;
@@ -86,9 +89,13 @@ export class Sealer {
     this.#d = deps;
   }
 
-  /** True when there is work: a complete run to seal, or a sealed segment wholly past the hot window. */
+  /**
+   * True when there is work: a complete run to seal, a sealed segment wholly past the hot window,
+   * or a segment to rewrite without a deleted text.
+   */
   due(): boolean {
-    return this.#sealDue() || this.#deletableThrough() >= this.#d.store.firstHotSeq();
+    const store = this.#d.store;
+    return this.#sealDue() || this.#deletableThrough() >= store.firstHotSeq() || store.toScrub().length > 0;
   }
 
   /**
@@ -157,6 +164,8 @@ export class Sealer {
   async #run(): Promise<void> {
     while (this.#sealDue()) await this.#sealNext();
     await this.#deleteDue();
+    for (let segment = this.#d.store.toScrub()[0]; segment; segment = this.#d.store.toScrub()[0])
+      await scrubSegment(this.#d.store, this.#d.archive, segment);
   }
 
   #sealDue(): boolean {
@@ -222,11 +231,13 @@ export class Sealer {
       min_ts: minTs,
       max_ts: maxTs,
     });
+    let lastMsgCount = 0;
     for (let seq = first - 1; seq < last; ) {
       const rows = store.rows(seq, Math.min(SLICE_MESSAGES, last - seq));
       if (rows[0]?.seq !== seq + 1) throw new Error(`rows after ${seq} left before they were sealed`);
       await writer.add(rows);
       seq = rows.at(-1)!.seq;
+      lastMsgCount = rows.at(-1)!.msg_count;
     }
     const bytes = await writer.finish();
     const checksum = checksumOf(bytes);
@@ -248,7 +259,11 @@ export class Sealer {
       minTs,
       maxTs,
       sealedAt: this.#d.now(),
+      lastMsgCount,
     });
+    // A delete while the run was being written may have taken a text from a row already copied
+    // into the object: the segment is then rewritten without it, as any segment a delete reaches.
+    if (store.redactedIn(first, last)) store.flagScrub(first);
     this.#crashPoint("record");
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRate } from "../../domain/rate-limit.ts";
-import { SendLimits } from "./send-limits.ts";
+import { type EntryBudget, SendLimits } from "./send-limits.ts";
 
 /**
  * SendLimits on a fake clock: timers fire when the test advances it, and each report is
@@ -13,6 +13,8 @@ function harness(answer: (userId: string, count: number) => number) {
   const limits = new SendLimits({
     perDevice: parseRate("3/1s"),
     perUser: parseRate("5/1s"),
+    perDeviceEdits: parseRate("2/1s"),
+    perDeviceReactions: parseRate("2/1s"),
     reportEveryMs: 1_000,
     now: () => now,
     setTimer(fn, ms) {
@@ -40,8 +42,8 @@ function harness(answer: (userId: string, count: number) => number) {
     now = t;
   };
   /** A send admitted and, when allowed, stored. */
-  const send = async (userId: string, deviceId: string): Promise<number> => {
-    const wait = limits.admit(userId, deviceId, now);
+  const send = async (userId: string, deviceId: string, budget: EntryBudget = "message"): Promise<number> => {
+    const wait = limits.admit(userId, deviceId, now, budget);
     if (wait === 0) limits.stored(userId);
     await settle();
     return wait;
@@ -91,5 +93,15 @@ describe("send limits", () => {
     expect(await h.send("v", "other")).toBe(0);
     await h.advanceTo(6_000);
     expect(await h.send("u", "tablet")).toBe(0);
+  });
+
+  it("keeps edits and reactions on budgets of their own, all within the user's", async () => {
+    const h = harness(() => 0);
+    for (let i = 0; i < 2; i++) expect(await h.send("u", "phone", "reaction")).toBe(0);
+    expect(await h.send("u", "phone", "reaction")).toBe(500); // the 3rd reaction in a burst of 2
+    expect(await h.send("u", "phone", "edit")).toBe(0); // edits are not held up by reactions
+    expect(await h.send("u", "phone")).toBe(0); // nor messages
+    expect(await h.send("u", "phone", "edit")).toBe(0);
+    expect(await h.send("u", "phone")).toBe(200); // the user's 6th entry in a burst of 5
   });
 });

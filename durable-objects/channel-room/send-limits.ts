@@ -16,6 +16,10 @@
  *   through per channel (each device also within its own limit), and is paid back by a longer
  *   wait: over time the user posts at the per-user rate, however many channels they use.
  *
+ * - **Edits and deletes, and reactions** (issue #19) have their own per-device budgets
+ *   (LIMIT_EDITS_PER_DEVICE, LIMIT_REACTIONS_PER_DEVICE), so a burst of reactions never stops a
+ *   device's messages; every entry, whatever its kind, counts against the per-user budget.
+ *
  * A refused send stores nothing and counts for nothing. Clock, timers and the report call are
  * injected, so the policy is tested without a runtime.
  */
@@ -26,6 +30,9 @@ import { Fanout } from "./fanout.ts";
 export interface SendLimitsDeps {
   perDevice: Rate;
   perUser: Rate;
+  /** Edits and deletes, and reactions, per device (each kind its own budget). */
+  perDeviceEdits: Rate;
+  perDeviceReactions: Rate;
   /** How often a user's sends here are reported to its user object, at most. */
   reportEveryMs: number;
   now(): number;
@@ -35,9 +42,12 @@ export interface SendLimitsDeps {
   onError(userId: string, err: unknown): void;
 }
 
+/** The budgets entries are counted in: messages, edits with deletes, reactions. */
+export type EntryBudget = "message" | "edit" | "reaction";
+
 export class SendLimits {
   readonly #d: SendLimitsDeps;
-  readonly #devices: Limiter;
+  readonly #devices: Record<EntryBudget, Limiter>;
   readonly #users: Limiter;
   /** Stored sends not yet reported, per user. */
   readonly #unreported = new Map<string, number>();
@@ -47,7 +57,11 @@ export class SendLimits {
 
   constructor(deps: SendLimitsDeps) {
     this.#d = deps;
-    this.#devices = new Limiter(deps.perDevice);
+    this.#devices = {
+      message: new Limiter(deps.perDevice),
+      edit: new Limiter(deps.perDeviceEdits),
+      reaction: new Limiter(deps.perDeviceReactions),
+    };
     this.#users = new Limiter(deps.perUser);
     this.#reports = new Fanout({
       windowMs: () => deps.reportEveryMs,
@@ -58,18 +72,22 @@ export class SendLimits {
     });
   }
 
-  /** Takes a send of this user's device: 0 when allowed, else the ms until it would be. */
-  admit(userId: string, deviceId: string, now: number): number {
+  /**
+   * Takes a send (or, with `budget`, an edit, delete or reaction) of this user's device: 0 when
+   * allowed, else the ms until it would be.
+   */
+  admit(userId: string, deviceId: string, now: number, budget: EntryBudget = "message"): number {
     const denied = this.#deniedUntil.get(userId);
     if (denied !== undefined) {
       if (denied > now) return denied - now;
       this.#deniedUntil.delete(userId);
     }
-    const device = this.#devices.wait(deviceId, now);
+    const devices = this.#devices[budget];
+    const device = devices.wait(deviceId, now);
     if (device > 0) return device;
     const user = this.#users.take(userId, now);
     if (user > 0) return user;
-    return this.#devices.take(deviceId, now);
+    return devices.take(deviceId, now);
   }
 
   /** A send of this user was stored: it counts against the user's budget. */

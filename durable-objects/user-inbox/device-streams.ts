@@ -34,12 +34,17 @@ export class DeviceStreams {
     this.#d = deps;
   }
 
-  /** New messages of a channel for every connected device; viewing devices only advance. */
+  /**
+   * New entries of a channel for every connected device; viewing devices only advance.
+   * `prevHash` is the chain hash before the first (given when the update brings edits, deletes
+   * or reactions: those go as one page per update, docs/protocol.md §7.3).
+   */
   async deliver(
     devices: Device[],
     channelId: string,
     messages: WireMessage[],
     viewing: Set<string>,
+    prevHash?: string,
   ): Promise<void> {
     const last = messages.at(-1);
     if (!last) return;
@@ -49,7 +54,7 @@ export class DeviceStreams {
         this.#enqueue(a.deviceId, () => {
           // A viewing device got these on its channel socket; the client would drop the copies
           // by (channel, seq) anyway, so only its stream position moves.
-          if (!viewing.has(a.deviceId)) return this.#stream(ws, a, channelId, messages);
+          if (!viewing.has(a.deviceId)) return this.#stream(ws, a, channelId, messages, prevHash);
           if (store.sentSeq(a.deviceId, channelId) !== undefined)
             store.setSentSeq(a.deviceId, channelId, last.seq);
         }).catch((err) =>
@@ -129,8 +134,10 @@ export class DeviceStreams {
     a: SocketAttachment,
     channelId: string,
     messages: WireMessage[],
+    prevHash: string | undefined,
   ): Promise<void> {
     const store = this.#d.store;
+    const all = messages;
     let sent = store.sentSeq(a.deviceId, channelId);
     if (sent === undefined) {
       // No position yet (no resume named this channel): the socket is live from when it
@@ -151,6 +158,25 @@ export class DeviceStreams {
     const first = messages[0];
     if (!first) return;
     if (first.seq > sent + 1) sent = (await this.#fill(ws, a, channelId, sent, first.seq - 1)).sent;
+    if (prevHash !== undefined) {
+      // Edits, deletes or reactions among them: the update's entries go as one live page (§7.3),
+      // from the first this device lacks, with the hash before it.
+      const next = sent + 1;
+      const from = all.findIndex((m) => m.seq === next);
+      if (from < 0) return;
+      const page = all.slice(from);
+      const open = this.#send(ws, {
+        v: 1,
+        type: "messages",
+        channel_id: channelId,
+        messages: page,
+        complete: true,
+        next_after_seq: page.at(-1)!.seq,
+        prev_hash: from === 0 ? prevHash : all[from - 1]!.hash,
+      });
+      if (open) store.setSentSeq(a.deviceId, channelId, page.at(-1)!.seq);
+      return;
+    }
     for (const m of messages) {
       if (m.seq !== sent + 1) continue;
       if (!this.#send(ws, { v: 1, type: "message", message: m })) return;

@@ -38,7 +38,8 @@ export class Pushes {
 
   /** New messages of a channel reached this user while no device was connected. */
   async offline(channelId: string, messages: WireMessage[]): Promise<void> {
-    const newest = messages.findLast((m) => m.sender_id !== this.#d.userId);
+    // Messages only: an edit, a delete or a reaction never sends a push (docs/protocol.md §6.10).
+    const newest = messages.findLast((m) => m.type === undefined && m.sender_id !== this.#d.userId);
     if (!newest) return;
     const ref: PushRef = {
       seq: newest.seq,

@@ -326,7 +326,7 @@ export class UserInbox extends DurableObject<Env> {
       for (const ws of sockets) this.#send(ws, frame);
     }
     if (open.length === 0) await this.#pushes.offline(u.channel_id, u.messages);
-    else await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices));
+    else await this.#streams.deliver(open, u.channel_id, u.messages, new Set(u.viewing_devices), u.prev_hash);
     return { devices };
   }
 
@@ -623,7 +623,7 @@ export class UserInbox extends DurableObject<Env> {
       kind: u.kind,
       name: u.name,
       head_seq: u.head_seq,
-      head_msg_count: u.head_seq,
+      head_msg_count: u.head_msg_count,
       read_seq: u.read_seq,
       unread: 0,
       muted: false,

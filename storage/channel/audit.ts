@@ -6,9 +6,10 @@
  * bytes (from the genesis hash; a stored hash is trusted only to go on checking past an entry
  * already reported), each segment's header must agree
  * with its entries, and every hash a client vouches for (`expect`) must be the one rebuilt at
- * its seq. Used by scripts/audit-archive.mjs; the bucket is anything with R2's `list` and `get`.
+ * its seq. An entry whose text was deleted links from the digest it keeps (docs/protocol.md
+ * §2.6, "Deleting"): the chain is checked through it, not the text that was there. Used by scripts/audit-archive.mjs; the bucket is anything with R2's `list` and `get`.
  */
-import { chainLink, GENESIS_HASH, messageDigest, type Sha256 } from "../../domain/log-chain.ts";
+import { chainLink, GENESIS_HASH, linkDigest, type Sha256 } from "../../domain/log-chain.ts";
 import { sha256 as typescriptSha256 } from "../../domain/sha256.ts";
 import { parseSegmentKey, readSegment, segmentPrefix } from "./segment.ts";
 
@@ -26,6 +27,8 @@ export interface AuditReport {
   segments: number;
   /** Entries rebuilt and checked, seq 1 to `sealed_through`. */
   entries: number;
+  /** Of those, entries whose text was deleted: checked from the digest they keep. */
+  redacted: number;
   sealed_through: number;
   /** The chain hash after the last sealed entry: compare it with one a client or the channel holds. */
   last_hash: string;
@@ -63,6 +66,7 @@ export async function auditChannel(
   let prev = GENESIS_HASH;
   let next = 1;
   let entries = 0;
+  let redacted = 0;
   for (const { key, range } of ranges) {
     const { firstSeq, lastSeq } = range!;
     if (firstSeq !== next) {
@@ -91,7 +95,11 @@ export async function auditChannel(
     if (header.prev_hash !== prev)
       problems.push(`${key}: its prev_hash does not continue the chain before it`);
     for (const m of messages) {
-      let rebuilt = chainLink(hash, prev, messageDigest(hash, channelId, m));
+      // A deleted text left the segment with its entry's digest: the link is checked from that.
+      const digest = linkDigest(hash, channelId, m);
+      if (!digest) problems.push(`${key}: seq ${m.seq} carries both a text and a deleted text's digest`);
+      if (m.digest !== undefined) redacted++;
+      let rebuilt = digest ? chainLink(hash, prev, digest) : "";
       if (rebuilt !== m.hash) {
         problems.push(`${key}: seq ${m.seq} does not match its stored hash`);
         // Go on from the stored hash, so the entries after it are checked on their own.
@@ -118,6 +126,7 @@ export async function auditChannel(
     channel_id: channelId,
     segments: ranges.length,
     entries,
+    redacted,
     sealed_through: next - 1,
     last_hash: prev,
     expectations_met: met,

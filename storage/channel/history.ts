@@ -119,6 +119,20 @@ export class ChannelHistory {
     return entries[seq - segment.firstSeq]!.hash;
   }
 
+  /**
+   * The channel's message count after entry `seq` (docs/protocol.md §2.1 `msg_count`): what a
+   * member's read marker or the head stands for in unread counts.
+   */
+  async msgCountAt(seq: number): Promise<number> {
+    const store = this.#d.store;
+    const known = store.msgCountAt(seq);
+    if (known !== undefined) return known;
+    const segment = store.segmentOf(seq);
+    if (!segment) throw new Error(`no message count at ${seq}`);
+    const entries = await this.#d.load(segment);
+    return entries[seq - segment.firstSeq]!.msg_count;
+  }
+
   /** The message with this id, wherever it is stored, or null. */
   async byId(id: string): Promise<WireMessage | null> {
     const store = this.#d.store;

@@ -51,12 +51,24 @@ export const members = sqliteTable("members", {
   removedAt: integer("removed_at"),
   /** The head when the member left or was removed: the last seq it may read. */
   removedSeq: integer("removed_seq"),
+  /**
+   * The channel's message count at `joinedSeq` (docs/protocol.md §2.1 `msg_count`): unread counts
+   * messages after it. Null in rows written before entries other than messages existed, when it
+   * was `joinedSeq`.
+   */
+  joinedMsgCount: integer("joined_msg_count"),
 });
 
+/**
+ * The log: every entry, a message or an edit, delete or reaction of one (docs/protocol.md §2.2).
+ * The table kept its first name.
+ */
 export const messages = sqliteTable(
   "messages",
   {
     seq: integer("seq").primaryKey(),
+    /** Null for a message; `edit`, `delete` or `reaction`. */
+    type: text("type", { enum: ["edit", "delete", "reaction"] }),
     id: text("id").notNull(),
     senderId: text("sender_id").notNull(),
     clientMsgId: text("client_msg_id").notNull(),
@@ -68,6 +80,19 @@ export const messages = sqliteTable(
      * object's first start fills them in (storage/channel/store.ts, `backfillChain`).
      */
     hash: text("hash").notNull().default(""),
+    /** Messages up to and including this entry; null in rows written when every entry was one (= seq). */
+    msgCount: integer("msg_count"),
+    /** A reply: the seq of the message it answers. */
+    replyTo: integer("reply_to"),
+    /** An edit, delete or reaction: the seq of the message it acts on. */
+    targetSeq: integer("target_seq"),
+    /** A reaction: its sender's reaction from then on (`""`: taken back). */
+    emoji: text("emoji"),
+    /**
+     * Set when the entry's text was removed (its message was deleted): the entry's digest in hex,
+     * which keeps the chain checkable without the text (domain/log-chain.ts `linkDigest`).
+     */
+    digest: text("digest"),
   },
   // The idempotency key is stored with the message, so a retry is recognised a month later
   // (once the row is archived, by `sealed_keys`). Nothing reads by time: every read is by seq,
@@ -112,6 +137,68 @@ export const segments = sqliteTable("segments", {
   minTs: integer("min_ts").notNull(),
   maxTs: integer("max_ts").notNull(),
   sealedAt: integer("sealed_at").notNull(),
+  /** The message count after the last entry (`msg_count`); null in segments sealed before it existed (= last seq). */
+  lastMsgCount: integer("last_msg_count"),
+  /**
+   * Bumped when a delete needs text removed from this segment (docs/architecture.md "Deleting in
+   * the archive"); 0 once the object was rewritten without it (durable-objects/channel-room/scrubber.ts).
+   */
+  scrub: integer("scrub").notNull().default(0),
+  /**
+   * The checksum of the rewrite under way, recorded before the object is overwritten: a load
+   * accepts the object under either checksum until the rewrite is recorded, so a crash between
+   * the put and the record leaves a segment that still reads.
+   */
+  scrubChecksum: text("scrub_checksum"),
+});
+
+/**
+ * What became of a message: its newest edit, its delete, the seq of its newest reaction, and,
+ * once it is quoted by a reply, its sender and a preview (docs/protocol.md §2.2, resolved on
+ * read). One row per message that was edited, deleted, reacted to or replied to, kept forever in
+ * SQLite: its rows and segments may be sealed, and a read of any of them must find its state.
+ * A delete clears every text here (`edit_text`, `preview`).
+ */
+export const messageState = sqliteTable("message_state", {
+  seq: integer("seq").primaryKey(),
+  senderId: text("sender_id").notNull(),
+  /** The first 100 code points of its current text, for replies' quotes (null once deleted). */
+  preview: text("preview"),
+  editSeq: integer("edit_seq"),
+  editTs: integer("edit_ts"),
+  /** The newest edit's text (null once deleted). */
+  editText: text("edit_text"),
+  /** Every edit's seq, as a JSON array: their texts go too when the message is deleted. */
+  editSeqs: text("edit_seqs").notNull().default("[]"),
+  deletedSeq: integer("deleted_seq"),
+  deletedTs: integer("deleted_ts"),
+  deletedBy: text("deleted_by"),
+  /** The seq of the newest reaction entry to it. */
+  reactionsSeq: integer("reactions_seq"),
+});
+
+/** Each member's reaction to a message, one at most (docs/protocol.md §6.10). */
+export const reactions = sqliteTable(
+  "reactions",
+  {
+    messageSeq: integer("message_seq").notNull(),
+    userId: text("user_id").notNull(),
+    emoji: text("emoji").notNull(),
+    /** The reaction entry that set it: the order emoji were first used follows it. */
+    seq: integer("seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.messageSeq, t.userId] })],
+);
+
+/**
+ * Work owed to the hooks of messages (durable-objects/channel-room/message-hooks.ts): an entry
+ * of a message that was deleted or edited, written with the entry, removed once its hook ran. A
+ * crash in between leaves the row, and the alarm calls the hook again (hooks are idempotent).
+ */
+export const hookQueue = sqliteTable("hook_queue", {
+  seq: integer("seq").primaryKey(),
+  kind: text("kind", { enum: ["edit", "delete"] }).notNull(),
+  targetSeq: integer("target_seq").notNull(),
 });
 
 /**

@@ -8,12 +8,17 @@
  *
  *     {"format":"edge-chat.segment.v1","channel_id":"gr_…","first_seq":1,"last_seq":1000,
  *      "count":1000,"prev_hash":"00…","last_hash":"9f…","text_chars":48211,"min_ts":…,"max_ts":…}
- *     {"type":"message","seq":1,"id":"01J…","sender_id":"01J…","client_msg_id":"c-1","ts":…,"text":"hi","hash":"5e…"}
+ *     {"type":"message","seq":1,"id":"01J…","sender_id":"01J…","client_msg_id":"c-1","ts":…,"text":"hi","hash":"5e…","msg_count":1}
+ *     {"type":"reaction","seq":2,…,"text":"","target_seq":1,"emoji":"👍","hash":"…","msg_count":1}
  *
  * Each entry keeps its chain hash, so a cold page is served without hashing anything; the
  * channel checks the whole object's SHA-256 (recorded in its SQLite) when it loads it, and the
  * audit script (scripts/audit-archive.mjs) recomputes every digest and link from the bytes.
- * `type` names the entry kind: issue #19 adds edits, deletes and reactions as entries.
+ * `type` names the entry kind: `message`, `edit`, `delete` or `reaction` (docs/protocol.md §2.2),
+ * each line with its own fields (`reply_to`, `target_seq`, `emoji`), and `msg_count` (absent in
+ * segments sealed before it existed: then the seq). A deleted message's text, and its edits',
+ * leave the object: the segment is rewritten with `"text":""` and the entry's `digest`
+ * (durable-objects/channel-room/scrubber.ts), so the chain still checks.
  */
 import type { WireMessage } from "../../protocol/frames.ts";
 
@@ -32,9 +37,9 @@ export interface SegmentHeader {
   max_ts: number;
 }
 
-/** A segment's stored entry: a message without its `channel_id` (the header has it). */
+/** A segment's stored entry: an entry without its `channel_id` (the header has it). */
 interface StoredEntry {
-  type: "message";
+  type: "message" | "edit" | "delete" | "reaction";
   seq: number;
   id: string;
   sender_id: string;
@@ -42,7 +47,14 @@ interface StoredEntry {
   ts: number;
   text: string;
   hash: string;
+  msg_count?: number;
+  reply_to?: number;
+  target_seq?: number;
+  emoji?: string;
+  digest?: string;
 }
+
+const ENTRY_TYPES = new Set(["message", "edit", "delete", "reaction"]);
 
 /** Segments sort by key in seq order: `channels/<channel id>/<first>-<last>`, 12 digits each. */
 export function segmentKey(channelId: string, firstSeq: number, lastSeq: number): string {
@@ -89,19 +101,7 @@ export class SegmentWriter {
 
   async add(entries: readonly WireMessage[]): Promise<void> {
     let lines = "";
-    for (const m of entries) {
-      const e: StoredEntry = {
-        type: "message",
-        seq: m.seq,
-        id: m.id,
-        sender_id: m.sender_id,
-        client_msg_id: m.client_msg_id,
-        ts: m.ts,
-        text: m.text,
-        hash: m.hash,
-      };
-      lines += `${JSON.stringify(e)}\n`;
-    }
+    for (const m of entries) lines += `${JSON.stringify(storedEntry(m))}\n`;
     await this.#writer.write(this.#encoder.encode(lines));
   }
 
@@ -145,21 +145,52 @@ export async function readSegment(
     } catch {
       throw new SegmentCorruptError(`entry ${i} is not JSON`);
     }
-    if (e.type !== "message" || e.seq !== header.first_seq + i - 1)
+    if (!ENTRY_TYPES.has(e.type) || e.seq !== header.first_seq + i - 1)
       throw new SegmentCorruptError(`entry ${i} is out of sequence`);
-    messages.push({
-      channel_id: header.channel_id,
-      seq: e.seq,
-      id: e.id,
-      sender_id: e.sender_id,
-      client_msg_id: e.client_msg_id,
-      text: e.text,
-      ts: e.ts,
-      msg_count: e.seq,
-      hash: e.hash,
-    });
+    messages.push(wireEntry(header.channel_id, e));
   }
   if (messages.length !== header.count || messages.at(-1)?.seq !== header.last_seq)
     throw new SegmentCorruptError("the entries do not cover the header's range");
   return { header, messages };
+}
+
+/** The line a log entry is stored as (optional fields only when set). */
+function storedEntry(m: WireMessage): StoredEntry {
+  const e: StoredEntry = {
+    type: m.type ?? "message",
+    seq: m.seq,
+    id: m.id,
+    sender_id: m.sender_id,
+    client_msg_id: m.client_msg_id,
+    ts: m.ts,
+    text: m.text,
+    hash: m.hash,
+    msg_count: m.msg_count,
+  };
+  if (m.reply_to !== undefined) e.reply_to = m.reply_to;
+  if (m.target_seq !== undefined) e.target_seq = m.target_seq;
+  if (m.emoji !== undefined) e.emoji = m.emoji;
+  if (m.digest !== undefined) e.digest = m.digest;
+  return e;
+}
+
+/** A stored line as the log entry it is. */
+function wireEntry(channelId: string, e: StoredEntry): WireMessage {
+  const m: WireMessage = {
+    channel_id: channelId,
+    seq: e.seq,
+    id: e.id,
+    sender_id: e.sender_id,
+    client_msg_id: e.client_msg_id,
+    text: e.text,
+    ts: e.ts,
+    msg_count: e.msg_count ?? e.seq,
+    hash: e.hash,
+  };
+  if (e.type !== "message") m.type = e.type;
+  if (e.reply_to !== undefined) m.reply_to = e.reply_to;
+  if (e.target_seq !== undefined) m.target_seq = e.target_seq;
+  if (e.emoji !== undefined) m.emoji = e.emoji;
+  if (e.digest !== undefined) m.digest = e.digest;
+  return m;
 }

@@ -14,15 +14,20 @@
  * which is also `MAX(messages.seq)`. A message's commit therefore touches only its own row and
  * its key, and a marker move touches nothing until the batch.
  *
- * Each message row carries its chain hash (domain/log-chain.ts), computed here as the row is
- * appended from the head's hash, which is kept in memory. The log's oldest rows leave for the
+ * The log's rows are entries (docs/protocol.md §2.2): messages, and edits, deletes and reactions
+ * of them. Each row carries its chain hash (domain/log-chain.ts), computed here as the row is
+ * appended from the head's hash, which is kept in memory, and its `msg_count` (messages up to
+ * it: what unread counts), from the head's count, also in memory. A deleted message's text (and
+ * its edits') is removed from its row, which keeps the entry's digest (`redact`). The log's oldest rows leave for the
  * R2 archive (durable-objects/channel-room/sealer.ts): `messages` then holds a contiguous range
  * from `firstHotSeq()` to the head, `segments` records what R2 holds, and `sealed_keys` keeps
  * the idempotency keys of the rows that left. Reads across both are storage/channel/history.ts;
  * `after` and `before` here read SQLite only.
  */
-import { GENESIS_HASH, messageHash, type Sha256 } from "../../domain/log-chain.ts";
-import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
+import { GENESIS_HASH, messageDigest, messageHash, type Sha256, toHex } from "../../domain/log-chain.ts";
+import { preview } from "../../domain/message-text.ts";
+import { type LastMessage, MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
+import { EntryStates } from "./entry-states.ts";
 import { nativeSha256 } from "./native-sha256.ts";
 
 export type Role = "owner" | "admin" | "member";
@@ -57,7 +62,12 @@ export interface MemberRow {
   removedAt: number | null;
   /** The last seq a removed member may read (the head at its removal). */
   removedSeq: number | null;
+  /** The message count at `joinedSeq` (null in rows older than it: then `joinedSeq`). */
+  joinedMsgCount: number | null;
 }
+
+/** An entry to append: everything but what the log gives it (its seq, hash and message count). */
+export type NewEntry = Omit<WireMessage, "seq" | "hash" | "msg_count" | "digest" | "reply" | "state">;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -74,15 +84,22 @@ export interface SegmentRow {
   minTs: number;
   maxTs: number;
   sealedAt: number;
+  /** The message count after the last entry (null in older segments: then `lastSeq`). */
+  lastMsgCount: number | null;
+  /** Non-zero while a delete needs text removed from the segment (durable-objects/channel-room/scrubber.ts). */
+  scrub: number;
+  /** The checksum of a rewrite under way: the object may already be that one. */
+  scrubChecksum: string | null;
 }
 
 const CHANNEL_COLS =
   "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy, closed_reason AS closedReason";
 const MEMBER_COLS =
-  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq";
-const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash";
+  "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq, joined_msg_count AS joinedMsgCount";
+const MESSAGE_COLS =
+  "seq, type, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash, msg_count AS msgCount, reply_to AS replyTo, target_seq AS targetSeq, emoji, digest";
 const SEGMENT_COLS =
-  "first_seq AS firstSeq, last_seq AS lastSeq, key, bytes, checksum, text_chars AS textChars, prev_hash AS prevHash, last_hash AS lastHash, min_ts AS minTs, max_ts AS maxTs, sealed_at AS sealedAt";
+  "first_seq AS firstSeq, last_seq AS lastSeq, key, bytes, checksum, text_chars AS textChars, prev_hash AS prevHash, last_hash AS lastHash, min_ts AS minTs, max_ts AS maxTs, sealed_at AS sealedAt, last_msg_count AS lastMsgCount, scrub, scrub_checksum AS scrubChecksum";
 
 /**
  * The recent-messages tail keeps at most this many messages and this much text: enough for the
@@ -100,8 +117,18 @@ export class ChannelStore {
   readonly #sha256: Sha256;
   /** The chain hash of the head entry (undefined: not read yet). */
   #headHash: string | undefined;
+  /** The message count at the head (undefined: not read yet). */
+  #headMsgCount: number | undefined;
+  /** The newest message, for the conversation list (undefined: not read yet; null: none in SQLite). */
+  #last: LastMessage | null | undefined;
+  /** What edits, deletes and reactions made of the messages (./entry-states.ts). */
+  readonly states: EntryStates;
   /** The lowest seq with a row in `messages`; head + 1 when there is none (undefined: not read yet). */
   #firstHot: number | undefined;
+  /** Whether `hook_queue` may hold rows (undefined: not read yet). */
+  #hooksDue: boolean | undefined;
+  /** `toScrub()` of the `segments` array it was worked out from. */
+  #scrubOf: { segments: readonly SegmentRow[]; flagged: SegmentRow[] } | undefined;
   /** The sealed segments, ascending (undefined: not read yet). */
   #segments: SegmentRow[] | undefined;
   /** Some idempotency keys live in `sealed_keys` (undefined: not read yet). */
@@ -120,6 +147,7 @@ export class ChannelStore {
   constructor(sql: SqlStorage, sha256: Sha256 = nativeSha256) {
     this.#sql = sql;
     this.#sha256 = sha256;
+    this.states = new EntryStates(sql, sha256);
   }
 
   channel(): ChannelRow | null {
@@ -219,20 +247,25 @@ export class ChannelStore {
     return this.#memberMap().get(userId) ?? null;
   }
 
-  /** Adds a member, or brings back one who left: either way they read from `joinedSeq` on. */
+  /**
+   * Adds a member, or brings back one who left: either way they read from `joinedSeq` (the head,
+   * or 0 for a founder) on, and their unread counts messages after it.
+   */
   putMember(userId: string, role: Role, joinedAt: number, joinedSeq: number): void {
+    const joinedMsgCount = joinedSeq === 0 ? 0 : this.headMsgCount();
     this.#sql.exec(
-      `INSERT INTO members (user_id, role, joined_at, joined_seq, read_seq, synced_seq, rev, synced_rev, removed_at)
-       VALUES (?, ?, ?, ?, ?, ?, 1, 0, NULL)
+      `INSERT INTO members (user_id, role, joined_at, joined_seq, read_seq, synced_seq, rev, synced_rev, removed_at, joined_msg_count)
+       VALUES (?, ?, ?, ?, ?, ?, 1, 0, NULL, ?)
        ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, joined_at = excluded.joined_at,
          joined_seq = excluded.joined_seq, read_seq = excluded.read_seq, synced_seq = excluded.synced_seq,
-         rev = members.rev + 1, removed_at = NULL, removed_seq = NULL`,
+         rev = members.rev + 1, removed_at = NULL, removed_seq = NULL, joined_msg_count = excluded.joined_msg_count`,
       userId,
       role,
       joinedAt,
       joinedSeq,
       joinedSeq,
       joinedSeq,
+      joinedMsgCount,
     );
     this.#reloadMember(userId);
   }
@@ -390,34 +423,135 @@ export class ChannelStore {
   }
 
   /**
-   * Appends one message as the next seq, unless this sender already sent this `client_msg_id`
+   * Appends one entry as the next seq, unless this sender already used this `client_msg_id`
    * (then null: nothing is written). One statement, so it is atomic on its own; the head moves
-   * in memory and reaches its row with `persistBatched`.
+   * in memory and reaches its row with `persistBatched`. A message raises the message count.
    */
-  append(m: Omit<WireMessage, "seq" | "hash" | "msg_count">): WireMessage | null {
+  append(m: NewEntry): WireMessage | null {
     const channel = this.channel();
     const seq = (channel?.headSeq ?? 0) + 1;
     const firstHot = this.firstHotSeq();
+    const msgCount = this.headMsgCount() + (m.type === undefined ? 1 : 0);
     const hash = messageHash(this.#sha256, m.channel_id, this.headHash(), { ...m, seq });
     const written = this.#sql.exec(
-      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts, hash) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+      `INSERT INTO messages (seq, type, id, sender_id, client_msg_id, text, ts, hash, msg_count, reply_to, target_seq, emoji)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
+      m.type ?? null,
       m.id,
       m.sender_id,
       m.client_msg_id,
       m.text,
       m.ts,
       hash,
+      msgCount,
+      m.reply_to ?? null,
+      m.target_seq ?? null,
+      m.emoji ?? null,
     ).rowsWritten;
     if (written === 0) return null;
     if (channel) channel.headSeq = seq;
     this.#headUnsaved = true;
     this.#headHash = hash;
+    this.#headMsgCount = msgCount;
     if (firstHot > seq) this.#firstHot = seq;
-    const stored = { ...m, seq, msg_count: seq, hash };
+    const stored: WireMessage = { ...m, seq, msg_count: msgCount, hash };
+    if (m.type === undefined)
+      this.#last = { seq, sender_id: m.sender_id, preview: preview(m.text), ts: m.ts };
     this.#remember(stored);
     return stored;
+  }
+
+  /** The message count at the head: messages in the log (0 before the first). */
+  headMsgCount(): number {
+    if (this.#headMsgCount === undefined) {
+      const row = this.#sql
+        .exec<Row>("SELECT COALESCE(msg_count, seq) AS n FROM messages ORDER BY seq DESC LIMIT 1")
+        .toArray()[0];
+      const last = this.segments().at(-1);
+      this.#headMsgCount = (row?.n as number | undefined) ?? (last ? (last.lastMsgCount ?? last.lastSeq) : 0);
+    }
+    return this.#headMsgCount;
+  }
+
+  /**
+   * The message count after entry `seq` when SQLite knows it: seq 0, the head, a row, the last
+   * entry of a segment. Undefined inside a sealed segment (ChannelHistory reads it there).
+   */
+  msgCountAt(seq: number): number | undefined {
+    if (seq <= 0) return 0;
+    const head = this.channel()?.headSeq ?? 0;
+    if (seq >= head) return this.headMsgCount();
+    const tailFirst = this.#tail[0]?.seq;
+    if (tailFirst !== undefined && seq >= tailFirst) return this.#tail[seq - tailFirst]?.msg_count;
+    if (seq >= this.firstHotSeq()) {
+      const rows = this.#sql
+        .exec<Row>("SELECT COALESCE(msg_count, seq) AS n FROM messages WHERE seq = ?", seq)
+        .toArray();
+      const n = rows[0]?.n;
+      if (n !== undefined) return n as number;
+    }
+    const segment = this.segmentOf(seq);
+    if (segment && segment.lastSeq === seq) return segment.lastMsgCount ?? segment.lastSeq;
+    return undefined;
+  }
+
+  /**
+   * The newest message (never an edit, delete or reaction) as the conversation list shows it,
+   * with its current preview; null when SQLite holds none.
+   */
+  lastMessage(): LastMessage | null {
+    if (this.#last === undefined) {
+      const row = this.#sql
+        .exec<Row>(
+          "SELECT seq, sender_id, text, ts FROM messages WHERE type IS NULL ORDER BY seq DESC LIMIT 1",
+        )
+        .toArray()[0];
+      this.#last = row
+        ? {
+            seq: row.seq as number,
+            sender_id: row.sender_id as string,
+            preview: preview(row.text as string),
+            ts: row.ts as number,
+          }
+        : null;
+    }
+    const last = this.#last;
+    if (!last) return null;
+    const state = this.states.get(last.seq);
+    if (state?.deletedSeq != null) return { ...last, preview: "", deleted: true };
+    if (state?.editSeq != null) return { ...last, preview: state.preview ?? "", edited: true };
+    return last;
+  }
+
+  /** An entry of the log as SQLite holds it (rows only, not sealed ones), or null. */
+  row(seq: number): WireMessage | null {
+    const tailFirst = this.#tail[0]?.seq;
+    if (tailFirst !== undefined && seq >= tailFirst) {
+      const m = this.#tail[seq - tailFirst];
+      if (m) return m;
+    }
+    if (seq < this.firstHotSeq()) return null;
+    const row = this.#sql.exec<Row>(`SELECT ${MESSAGE_COLS} FROM messages WHERE seq = ?`, seq).toArray()[0];
+    return row ? this.#wire(row) : null;
+  }
+
+  /**
+   * Removes the text of entry `seq` from its row, if SQLite holds it, keeping the entry's digest
+   * in its place (docs/protocol.md §2.6, "Deleting"); the recent tail drops it too. True if a row
+   * was changed.
+   */
+  redact(seq: number): boolean {
+    const m = this.row(seq);
+    if (!m || m.digest !== undefined) return false;
+    const digest = toHex(messageDigest(this.#sha256, m.channel_id, m));
+    this.#sql.exec("UPDATE messages SET text = '', digest = ? WHERE seq = ?", digest, seq);
+    const tailFirst = this.#tail[0]?.seq;
+    if (tailFirst !== undefined && seq >= tailFirst && this.#tail[seq - tailFirst]) {
+      this.#tailChars -= m.text.length;
+      this.#tail[seq - tailFirst] = { ...m, text: "", digest };
+    }
+    return true;
   }
 
   /** The chain hash of the head entry (GENESIS_HASH before the first). */
@@ -514,10 +648,10 @@ export class ChannelStore {
   }
 
   /** Records a segment that is in R2 and was read back intact. Idempotent. */
-  recordSegment(s: SegmentRow): void {
+  recordSegment(s: Omit<SegmentRow, "scrub" | "scrubChecksum">): void {
     this.#sql.exec(
-      `INSERT INTO segments (first_seq, last_seq, key, bytes, checksum, text_chars, prev_hash, last_hash, min_ts, max_ts, sealed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (first_seq) DO NOTHING`,
+      `INSERT INTO segments (first_seq, last_seq, key, bytes, checksum, text_chars, prev_hash, last_hash, min_ts, max_ts, sealed_at, last_msg_count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (first_seq) DO NOTHING`,
       s.firstSeq,
       s.lastSeq,
       s.key,
@@ -529,6 +663,88 @@ export class ChannelStore {
       s.minTs,
       s.maxTs,
       s.sealedAt,
+      s.lastMsgCount,
+    );
+    this.#segments = undefined;
+  }
+
+  /**
+   * Work owed to the hooks of message `targetSeq` (attachments, search: ChannelRoom.hooks) for
+   * entry `seq`, written in the entry's turn; `hookDone` removes it once the hook ran.
+   */
+  queueHook(seq: number, kind: "edit" | "delete", targetSeq: number): void {
+    this.#sql.exec(
+      "INSERT INTO hook_queue (seq, kind, target_seq) VALUES (?, ?, ?) ON CONFLICT (seq) DO NOTHING",
+      seq,
+      kind,
+      targetSeq,
+    );
+    this.#hooksDue = true;
+  }
+
+  /** Hook work still owed, oldest first (none read while none was queued since the start). */
+  hooksDue(): { seq: number; kind: "edit" | "delete"; targetSeq: number }[] {
+    if (this.#hooksDue === false) return [];
+    const rows = this.#sql
+      .exec<Row>("SELECT seq, kind, target_seq AS targetSeq FROM hook_queue ORDER BY seq LIMIT 100")
+      .toArray() as unknown as { seq: number; kind: "edit" | "delete"; targetSeq: number }[];
+    this.#hooksDue = rows.length > 0;
+    return rows;
+  }
+
+  hookDone(seq: number): void {
+    this.#sql.exec("DELETE FROM hook_queue WHERE seq = ?", seq);
+  }
+
+  /** Whether a row between `first` and `last` had its text removed (a delete). */
+  redactedIn(first: number, last: number): boolean {
+    return (
+      this.#sql
+        .exec<Row>(
+          "SELECT 1 FROM messages WHERE seq BETWEEN ? AND ? AND digest IS NOT NULL LIMIT 1",
+          first,
+          last,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** A delete needs text removed from the segment holding `seq` (if it is sealed): flags it. */
+  flagScrub(seq: number): boolean {
+    const segment = this.segmentOf(seq);
+    if (!segment) return false;
+    this.#sql.exec("UPDATE segments SET scrub = scrub + 1 WHERE first_seq = ?", segment.firstSeq);
+    this.#segments = undefined;
+    return true;
+  }
+
+  /** Segments flagged for a rewrite, oldest first (worked out once per change of `segments`: the message path asks). */
+  toScrub(): SegmentRow[] {
+    const segments = this.segments();
+    if (this.#scrubOf?.segments !== segments)
+      this.#scrubOf = { segments, flagged: segments.filter((s) => s.scrub > 0) };
+    return this.#scrubOf.flagged;
+  }
+
+  /** The checksum of the rewrite about to be put (see SegmentRow.scrubChecksum). */
+  beginScrub(firstSeq: number, checksum: string): void {
+    this.#sql.exec("UPDATE segments SET scrub_checksum = ? WHERE first_seq = ?", checksum, firstSeq);
+    this.#segments = undefined;
+  }
+
+  /**
+   * The rewrite is in R2 and was read back: the segment is this object from now on. Its flag
+   * clears unless another delete flagged it meanwhile (`scrub` moved past `flag`).
+   */
+  endScrub(firstSeq: number, flag: number, s: { checksum: string; bytes: number; textChars: number }): void {
+    this.#sql.exec(
+      `UPDATE segments SET checksum = ?, bytes = ?, text_chars = ?, scrub_checksum = NULL,
+         scrub = CASE WHEN scrub = ? THEN 0 ELSE scrub END WHERE first_seq = ?`,
+      s.checksum,
+      s.bytes,
+      s.textChars,
+      flag,
+      firstSeq,
     );
     this.#segments = undefined;
   }
@@ -677,7 +893,7 @@ export class ChannelStore {
 
   #wire(row: Row): WireMessage {
     this.#channelId ??= this.channel()?.channelId ?? "";
-    return {
+    const m: WireMessage = {
       channel_id: this.#channelId,
       seq: row.seq as number,
       id: row.id as string,
@@ -685,9 +901,16 @@ export class ChannelStore {
       client_msg_id: row.clientMsgId as string,
       text: row.text as string,
       ts: row.ts as number,
-      msg_count: row.seq as number,
+      msg_count: (row.msgCount as number | null) ?? (row.seq as number),
       hash: row.hash as string,
     };
+    // Optional fields only when set: a message row keeps the shape (and the bytes) it always had.
+    if (row.type !== null) m.type = row.type as WireMessage["type"];
+    if (row.replyTo !== null) m.reply_to = row.replyTo as number;
+    if (row.targetSeq !== null) m.target_seq = row.targetSeq as number;
+    if (row.emoji !== null) m.emoji = row.emoji as string;
+    if (row.digest !== null) m.digest = row.digest as string;
+    return m;
   }
 }
 

@@ -18,6 +18,17 @@ export const channels = sqliteTable("channels", {
   lastSenderId: text("last_sender_id"),
   lastPreview: text("last_preview"),
   lastTs: integer("last_ts"),
+  /** The last message was edited (its preview is the edit's) or deleted (no preview). */
+  lastEdited: integer("last_edited", { mode: "boolean" }),
+  lastDeleted: integer("last_deleted", { mode: "boolean" }),
+  /**
+   * Message counts (docs/protocol.md §2.1 `msg_count`) at the head, the read marker and the join
+   * point: unread counts messages, never edits, deletes or reactions. Null in rows written before
+   * they existed, when each was its seq.
+   */
+  headMsgCount: integer("head_msg_count"),
+  readMsgCount: integer("read_msg_count"),
+  joinedMsgCount: integer("joined_msg_count"),
   updatedAt: integer("updated_at").notNull(),
   /** The user muted this channel: no push notifications for it. */
   muted: integer("muted", { mode: "boolean" }).notNull().default(false),

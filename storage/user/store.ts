@@ -28,6 +28,17 @@ export interface InboxChannel {
   lastSenderId: string | null;
   lastPreview: string | null;
   lastTs: number | null;
+  /** The last message was edited, or deleted (docs/protocol.md §2.3 `last_message`). */
+  lastEdited: boolean;
+  lastDeleted: boolean;
+  /**
+   * Message counts at the head, the read marker and the join point (docs/protocol.md §2.1
+   * `msg_count`): unread is messages, never edits, deletes or reactions. Null in a row written
+   * before they existed, when every entry was a message: then each is its seq.
+   */
+  headMsgCount: number | null;
+  readMsgCount: number | null;
+  joinedMsgCount: number | null;
   muted: boolean;
   /** When the channel last updated this copy (ms); not read back, only kept for the record. */
   updatedAt?: number;
@@ -52,7 +63,15 @@ export interface PushState {
 
 type Row = Record<string, SqlStorageValue>;
 const CHANNEL_COLS =
-  "channel_id AS channelId, kind, name, head_seq AS headSeq, read_seq AS readSeq, joined_seq AS joinedSeq, last_seq AS lastSeq, last_sender_id AS lastSenderId, last_preview AS lastPreview, last_ts AS lastTs, muted";
+  "channel_id AS channelId, kind, name, head_seq AS headSeq, read_seq AS readSeq, joined_seq AS joinedSeq, last_seq AS lastSeq, last_sender_id AS lastSenderId, last_preview AS lastPreview, last_ts AS lastTs, last_edited AS lastEdited, last_deleted AS lastDeleted, head_msg_count AS headMsgCount, read_msg_count AS readMsgCount, joined_msg_count AS joinedMsgCount, muted";
+
+/** Messages after the read marker (or the join point, if later): edits, deletes and reactions never count. */
+export function unreadOf(c: InboxChannel): number {
+  const head = c.headMsgCount ?? c.headSeq;
+  const read = c.readMsgCount ?? c.readSeq;
+  const joined = c.joinedMsgCount ?? c.joinedSeq;
+  return Math.max(0, head - Math.max(read, joined));
+}
 
 export function toSummary(c: InboxChannel): ChannelSummary {
   return {
@@ -60,9 +79,9 @@ export function toSummary(c: InboxChannel): ChannelSummary {
     kind: c.kind,
     name: c.name,
     head_seq: c.headSeq,
-    head_msg_count: c.headSeq,
+    head_msg_count: c.headMsgCount ?? c.headSeq,
     read_seq: c.readSeq,
-    unread: Math.max(0, c.headSeq - Math.max(c.readSeq, c.joinedSeq)),
+    unread: unreadOf(c),
     muted: c.muted,
     last_message:
       c.lastSeq === null
@@ -72,6 +91,8 @@ export function toSummary(c: InboxChannel): ChannelSummary {
             sender_id: c.lastSenderId ?? "",
             preview: c.lastPreview ?? "",
             ts: c.lastTs ?? 0,
+            ...(c.lastEdited && { edited: true }),
+            ...(c.lastDeleted && { deleted: true }),
           },
   };
 }
@@ -96,7 +117,15 @@ export class InboxStore {
     if (!this.#channels) {
       const rows = this.#sql.exec<Row>(`SELECT ${CHANNEL_COLS} FROM channels`).toArray();
       this.#channels = new Map(
-        rows.map((r) => [r.channelId as string, { ...(r as unknown as InboxChannel), muted: r.muted === 1 }]),
+        rows.map((r) => [
+          r.channelId as string,
+          {
+            ...(r as unknown as InboxChannel),
+            muted: r.muted === 1,
+            lastEdited: r.lastEdited === 1,
+            lastDeleted: r.lastDeleted === 1,
+          },
+        ]),
       );
     }
     return this.#channels;
@@ -117,8 +146,25 @@ export class InboxStore {
    */
   applyUpdate(u: InboxUpdate, now: number): void {
     const c = this.channel(u.channel_id);
-    const last = u.messages.at(-1);
-    const newer = last !== undefined && last.seq > (c?.lastSeq ?? -1);
+    // The newest message as the channel shows it (with its edit or deletion); else the newest
+    // message the update brings (never an edit, delete or reaction).
+    const shown = u.last_message ?? undefined;
+    const brought = u.messages.findLast((m) => m.type === undefined);
+    const last = shown
+      ? { ...shown, text: shown.preview }
+      : brought && {
+          seq: brought.seq,
+          sender_id: brought.sender_id,
+          text: brought.text,
+          ts: brought.ts,
+          edited: false,
+          deleted: false,
+        };
+    const newer =
+      last !== undefined &&
+      (last.seq > (c?.lastSeq ?? -1) || (shown !== undefined && last.seq === c?.lastSeq));
+    const headMoved = u.head_seq >= (c?.headSeq ?? 0);
+    const readMoved = u.read_seq >= (c?.readSeq ?? 0);
     const next: InboxChannel = {
       channelId: u.channel_id,
       kind: u.kind,
@@ -130,6 +176,12 @@ export class InboxStore {
       lastSenderId: newer ? last.sender_id : (c?.lastSenderId ?? null),
       lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
       lastTs: newer ? last.ts : (c?.lastTs ?? null),
+      lastEdited: newer ? last.edited === true : (c?.lastEdited ?? false),
+      lastDeleted: newer ? last.deleted === true : (c?.lastDeleted ?? false),
+      // Each count moves with its seq (only forward).
+      headMsgCount: headMoved ? u.head_msg_count : (c?.headMsgCount ?? null),
+      readMsgCount: readMoved ? u.read_msg_count : (c?.readMsgCount ?? null),
+      joinedMsgCount: u.joined_msg_count,
       muted: c?.muted ?? false,
       updatedAt: now,
     };
@@ -142,12 +194,15 @@ export class InboxStore {
 
   #writeChannel(next: InboxChannel): void {
     this.#sql.exec(
-      `INSERT INTO channels (channel_id, kind, name, head_seq, read_seq, joined_seq, last_seq, last_sender_id, last_preview, last_ts, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO channels (channel_id, kind, name, head_seq, read_seq, joined_seq, last_seq, last_sender_id, last_preview, last_ts,
+         last_edited, last_deleted, head_msg_count, read_msg_count, joined_msg_count, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (channel_id) DO UPDATE SET name = excluded.name, head_seq = excluded.head_seq,
          read_seq = excluded.read_seq, joined_seq = excluded.joined_seq, last_seq = excluded.last_seq,
          last_sender_id = excluded.last_sender_id, last_preview = excluded.last_preview,
-         last_ts = excluded.last_ts, updated_at = excluded.updated_at`,
+         last_ts = excluded.last_ts, last_edited = excluded.last_edited, last_deleted = excluded.last_deleted,
+         head_msg_count = excluded.head_msg_count, read_msg_count = excluded.read_msg_count,
+         joined_msg_count = excluded.joined_msg_count, updated_at = excluded.updated_at`,
       next.channelId,
       next.kind,
       next.name,
@@ -158,6 +213,11 @@ export class InboxStore {
       next.lastSenderId,
       next.lastPreview,
       next.lastTs,
+      next.lastEdited ? 1 : 0,
+      next.lastDeleted ? 1 : 0,
+      next.headMsgCount,
+      next.readMsgCount,
+      next.joinedMsgCount,
       next.updatedAt ?? 0,
     );
   }
@@ -196,7 +256,7 @@ export class InboxStore {
   /** Channels with unread messages: the badge of a notification. */
   unreadChannels(): number {
     let n = 0;
-    for (const c of this.#channelMap().values()) if (c.headSeq > Math.max(c.readSeq, c.joinedSeq)) n++;
+    for (const c of this.#channelMap().values()) if (unreadOf(c) > 0) n++;
     return n;
   }
 

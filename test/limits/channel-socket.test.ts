@@ -109,6 +109,82 @@ describe("sending", () => {
   });
 });
 
+describe("edits, deletes and reactions", () => {
+  it("refuses a device's edits and deletes past their own budget, over the socket and REST alike", async () => {
+    const rate = rateOf("LIMIT_EDITS_PER_DEVICE");
+    const { a, b, group } = await groupOfTwo();
+    const chan = await connect(a, group.channel_id);
+    send(chan, "m1");
+    await answered(chan, "f-m1");
+    const edit = (n: number) =>
+      chan.send({
+        v: 1,
+        type: "edit",
+        id: `e-${n}`,
+        client_msg_id: `e${n}`,
+        target_seq: 1,
+        text: `edit ${n}`,
+      });
+    for (let i = 1; i <= rate.burst; i++) edit(i);
+    // A delete shares the edits' budget: the burst's next one is refused, and nothing is stored.
+    chan.send({ v: 1, type: "delete", id: "d-1", client_msg_id: "d1", target_seq: 1 });
+    await answered(chan, "d-1");
+    expect(chan.of("ack").map((f) => f.client_msg_id)).toEqual([
+      "m1",
+      ...Array.from({ length: rate.burst }, (_, i) => `e${i + 1}`),
+    ]);
+    const wait = refusal(chan, "d-1", rate.periodMs / rate.burst);
+    const path = `/v1/channels/${group.channel_id}/messages/1/edit`;
+    expectRateLimited(
+      await call("POST", path, { token: a.token, body: { client_msg_id: "rest", text: "x" } }),
+      rate,
+    );
+    // Messages and reactions have budgets of their own: a burst of edits holds neither up.
+    send(chan, "m2");
+    chan.send({ v: 1, type: "react", id: "r-1", client_msg_id: "r1", target_seq: 1, emoji: "👍" });
+    await answered(chan, "r-1");
+    expect(
+      chan
+        .of("ack")
+        .slice(-2)
+        .map((f) => f.client_msg_id),
+    ).toEqual(["m2", "r1"]);
+    expect(await history(b.token, group.channel_id)).not.toContain("d1");
+
+    await sleep(wait);
+    chan.send({ v: 1, type: "delete", id: "d-2", client_msg_id: "d1", target_seq: 1 });
+    await answered(chan, "d-2");
+    expect(chan.of("ack").at(-1)).toMatchObject({ client_msg_id: "d1", ref: "d-2" });
+  });
+
+  it("refuses a device's reactions past their budget, then takes them after the retry time", async () => {
+    const rate = rateOf("LIMIT_REACTIONS_PER_DEVICE");
+    const { a, b, group } = await groupOfTwo();
+    const chan = await connect(b, group.channel_id);
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: a.token,
+      body: { client_msg_id: "m1", text: "react to me" },
+    });
+    const react = (n: number) =>
+      chan.send({
+        v: 1,
+        type: "react",
+        id: `r-${n}`,
+        client_msg_id: `r${n}`,
+        target_seq: 1,
+        emoji: n % 2 ? "👍" : "",
+      });
+    for (let i = 1; i <= rate.burst + 1; i++) react(i);
+    await answered(chan, `r-${rate.burst + 1}`);
+    expect(chan.of("ack")).toHaveLength(rate.burst);
+    const wait = refusal(chan, `r-${rate.burst + 1}`, rate.periodMs / rate.burst);
+    await sleep(wait);
+    react(rate.burst + 2);
+    await answered(chan, `r-${rate.burst + 2}`);
+    expect(chan.of("ack").at(-1)).toMatchObject({ client_msg_id: `r${rate.burst + 2}` });
+  });
+});
+
 describe("a channel socket's other frames", () => {
   it("refuses frames of any kind past the socket's budget, malformed ones included", async () => {
     const rate = rateOf("LIMIT_FRAMES_PER_SOCKET");

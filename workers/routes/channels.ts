@@ -9,14 +9,19 @@ import * as v from "valibot";
 import { unwrap } from "../../durable-objects/rpc.ts";
 import {
   ChannelIdSchema,
+  DeleteBody,
+  EditBody,
   HistoryQuery,
+  MessageSeqParam,
   MuteBody,
   PostMessageBody,
+  ReactBody,
   ReadBody,
   UserRefBody,
 } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { dmChannelId } from "../../protocol/ids.ts";
+import type { EntryRequest } from "../../protocol/rpc.ts";
 import { canChat } from "../../storage/d1/friends.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
 import { requireAuth } from "../middleware/auth.ts";
@@ -70,9 +75,55 @@ channels.get("/:id/messages", valid("query", HistoryQuery), async (c) => {
 channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
   const body = c.req.valid("json");
   const ack = await unwrap(
-    channelStub(c.env, channelId(c)).post(c.get("userId"), c.get("deviceId"), body.client_msg_id, body.text),
+    channelStub(c.env, channelId(c)).post(
+      c.get("userId"),
+      c.get("deviceId"),
+      body.client_msg_id,
+      body.text,
+      body.reply_to,
+    ),
   );
   return c.json(ack, 201);
+});
+
+function messageSeq(c: AppContext): number {
+  const seq = v.safeParse(MessageSeqParam, c.req.param("seq"));
+  if (!seq.success) throw new ChatError("validation_failed", "seq: not a message seq");
+  return seq.output;
+}
+
+/** Writes an edit, a delete or a reaction of message `{seq}` (docs/protocol.md §6.10). */
+async function writeEntry(c: AppContext, req: EntryRequest): Promise<Response> {
+  const ack = await unwrap(channelStub(c.env, channelId(c)).write(c.get("userId"), c.get("deviceId"), req));
+  return c.json(ack, 201);
+}
+
+channels.post("/:id/messages/:seq/edit", valid("json", EditBody), async (c) => {
+  const body = c.req.valid("json");
+  return writeEntry(c, {
+    kind: "edit",
+    client_msg_id: body.client_msg_id,
+    target_seq: messageSeq(c),
+    text: body.text,
+  });
+});
+
+channels.post("/:id/messages/:seq/delete", valid("json", DeleteBody), async (c) =>
+  writeEntry(c, {
+    kind: "delete",
+    client_msg_id: c.req.valid("json").client_msg_id,
+    target_seq: messageSeq(c),
+  }),
+);
+
+channels.post("/:id/messages/:seq/reactions", valid("json", ReactBody), async (c) => {
+  const body = c.req.valid("json");
+  return writeEntry(c, {
+    kind: "reaction",
+    client_msg_id: body.client_msg_id,
+    target_seq: messageSeq(c),
+    emoji: body.emoji,
+  });
 });
 
 /** Every member's delivered and read markers: the sender's "read by 37 of 99". */
