@@ -1,7 +1,8 @@
 // `npm run screenshots`: refreshes the README's screenshots (docs/screenshots/*.png). They come
 // from the browser test of a group of three (test/browser/group.test.mjs), which on an ordinary
 // `npm test` writes the same pictures to .ci/screenshots/ instead, so test runs leave the
-// committed images alone. Needs /usr/bin/chromium, as the browser tests do.
+// committed images alone. Needs /usr/bin/chromium, as the browser tests do, and an emoji font
+// for the reactions in them (Debian: fonts-noto-color-emoji), or they show as empty boxes.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";

@@ -115,8 +115,21 @@ describe("a group of three", () => {
     await send(bob, "Thinking of https://example.com/trails/ridge-loop for Saturday");
     await openFromList(alice, "Bob Chen");
     await sentMessage(alice, "Thinking of https://example.com/trails/ridge-loop for Saturday").waitFor();
+    // Alice answers the stove question with a reply (a quote), and Bob reacts to the answer.
+    const stove = sentMessage(alice, "Do you still have my camping stove?");
+    await stove.hover();
+    await stove.getByTestId("message-actions").click();
+    await alice.getByTestId("menu-reply").click();
     await send(alice, "Yes! I'll bring it along. The ridge loop looks great.");
-    await sentMessage(bob, "Yes! I'll bring it along. The ridge loop looks great.").waitFor();
+    const answer = sentMessage(bob, "Yes! I'll bring it along. The ridge loop looks great.");
+    await answer.waitFor();
+    await assertText(answer.getByTestId("reply-quote-sender"), "You");
+    await answer.hover();
+    await answer.getByTestId("message-actions").click();
+    await bob.locator('[data-testid="menu-react"][data-emoji="👍"]').click();
+    await sentMessage(alice, "Yes! I'll bring it along. The ridge loop looks great.")
+      .locator('[data-testid="reaction"][data-emoji="👍"]')
+      .waitFor();
     // Carol writes to Alice meanwhile: an unread badge in Alice's list, while she reads Bob.
     await carol.getByTestId("back").click();
     await openChatWith(carol, a);

@@ -20,6 +20,7 @@ import {
   send,
   sentMessage,
   setup,
+  waitConnected,
 } from "./helpers.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -325,6 +326,10 @@ describe("the message menu: edit, delete, reply, react", () => {
 
   test("after a reload: edits, reactions, replies and tombstones as they were", async () => {
     await bobPage.reload();
+    // The group reopens from the URL first. (The list is rebuilt on every change while the app
+    // starts, and a click whose press and release land on two builds of it is lost: wait.)
+    await waitConnected(bobPage);
+    await bobPage.locator('[data-testid="conversation"][data-settled]').waitFor();
     await openFromList(bobPage, "Alice");
     const edited = sentMessage(bobPage, "see you tomorrow");
     await edited.getByTestId("edited").waitFor();
