@@ -302,7 +302,7 @@ describe("the message menu: edit, delete, reply, react", () => {
     );
   });
 
-  test("a group owner deletes anyone's message; members edit and delete only their own", async () => {
+  test("a group owner deletes anyone's message, even one being edited; members only their own", async () => {
     await openFromList(alicePage, GROUP);
     await openFromList(bobPage, GROUP);
     await send(bobPage, "oops, wrong chat");
@@ -313,7 +313,11 @@ describe("the message menu: edit, delete, reply, react", () => {
     assert.equal(await menu.getByTestId("menu-edit").count(), 0);
     assert.equal(await menu.getByTestId("menu-delete").count(), 0);
     await bobPage.keyboard.press("Escape");
-    // Alice, the owner: delete but not edit on Bob's.
+    // Bob starts fixing his message while Alice, the owner, deletes it: delete, not edit, on his.
+    await composer(bobPage).fill("");
+    await bobPage.keyboard.press("ArrowUp");
+    assert.equal(await composer(bobPage).inputValue(), "oops, wrong chat");
+    await composer(bobPage).fill("oops, wrong chat, sorry");
     menu = await openMenu(alicePage, bobs);
     assert.equal(await menu.getByTestId("menu-edit").count(), 0);
     await menu.getByTestId("menu-delete").click();
@@ -322,6 +326,11 @@ describe("the message menu: edit, delete, reply, react", () => {
     await dialog.getByTestId("confirm-ok").click();
     await assertText(bySeq(bobPage, bobs).getByTestId("message-deleted"), "Deleted by Alice");
     await assertText(bySeq(alicePage, bobs).getByTestId("message-deleted"), "You deleted this message");
+    // Bob's edit ends, with a word why; his composer is as it was before he pressed Up.
+    await context(bobPage).waitFor({ state: "hidden" });
+    await assertText(bobPage.getByTestId("toast"), "The message you were editing was deleted.");
+    assert.equal(await composer(bobPage).inputValue(), "");
+    assert.equal(await bySeq(bobPage, bobs).getByTestId("message-actions").count(), 0);
   });
 
   test("after a reload: edits, reactions, replies and tombstones as they were", async () => {

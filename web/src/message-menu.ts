@@ -184,7 +184,11 @@ export class MessageMenu {
     if (restoreFocus && back?.isConnected) back.focus({ preventScroll: true });
   }
 
-  /** Beside the anchor (below it, or above when there is no room), inside the window. */
+  /**
+   * Beside the anchor, below it (above when there is no room), opening toward the middle of
+   * the window: a button on the right (my messages) gets the menu's right edge, one on the left
+   * its left edge. Always inside the window.
+   */
   #place(at: HTMLElement | { x: number; y: number }): void {
     const el = this.#el;
     if (!el) return;
@@ -194,7 +198,7 @@ export class MessageMenu {
     let y: number;
     if (at instanceof HTMLElement) {
       const r = at.getBoundingClientRect();
-      x = r.right - box.width;
+      x = r.left + r.width / 2 > window.innerWidth / 2 ? r.right - box.width : r.left;
       y = r.bottom + 4;
       if (y + box.height > window.innerHeight - margin) y = r.top - box.height - 4;
     } else {
