@@ -82,7 +82,7 @@ describe("deletes in the archive", () => {
       "seq 7 sealed and gone from SQLite",
       async () => {
         const s = await room(ch).archiveStats();
-        return s.first_hot_seq > SEGMENT ? s : undefined;
+        return s.first_hot_seq > SEGMENT && s.sealed_through === total ? s : undefined;
       },
       15_000,
       50,

@@ -190,7 +190,9 @@ describe("entries of the log", () => {
     const b = await signup("b");
     const late = await signup("l");
     const group = await createGroup(owner, [b]);
-    const other = await createGroup(owner, [b], "other");
+    const other = (
+      await api("POST", "/v1/groups", { token: owner.token, body: { name: "other", member_ids: [b.id] } })
+    ).body as { channel_id: string };
     for (let i = 1; i <= 3; i++) await post(owner, other.channel_id, `o${i}`, `other ${i}`);
     await post(owner, group.channel_id, "g1", "before the late member"); // 1
     await befriend(owner, late);
@@ -300,12 +302,15 @@ describe("entries of the log", () => {
     expect(synced1.state).toMatchObject({ as_of: 6, edited: { text: "one!" } });
     expect(synced1.state?.reactions).toBeUndefined();
 
-    // And the user socket resumes from a cursor with the same entries.
+    // And the user socket resumes from a cursor with the same entries (a device viewing the
+    // channel gets them on its channel socket instead: none is open now).
+    live.close();
+    away.close();
     const user = await connect(a);
-    user.send({ v: 1, type: "resume", id: "r", channels: [{ channel_id: ch, after_seq: 2 }] });
+    user.send({ v: 1, type: "resume", id: "r", cursors: [{ channel_id: ch, seq: 2 }] });
     await user.until((s) => s.of("resumed").length === 1);
     expect(seqsOf(user, ch)).toEqual([3, 4, 5, 6]);
-    for (const s of [live, away, user]) s.close();
+    user.close();
   });
 
   it("counts unread in messages: edits, deletes and reactions raise no badge", async () => {
@@ -322,7 +327,7 @@ describe("entries of the log", () => {
       unread: 2,
       last_message: { seq: 2, preview: "two, edited", edited: true },
     });
-    // Reading up to the reaction leaves the one message after it... none: seq 2 is before it.
+    // A read marker on the reaction (seq 3) is past both messages: nothing is unread.
     await api("POST", `/v1/channels/${ch}/read`, { token: b.token, body: { seq: 3 } });
     const read = await poll("the read marker", async () => {
       const list = await api<{ channels: ChannelSummary[] }>("GET", "/v1/channels", { token: b.token });
