@@ -86,8 +86,10 @@ function signedUpAccounts() {
     users: (count) =>
       pool(Array.from({ length: count }), 4, async () => {
         const handle = `prof_${process.pid}_${++n}`;
+        // Each from an address of its own: sign-ups are limited per address (LIMIT_SIGNUPS_PER_ADDRESS).
         const r = await api("POST", "/v1/auth/signup", {
           body: { handle, display_name: handle, password: BENCH_PASSWORD },
+          headers: { "cf-connecting-ip": `profile-${handle}` },
         });
         return { id: r.user.id, handle, devices: [device(r)] };
       }),

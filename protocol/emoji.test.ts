@@ -15,7 +15,7 @@ describe("isEmoji", () => {
   it(`refuses a sequence longer than ${MAX_EMOJI_UNITS} UTF-16 units`, () => {
     const family = "👨🏽‍👩🏽‍👧🏽‍👦🏽"; // 4 people with skin tones: 23 units
     expect(isEmoji(family)).toBe(true);
-    const long = Array.from({ length: 6 }, () => "👨🏽").join("\u200D");
+    const long = Array.from({ length: 7 }, () => "👨🏽").join("\u200D"); // 7 × 4 units and 6 joiners: 34
     expect(long.length).toBeGreaterThan(MAX_EMOJI_UNITS);
     expect(isEmoji(long)).toBe(false);
   });

@@ -11,7 +11,7 @@
  *     every keystroke; the SDK's TypingThrottle lets one per 3 s through, and a send resets it).
  * Frames carry the SDK's `id`s (`read`, `delivered`, `typing`: how it tells which one a refusal
  * is for). The intervals and throttles are imported from the SDK itself (client/src, loaded with
- * Node's type stripping), so the two cannot drift; test/e2e/client-conformance.test.mjs checks that a
+ * Node's type stripping), so the two cannot drift; test/browser/client-conformance.test.mjs checks that a
  * scripted session sends the same kinds of frames at the same rates through both.
  */
 import { DELIVERED_EVERY_MS, ReadThrottle } from "../../client/src/markers.ts";

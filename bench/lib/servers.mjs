@@ -222,14 +222,21 @@ export async function bootFloor({ viaProxy = false } = {}) {
 }
 
 /**
- * The commit before flood control (issue #17): the oldest commit that added
- * domain/rate-limit.ts, less one. The flood scenario compares the 1:1 path against it.
+ * The commit before flood control (issue #17): main's commit before the one that added
+ * domain/rate-limit.ts (the merge of its branch). The flood scenario compares the 1:1 path
+ * against it.
  */
 export function defaultBaseline() {
-  const added = execFileSync("git", ["log", "--diff-filter=A", "--format=%H", "--", "domain/rate-limit.ts"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  })
+  // On main's own line (--first-parent): the merge that brought flood control in, not the commit
+  // of its branch, whose parent is older than everything main had by then.
+  const added = execFileSync(
+    "git",
+    ["log", "--first-parent", "--diff-filter=A", "--format=%H", "--", "domain/rate-limit.ts"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  )
     .trim()
     .split("\n")
     .filter(Boolean)

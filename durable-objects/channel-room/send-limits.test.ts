@@ -6,16 +6,19 @@ import { type EntryBudget, SendLimits } from "./send-limits.ts";
  * SendLimits on a fake clock: timers fire when the test advances it, and each report is
  * answered by `answer` (the wait the user object would impose).
  */
-function harness(answer: (userId: string, count: number) => number) {
+function harness(
+  answer: (userId: string, count: number) => number,
+  opts: { perUser?: string; reportEveryMs?: number } = {},
+) {
   let now = 0;
   const timers: { due: number; fn: () => void }[] = [];
   const reports: { userId: string; count: number; at: number }[] = [];
   const limits = new SendLimits({
     perDevice: parseRate("3/1s"),
-    perUser: parseRate("5/1s"),
+    perUser: parseRate(opts.perUser ?? "5/1s"),
     perDeviceEdits: parseRate("2/1s"),
     perDeviceReactions: parseRate("2/1s"),
-    reportEveryMs: 1_000,
+    reportEveryMs: opts.reportEveryMs ?? 1_000,
     now: () => now,
     setTimer(fn, ms) {
       timers.push({ due: now + ms, fn });
@@ -48,7 +51,7 @@ function harness(answer: (userId: string, count: number) => number) {
     await settle();
     return wait;
   };
-  return { limits, reports, send, advanceTo };
+  return { limits, reports, send, advanceTo, now: () => now };
 }
 
 describe("send limits", () => {
@@ -69,29 +72,33 @@ describe("send limits", () => {
     expect(await h.send("v", "e")).toBe(0);
   });
 
-  it("reports the first send at once and later ones folded, at most once a second", async () => {
-    const h = harness(() => 0);
-    await h.send("u", "phone");
-    expect(h.reports).toEqual([{ userId: "u", count: 1, at: 0 }]);
-    await h.send("u", "phone");
-    await h.send("u", "laptop");
-    await h.advanceTo(999);
+  it("reports on the user's slot of the period, or at once when a tenth of the budget piled up", async () => {
+    const h = harness(() => 0, { perUser: "100/10s", reportEveryMs: 10_000 });
+    for (let i = 0; i < 9; i++) await h.send("u", `d${i % 3}`);
+    expect(h.reports).toEqual([]); // nine sends, under a tenth of the burst: none reported yet
+    await h.advanceTo(10_000);
     expect(h.reports).toHaveLength(1);
-    await h.advanceTo(1_000);
-    expect(h.reports.at(-1)).toEqual({ userId: "u", count: 2, at: 1_000 });
+    expect(h.reports[0]).toMatchObject({ userId: "u", count: 9 });
+    // Ten more in a row: the tenth of the burst is reached, and reported at once.
+    for (let i = 0; i < 10; i++) await h.send("u", `e${i}`);
+    expect(h.reports.at(-1)).toMatchObject({ userId: "u", count: 10, at: h.now() });
   });
 
   it("refuses the user here for as long as the user object answers, then lets them send again", async () => {
-    const h = harness((_u, count) => (count >= 2 ? 5_000 : 0));
+    // The user object's bucket: the third send across the user's channels puts them over.
+    let total = 0;
+    const h = harness((_u, count) => {
+      total += count;
+      return total >= 3 ? 5_000 : 0;
+    });
     await h.send("u", "phone");
     await h.send("u", "phone");
-    await h.send("u", "laptop");
-    await h.advanceTo(1_000); // the folded report: the user went over their budget elsewhere
+    await h.send("u", "laptop"); // a tenth of a burst of 5 is one send: each is reported at once
     expect(await h.send("u", "tablet")).toBe(5_000);
     await h.advanceTo(3_000);
-    expect(await h.send("u", "tablet")).toBe(3_000);
+    expect(await h.send("u", "tablet")).toBe(2_000);
     expect(await h.send("v", "other")).toBe(0);
-    await h.advanceTo(6_000);
+    await h.advanceTo(5_000);
     expect(await h.send("u", "tablet")).toBe(0);
   });
 

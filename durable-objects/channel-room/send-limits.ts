@@ -8,13 +8,18 @@
  * - **Per user, across every channel** (LIMIT_SENDS_PER_USER): one user posting into many
  *   channels at once is still one user, so the budget lives in the user's own object, which
  *   every channel reports to. Within this channel the same budget is also kept here, exactly,
- *   so that many devices of one user posting here are held to it at once. The report is folded like the fan-out: a user's first send here
- *   is reported at once, later ones together at most once per `reportEveryMs`, one call in
- *   flight. The user object charges its bucket with what happened and answers how long the user
- *   must now wait; this channel then refuses that user's sends until then. Sends are never held
- *   for the answer, so a burst can pass the per-user budget by what one report interval lets
- *   through per channel (each device also within its own limit), and is paid back by a longer
- *   wait: over time the user posts at the per-user rate, however many channels they use.
+ *   so that many devices of one user posting here are held to it at once. Reports are folded,
+ *   one call in flight: a user's sends here are reported on the user's own slot of each
+ *   `reportEveryMs` (the per-user period), or at once when a tenth of the per-user burst has
+ *   piled up since the last report. Someone chatting at a human pace costs one report per period
+ *   per channel at most; someone flooding many channels is reported every tenth of their budget
+ *   in each. (A report per send, or per second of sending, was one RPC and one wake-up of the
+ *   user object per message in the 1:1 benchmark: bench/tools/tail.mjs, docs/performance.md.)
+ *   The user object charges its bucket with what happened and answers how long the user must
+ *   now wait; this channel then refuses that user's sends until then. Sends are never held for
+ *   the answer, so a burst across many channels can pass the per-user budget by a tenth of it
+ *   per channel, and is paid back by a longer wait: over time the user posts at the per-user
+ *   rate, however many channels they use.
  *
  * - **Edits and deletes, and reactions** (issue #19) have their own per-device budgets
  *   (LIMIT_EDITS_PER_DEVICE, LIMIT_REACTIONS_PER_DEVICE), so a burst of reactions never stops a
@@ -25,6 +30,7 @@
  */
 import type { Rate } from "../../domain/rate-limit.ts";
 import { Limiter } from "../../domain/rate-limit.ts";
+import { phaseOf } from "../../domain/slots.ts";
 import { Fanout } from "./fanout.ts";
 
 export interface SendLimitsDeps {
@@ -54,6 +60,8 @@ export class SendLimits {
   /** Until when a user's sends are refused here, as its user object answered. */
   readonly #deniedUntil = new Map<string, number>();
   readonly #reports: Fanout;
+  /** Sends that, piled up unreported, are reported at once: a tenth of the per-user burst. */
+  readonly #reportAfter: number;
 
   constructor(deps: SendLimitsDeps) {
     this.#d = deps;
@@ -63,8 +71,11 @@ export class SendLimits {
       reaction: new Limiter(deps.perDeviceReactions),
     };
     this.#users = new Limiter(deps.perUser);
+    this.#reportAfter = Math.max(1, Math.ceil(deps.perUser.burst / 10));
     this.#reports = new Fanout({
       windowMs: () => deps.reportEveryMs,
+      // Each user on its own slot of the period: no report leaves with a user's first send.
+      phaseMs: (userId) => phaseOf(userId, deps.reportEveryMs),
       now: deps.now,
       setTimer: deps.setTimer,
       send: (userId) => this.#report(userId),
@@ -92,8 +103,10 @@ export class SendLimits {
 
   /** A send of this user was stored: it counts against the user's budget. */
   stored(userId: string): void {
-    this.#unreported.set(userId, (this.#unreported.get(userId) ?? 0) + 1);
+    const unreported = (this.#unreported.get(userId) ?? 0) + 1;
+    this.#unreported.set(userId, unreported);
     this.#reports.notify([userId]);
+    if (unreported >= this.#reportAfter) this.#reports.hurry(userId);
   }
 
   async #report(userId: string): Promise<void> {
