@@ -256,7 +256,9 @@ describe("the message menu: edit, delete, reply, react", () => {
     // Esc leaves the reply; a reply again, and send.
     await bobPage.keyboard.press("Escape");
     await context(bobPage).waitFor({ state: "hidden" });
-    menu = await openMenu(bobPage, first);
+    // A right click on the message opens the same menu, where the pointer is.
+    await bySeq(bobPage, first).getByTestId("message-text").click({ button: "right" });
+    menu = bobPage.getByTestId("message-menu");
     await menu.getByTestId("menu-reply").click();
     await composer(bobPage).fill("which first thing?");
     await bobPage.keyboard.press("Enter");
