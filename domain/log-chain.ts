@@ -23,6 +23,30 @@ export interface MessageEntry {
   client_msg_id: string;
   text: string;
   ts: number;
+  /** Attachments' descriptions; a message without any has the eight fields only. */
+  attachments?: readonly AttachmentFields[];
+}
+
+/** What the chain covers of an attachment: everything a client shows or checks of it. */
+export interface AttachmentFields {
+  id: string;
+  kind: string;
+  name: string;
+  type: string;
+  size: number;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Field 9 of a message with attachments: a JSON array with one array per attachment,
+ * `[id, kind, name, type, size, width, height]` (null for a file's width and height), written
+ * with `JSON.stringify`, so its bytes do not depend on the order of an object's keys.
+ */
+export function attachmentsField(attachments: readonly AttachmentFields[]): string {
+  return JSON.stringify(
+    attachments.map((a) => [a.id, a.kind, a.name, a.type, a.size, a.width ?? null, a.height ?? null]),
+  );
 }
 
 const encoder = new TextEncoder();
@@ -31,7 +55,9 @@ const encoder = new TextEncoder();
  * The canonical bytes of a message entry: for each field in this order, its UTF-8 byte length
  * as a 4-byte big-endian integer, then its UTF-8 bytes. Fields: the entry type `"message"`,
  * `channel_id`, `seq` and `ts` as decimal digits, `id`, `sender_id`, `client_msg_id`, `text`.
- * UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD.
+ * UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD. A message with
+ * attachments has a ninth field, `attachmentsField` (docs/protocol.md §2.6): a message without
+ * any has exactly the bytes it had before attachments existed.
  */
 export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
   const fields = [
@@ -44,6 +70,7 @@ export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
     String(e.ts),
     e.text,
   ];
+  if (e.attachments && e.attachments.length > 0) fields.push(attachmentsField(e.attachments));
   let max = 0;
   for (const f of fields) max += 4 + f.length * 3;
   const out = new Uint8Array(max);

@@ -9,7 +9,7 @@
 import * as v from "valibot";
 import type { MemberReceipt } from "./api.ts";
 import { ChatError, type ErrorCode } from "./errors.ts";
-import { isChannelId } from "./ids.ts";
+import { isChannelId, isUlid } from "./ids.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** The WebSocket subprotocol both sockets speak. */
@@ -17,10 +17,12 @@ export const SUBPROTOCOL = "edge-chat.v1";
 /** A heartbeat the runtime answers without waking the Durable Object. */
 export const HEARTBEAT = { request: "ping", response: "pong" } as const;
 
-import { MAX_FRAME_CHARS, MAX_PAGE_MESSAGES } from "./limits.ts";
+import { MAX_ATTACHMENTS_PER_MESSAGE, MAX_FRAME_CHARS, MAX_PAGE_MESSAGES } from "./limits.ts";
 
 export {
   DEFAULT_PAGE_MESSAGES,
+  MAX_ATTACHMENT_BYTES,
+  MAX_ATTACHMENTS_PER_MESSAGE,
   MAX_FRAME_CHARS,
   MAX_MESSAGE_CODE_POINTS,
   MAX_PAGE_CHARS,
@@ -29,6 +31,7 @@ export {
 
 const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const ulid = v.pipe(v.string(), v.check(isUlid, "not an id"));
 const channelId = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
 export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 /**
@@ -36,6 +39,16 @@ export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(
  * error, `message_too_long` (domain/message-text). Frame and body size limits bound the input.
  */
 export const MessageTextSchema = v.string();
+/**
+ * Attachments uploaded before the send (`POST /v1/channels/{id}/attachments`), by id: 1 to 10,
+ * each once. A message with attachments may have an empty text (docs/protocol.md §8.10).
+ */
+export const AttachmentIdsSchema = v.pipe(
+  v.array(ulid),
+  v.minLength(1),
+  v.maxLength(MAX_ATTACHMENTS_PER_MESSAGE),
+  v.check((ids) => new Set(ids).size === ids.length, "an attachment is named twice"),
+);
 
 const base = { v: v.literal(PROTOCOL_VERSION), id: frameId };
 
@@ -45,6 +58,7 @@ export const SendFrame = v.strictObject({
   type: v.literal("send"),
   client_msg_id: ClientMsgIdSchema,
   text: MessageTextSchema,
+  attachments: v.optional(AttachmentIdsSchema),
 });
 
 /** Ask for the messages after `after_seq` (channel socket); answered by `messages` pages. */
@@ -188,6 +202,26 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
 // ---------------------------------------------------------------------------------------------
 // Server → client. Built with `satisfies ServerFrame` at every send site.
 
+/**
+ * A file or image sent with a message (docs/protocol.md §2.2). Its bytes are read through
+ * `GET /v1/channels/{channel_id}/attachments/{id}` (and `/preview`), by members only.
+ */
+export interface WireAttachment {
+  id: string;
+  /** `image`: a JPEG, PNG, GIF or WebP the server read and made a preview of; `file`: anything else. */
+  kind: "image" | "file";
+  /** The name it was uploaded with. */
+  name: string;
+  /** Its media type: the sniffed one when the server recognises the bytes, else the declared one. */
+  type: string;
+  /** Bytes. */
+  size: number;
+  /** Images only: the size it is shown at (EXIF orientation applied), and its preview's. */
+  width?: number;
+  height?: number;
+  preview?: { width: number; height: number };
+}
+
 /** A stored message as every client sees it. */
 export interface WireMessage {
   channel_id: string;
@@ -203,6 +237,8 @@ export interface WireMessage {
    * this entry's digest, 64 hex digits (domain/log-chain.ts, docs/protocol.md §2.6).
    */
   hash: string;
+  /** Files and images sent with the message (absent when none). Covered by the chain (§2.6). */
+  attachments?: WireAttachment[];
 }
 
 /** One conversation in a user's list. */

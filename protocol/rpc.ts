@@ -67,3 +67,16 @@ export interface ReadAfterResult {
   /** The chain hash at `messages[0].seq - 1`, or at `next_after_seq` for an empty page. */
   prev_hash: string;
 }
+
+/** One page of a member's export from a channel (ChannelRoom.exportPage). */
+export interface ExportPage {
+  channel_id: string;
+  joined_seq: number;
+  head_seq: number;
+  /** The member's messages of the page (only its own for `mine`), ascending. */
+  messages: WireMessage[];
+  /** Those messages' attachments, with their R2 keys and CRC-32 (null for an upload that predates it). */
+  attachments: { seq: number; id: string; name: string; size: number; crc32: number | null; key: string }[];
+  /** Where the next page starts; null once the page reached the head. */
+  next_after_seq: number | null;
+}

@@ -15,7 +15,7 @@
  * audit script (scripts/audit-archive.mjs) recomputes every digest and link from the bytes.
  * `type` names the entry kind: issue #19 adds edits, deletes and reactions as entries.
  */
-import type { WireMessage } from "../../protocol/frames.ts";
+import type { WireAttachment, WireMessage } from "../../protocol/frames.ts";
 
 export const SEGMENT_FORMAT = "edge-chat.segment.v1";
 
@@ -42,6 +42,8 @@ interface StoredEntry {
   ts: number;
   text: string;
   hash: string;
+  /** Only on a message with attachments. */
+  attachments?: WireAttachment[];
 }
 
 /** Segments sort by key in seq order: `channels/<channel id>/<first>-<last>`, 12 digits each. */
@@ -100,6 +102,7 @@ export class SegmentWriter {
         text: m.text,
         hash: m.hash,
       };
+      if (m.attachments) e.attachments = m.attachments;
       lines += `${JSON.stringify(e)}\n`;
     }
     await this.#writer.write(this.#encoder.encode(lines));
@@ -147,7 +150,7 @@ export async function readSegment(
     }
     if (e.type !== "message" || e.seq !== header.first_seq + i - 1)
       throw new SegmentCorruptError(`entry ${i} is out of sequence`);
-    messages.push({
+    const m: WireMessage = {
       channel_id: header.channel_id,
       seq: e.seq,
       id: e.id,
@@ -156,7 +159,9 @@ export async function readSegment(
       text: e.text,
       ts: e.ts,
       hash: e.hash,
-    });
+    };
+    if (e.attachments) m.attachments = e.attachments;
+    messages.push(m);
   }
   if (messages.length !== header.count || messages.at(-1)?.seq !== header.last_seq)
     throw new SegmentCorruptError("the entries do not cover the header's range");

@@ -22,7 +22,7 @@
  * `after` and `before` here read SQLite only.
  */
 import { GENESIS_HASH, messageHash, type Sha256 } from "../../domain/log-chain.ts";
-import { MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
+import { MAX_PAGE_CHARS, type WireAttachment, type WireMessage } from "../../protocol/frames.ts";
 import { nativeSha256 } from "./native-sha256.ts";
 
 export type Role = "owner" | "admin" | "member";
@@ -80,7 +80,8 @@ const CHANNEL_COLS =
   "channel_id AS channelId, kind, name, owner_id AS ownerId, created_at AS createdAt, head_seq AS headSeq, meta_rev AS metaRev, d1_rev AS d1Rev, blocked_by AS blockedBy, closed_reason AS closedReason";
 const MEMBER_COLS =
   "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq";
-const MESSAGE_COLS = "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash";
+const MESSAGE_COLS =
+  "seq, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash, attachments";
 const SEGMENT_COLS =
   "first_seq AS firstSeq, last_seq AS lastSeq, key, bytes, checksum, text_chars AS textChars, prev_hash AS prevHash, last_hash AS lastHash, min_ts AS minTs, max_ts AS maxTs, sealed_at AS sealedAt";
 
@@ -400,7 +401,7 @@ export class ChannelStore {
     const firstHot = this.firstHotSeq();
     const hash = messageHash(this.#sha256, m.channel_id, this.headHash(), { ...m, seq });
     const written = this.#sql.exec(
-      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts, hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO messages (seq, id, sender_id, client_msg_id, text, ts, hash, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
       m.id,
@@ -409,6 +410,7 @@ export class ChannelStore {
       m.text,
       m.ts,
       hash,
+      m.attachments ? JSON.stringify(m.attachments) : null,
     ).rowsWritten;
     if (written === 0) return null;
     if (channel) channel.headSeq = seq;
@@ -677,7 +679,7 @@ export class ChannelStore {
 
   #wire(row: Row): WireMessage {
     this.#channelId ??= this.channel()?.channelId ?? "";
-    return {
+    const m: WireMessage = {
       channel_id: this.#channelId,
       seq: row.seq as number,
       id: row.id as string,
@@ -687,6 +689,9 @@ export class ChannelStore {
       ts: row.ts as number,
       hash: row.hash as string,
     };
+    if (row.attachments !== null && row.attachments !== undefined)
+      m.attachments = JSON.parse(row.attachments as string) as WireAttachment[];
+    return m;
   }
 }
 

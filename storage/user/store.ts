@@ -12,7 +12,7 @@
  * update corrects the copy (heads and markers only move forward), and devices, whose sockets a
  * crash closes, resume from their own cursors. A channel new to the user is written at once.
  */
-import { preview } from "../../domain/message-text.ts";
+import { messagePreview } from "../../domain/attachments.ts";
 import type { PresenceStatus } from "../../domain/presence.ts";
 import type { ChannelSummary } from "../../protocol/frames.ts";
 import type { InboxUpdate } from "../../protocol/rpc.ts";
@@ -127,7 +127,7 @@ export class InboxStore {
       joinedSeq: u.joined_seq,
       lastSeq: newer ? last.seq : (c?.lastSeq ?? null),
       lastSenderId: newer ? last.sender_id : (c?.lastSenderId ?? null),
-      lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
+      lastPreview: newer ? messagePreview(last.text, last.attachments) : (c?.lastPreview ?? null),
       lastTs: newer ? last.ts : (c?.lastTs ?? null),
       muted: c?.muted ?? false,
       updatedAt: now,
