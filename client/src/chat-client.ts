@@ -13,7 +13,8 @@
  * chain before it is held (chain-check.ts); one that fails is refused and reported as an
  * `error` event with code `integrity`, never shown.
  */
-import type { Ack } from "../../protocol/api.ts";
+import type { Ack, ChannelSearchPage, SearchPage } from "../../protocol/api.ts";
+import type { WireAttachment } from "../../protocol/frames.ts";
 import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
 import { ChainCheck, ChainIntegrityError } from "./chain-check.ts";
 import { ChatApiError, isPermanent } from "./chat-api-error.ts";
@@ -23,11 +24,12 @@ import { Emitter } from "./emitter.ts";
 import { FriendBook } from "./friend-book.ts";
 import { DELIVERED_EVERY_MS, ReadThrottle } from "./markers.ts";
 import { MessageLog } from "./message-log.ts";
-import { preview, textProblem } from "./message-text.ts";
+import { messagePreview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
 import { ReceiptBook } from "./receipts.ts";
 import { Rest } from "./rest.ts";
 import { SnapshotClock } from "./snapshot-clock.ts";
+import { getBytes, type TransferDeps, type UploadOptions, uploadAttachment } from "./transfers.ts";
 import type {
   ChannelInfo,
   ChannelSummary,
@@ -456,6 +458,78 @@ export class ChatClient {
   }
 
   /** The VAPID key for `pushManager.subscribe({ applicationServerKey })`. */
+  // ---------------------------------------------------------------------------------------------
+  // Attachments, search, download my data (docs/protocol.md §8.10-§8.12)
+
+  /**
+   * Uploads a file to a channel, for a message to carry: pass what this resolves with to
+   * `send(channelId, text, { attachments: [...] })`. Progress and cancelling through `options`.
+   * @example
+   * const photo = await chat.uploadAttachment(channelId, file, { onProgress: (n, of) => bar(n / of) });
+   * chat.send(channelId, "", { attachments: [photo] });
+   */
+  uploadAttachment(channelId: string, file: Blob, options?: UploadOptions): Promise<WireAttachment> {
+    this.#requireSession();
+    return uploadAttachment(this.#transfers(), channelId, file, options);
+  }
+
+  /** An attachment's bytes, or its preview's (`preview: true`, images only), as a Blob. */
+  async attachment(
+    channelId: string,
+    attachmentId: string,
+    options: { preview?: boolean } = {},
+  ): Promise<Blob> {
+    const path = `/v1/channels/${enc(channelId)}/attachments/${enc(attachmentId)}${options.preview ? "/preview" : ""}`;
+    return (await getBytes(this.#transfers(), path)).blob();
+  }
+
+  /**
+   * Full-text search, newest first: in one channel (`channelId`, paged with `before`) or across
+   * all of mine (paged with `cursor`).
+   */
+  search(
+    q: string,
+    options: { channelId: string; before?: number; limit?: number },
+  ): Promise<ChannelSearchPage>;
+  search(q: string, options?: { cursor?: string; limit?: number }): Promise<SearchPage>;
+  search(
+    q: string,
+    options: { channelId?: string; before?: number; cursor?: string; limit?: number } = {},
+  ): Promise<ChannelSearchPage | SearchPage> {
+    const params = new URLSearchParams({ q });
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    if (options.channelId !== undefined) {
+      if (options.before !== undefined) params.set("before", String(options.before));
+      return this.request("GET", `/v1/channels/${enc(options.channelId)}/search?${params}`);
+    }
+    if (options.cursor !== undefined) params.set("cursor", options.cursor);
+    return this.request("GET", `/v1/search?${params}`);
+  }
+
+  /** The page of a channel's history around one message (a search hit in context). */
+  around(channelId: string, seq: number, limit = 50): Promise<HistoryPage> {
+    return this.request("GET", `/v1/channels/${enc(channelId)}/messages?around=${seq}&limit=${limit}`);
+  }
+
+  /**
+   * "Download my data": the export's response, unread, so its ZIP body can be streamed to disk
+   * with progress (docs/protocol.md §8.12). `mine`: every message I sent; `all`: every message
+   * of my conversations, with their attachments.
+   */
+  exportData(scope: "mine" | "all", signal?: AbortSignal): Promise<Response> {
+    return getBytes(this.#transfers(), `/v1/account/export?scope=${scope}`, signal);
+  }
+
+  #transfers(): TransferDeps {
+    return {
+      url: (path) => this.#rest.url(path),
+      fetch: (this.#o.fetch ??
+        ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))) as typeof fetch,
+      token: () => this.#rest.token(),
+      refresh: (stale) => this.#rest.refresh(stale),
+    };
+  }
+
   async pushPublicKey(): Promise<string> {
     const r = await this.#rest.request<{ public_key: string }>(
       "GET",
@@ -594,14 +668,16 @@ export class ChatClient {
    *   if (message.client_msg_id === echo.client_msg_id) console.log(message.status); // "sent"
    * });
    */
-  send(channelId: string, text: string): ChatMessage {
+  send(channelId: string, text: string, options: { attachments?: WireAttachment[] } = {}): ChatMessage {
     this.#requireSession();
     this.#typingOut.reset(channelId);
-    const problem = textProblem(text);
+    const attachments = options.attachments?.length ? options.attachments : undefined;
+    const problem = textProblem(text, attachments !== undefined);
     const entry: OutboxEntry = {
       client_msg_id: newClientMsgId(),
       channel_id: channelId,
       text,
+      ...(attachments && { attachments }),
       created_at: Date.now(),
       status: problem ? "failed" : "pending",
       ...(problem && { error: problem }),
@@ -619,7 +695,7 @@ export class ChatClient {
     const e = this.#outbox.get(clientMsgId);
     if (!e) return;
     if (e.status === "failed") {
-      if (textProblem(e.text)) return;
+      if (textProblem(e.text, e.attachments !== undefined)) return;
       const pending = this.#outbox.requeue(clientMsgId);
       if (pending)
         this.#events.emit("message", { channel_id: pending.channel_id, message: this.#echo(pending) });
@@ -1114,6 +1190,7 @@ export class ChatClient {
         text: e.text,
         ts: e.created_at,
         hash: "",
+        ...(e.attachments && { attachments: e.attachments }),
         status: e.status,
         ...(e.error && { error: e.error }),
       };
@@ -1146,7 +1223,8 @@ export class ChatClient {
       if (unanswered >= window) return;
       if (this.#inFlight.get(e.client_msg_id) === socket) continue;
       // `id` comes back as `ref` on the ack or error.
-      if (!socket.send({ type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text }))
+      const frame = { type: "send", id: e.client_msg_id, client_msg_id: e.client_msg_id, text: e.text };
+      if (!socket.send(e.attachments ? { ...frame, attachments: e.attachments.map((a) => a.id) } : frame))
         return;
       this.#inFlight.set(e.client_msg_id, socket);
       unanswered++;
@@ -1172,6 +1250,7 @@ export class ChatClient {
             ack = await this.request<Ack>("POST", `/v1/channels/${enc(channelId)}/messages`, {
               client_msg_id: e.client_msg_id,
               text: e.text,
+              ...(e.attachments && { attachments: e.attachments.map((a) => a.id) }),
             });
           } catch (err) {
             if (gen !== this.#generation) return;
@@ -1323,7 +1402,7 @@ export class ChatClient {
       last_message: {
         seq: m.seq,
         sender_id: m.sender_id,
-        preview: preview(m.text),
+        preview: messagePreview(m.text, m.attachments),
         ts: m.ts,
       },
     };

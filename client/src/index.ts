@@ -8,11 +8,14 @@ export { ChatApiError, type ChatApiErrorCode } from "./chat-api-error.ts";
 export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
 export type { Backoff } from "./chat-socket.ts";
 export { type ClientStore, defaultStore, indexedDbStore, MemoryStore } from "./client-store.ts";
+export { type ExportEntry, ExportProgress, ExportReader } from "./export-reader.ts";
 export { codePointLength, MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
 export type { OutboxEntry } from "./outbox.ts";
+export type { UploadOptions } from "./transfers.ts";
 export type {
   Ack,
   ChannelInfo,
+  ChannelSearchPage,
   ChannelSummary,
   ChatEvents,
   ChatMessage,
@@ -32,6 +35,8 @@ export type {
   PublicUser,
   PushSubscriptionBody,
   Receipts,
+  SearchHit,
+  SearchPage,
   ServerFrame,
   ServerFrameOf,
   Session,
@@ -39,5 +44,6 @@ export type {
   SignedOutReason,
   StoredSession,
   Ticks,
+  WireAttachment,
   WireMessage,
 } from "./types.ts";

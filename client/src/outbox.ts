@@ -5,11 +5,14 @@
  * reuses it, so the server stores it at most once (docs/protocol.md §6.2). The outbox is
  * persisted on every change (writes run in order), so a reload sends what was left.
  */
+import type { WireAttachment } from "../../protocol/frames.ts";
 
 export interface OutboxEntry {
   client_msg_id: string;
   channel_id: string;
   text: string;
+  /** Uploads it carries (sent by id; kept whole so the echo shows them). */
+  attachments?: WireAttachment[];
   /** Local time it was written; orders the echoes. */
   created_at: number;
   status: "pending" | "failed";
@@ -70,6 +73,7 @@ export class Outbox {
       client_msg_id: e.client_msg_id,
       channel_id: e.channel_id,
       text: e.text,
+      ...(e.attachments && { attachments: e.attachments }),
       created_at: e.created_at,
       status: "pending",
     };

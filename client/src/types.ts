@@ -5,13 +5,21 @@
  * (a held message with its delivery status, the events, the connection state) is declared here.
  * Names on the wire stay snake_case, as in docs/protocol.md.
  */
-import type { Ack, ChannelInfo, Receipts } from "../../protocol/api.ts";
+import type {
+  Ack,
+  ChannelInfo,
+  ChannelSearchPage,
+  Receipts,
+  SearchHit,
+  SearchPage,
+} from "../../protocol/api.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type {
   ChannelSummary,
   FriendFrameState,
   PublicUser,
   ServerFrame,
+  WireAttachment,
   WireMessage,
 } from "../../protocol/frames.ts";
 import type { HistoryPage } from "../../protocol/rpc.ts";
@@ -19,13 +27,17 @@ import type { HistoryPage } from "../../protocol/rpc.ts";
 export type {
   Ack,
   ChannelInfo,
+  ChannelSearchPage,
   ChannelSummary,
   ErrorCode,
   FriendFrameState,
   HistoryPage,
   PublicUser,
   Receipts,
+  SearchHit,
+  SearchPage,
   ServerFrame,
+  WireAttachment,
   WireMessage,
 };
 
