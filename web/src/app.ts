@@ -311,6 +311,8 @@ export class App {
   /** The search panel, searching one conversation (or all of them: null). */
   #search(channelId: string | null): void {
     this.#setTab("search");
+    // On a phone the panel is the other pane: show it (a hit brings the conversation back).
+    this.#shell.dataset.view = "list";
     this.#searchPanel?.scope(channelId);
     this.#searchPanel?.focus();
   }
@@ -321,6 +323,7 @@ export class App {
    */
   async #openHit(hit: SearchHit): Promise<void> {
     this.open(hit.channel_id);
+    this.#shell.dataset.view = "conversation";
     const view = this.#view;
     if (!view || view.channelId !== hit.channel_id) return;
     if (await view.reveal(hit.seq)) return;

@@ -417,7 +417,10 @@ export class ConversationView {
       bubble.append(
         attachmentsOf(this.#host.chat, this.channelId, m.attachments, (t) => this.#host.toast(t)),
       );
-    if (m.text !== "") bubble.append(linkify(m.text));
+    // A caption of its own under the attachments (a text-only message is the bubble's text).
+    if (m.attachments?.length) {
+      if (m.text !== "") bubble.append(h("div", { class: "caption" }, linkify(m.text)));
+    } else bubble.append(linkify(m.text));
     const meta = h(
       "div",
       { class: "meta" },

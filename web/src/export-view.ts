@@ -2,13 +2,17 @@
  * @module web/export-view
  * Settings → "Download my data" (docs/protocol.md §8.12): the export is fetched with the
  * session's token and read as it streams, its progress worked out from the archive's own
- * entries (client/export-reader.ts), then saved as one file. The bytes go into a Blob as they
- * arrive, which the browser keeps on disk past a size, not in the page's memory.
+ * entries (client/export-reader.ts), then saved as one file. The bytes are folded into a Blob a
+ * few MB at a time as they arrive; the browser keeps a large Blob on disk, not in the page's
+ * memory.
  */
 import { type ChatClient, ExportProgress } from "../../client/src/index.ts";
 import { fileSize } from "./attachments.ts";
 import { h } from "./dom.ts";
 import { errorText } from "./errors.ts";
+
+/** Bytes of the download gathered before they are folded into the Blob. */
+const FOLD_BYTES = 8 * 1024 * 1024;
 
 export function exportSection(chat: ChatClient): HTMLElement {
   const bar = h("progress", { max: 1, value: 0, hidden: true, testid: "export-progress" });
@@ -41,19 +45,29 @@ export function exportSection(chat: ChatClient): HTMLElement {
       const progress = new ExportProgress((fraction) => {
         bar.value = fraction;
       });
-      const parts: BlobPart[] = [];
+      // Chunks are folded into a Blob every few MB: the browser keeps a large Blob on disk, so
+      // the page holds at most one fold's worth of the archive at a time.
+      let saved = new Blob([]);
+      let parts: BlobPart[] = [];
+      let pending = 0;
       let bytes = 0;
       const reader = res.body!.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         parts.push(value);
+        pending += value.byteLength;
+        if (pending >= FOLD_BYTES) {
+          saved = new Blob([saved, ...parts]);
+          parts = [];
+          pending = 0;
+        }
         bytes += value.byteLength;
         progress.reader.push(value);
         status.textContent = `Downloading… ${Math.round(progress.fraction * 100)} % (${fileSize(bytes)})`;
       }
       if (!progress.reader.done) throw new Error("the download was cut short; try again");
-      const url = URL.createObjectURL(new Blob(parts, { type: "application/zip" }));
+      const url = URL.createObjectURL(new Blob([saved, ...parts], { type: "application/zip" }));
       const link = h("a", { href: url, download: name, testid: "export-link" }, name);
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
