@@ -31,7 +31,8 @@ import { valid } from "../validate.ts";
 
 /**
  * The conversations a search across them reads, most recently active first. Each is a call to a
- * Durable Object; beyond this many, older conversations are searched one at a time (§8.11).
+ * Durable Object, so the number is bounded; the answer says how many were left out, and the
+ * user searches an older conversation on its own (docs/protocol.md §8.11).
  */
 export const MAX_SEARCH_CHANNELS = 200;
 /** Channels asked at once. */
