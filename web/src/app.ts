@@ -318,8 +318,8 @@ export class App {
   }
 
   /**
-   * A search hit: its conversation, scrolled to it; a hit further back than the conversation
-   * pages through quickly is shown in context instead, with a way into the conversation.
+   * A search hit: its conversation, scrolled to it; a hit more than ten pages back is shown in
+   * context instead (the page around it), with a way into the conversation.
    */
   async #openHit(hit: SearchHit): Promise<void> {
     this.open(hit.channel_id);

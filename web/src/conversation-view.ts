@@ -230,10 +230,11 @@ export class ConversationView {
 
   /**
    * Scrolls to the message at `seq` and marks it for a moment, loading older pages until it is
-   * there (up to `maxPages`). False when it is further back than that: the caller shows it in
-   * context another way (web/search-view.ts).
+   * there (up to `maxPages`). False when it is further back than that (known at once from the
+   * oldest seq held): the caller shows it in context another way (web/search-view.ts), rather
+   * than fill the conversation with hundreds of messages to get there.
    */
-  async reveal(seq: number, maxPages = 40): Promise<boolean> {
+  async reveal(seq: number, maxPages = 10): Promise<boolean> {
     for (let page = 0; page <= maxPages && !this.#closed; page++) {
       const el = this.#list.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
       if (el) {
@@ -249,6 +250,7 @@ export class ConversationView {
       }
       const oldest = this.#host.chat.messages(this.channelId).find((m) => m.status === "sent")?.seq;
       if (!this.#hasOlder || (oldest !== undefined && oldest <= seq)) return false;
+      if (oldest !== undefined && oldest - seq > (maxPages - page) * PAGE) return false;
       await this.#loadOlder();
     }
     return false;

@@ -4,7 +4,8 @@
  * (each with its conversation, sender, time and its text around the match, the match marked),
  * and more on demand. It searches every conversation, or one (from a conversation's header).
  * A click jumps to the message in its conversation; one further back than the conversation
- * pages through quickly is shown in context here instead (`contextView`: the page around it).
+ * pages through quickly (ten pages) is shown in context here instead (`contextView`: the page
+ * around it).
  */
 import type {
   ChannelSearchPage,
