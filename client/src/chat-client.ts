@@ -1166,6 +1166,8 @@ export class ChatClient {
       text: entry.text,
       ts: ack.ts,
       hash: ack.hash,
+      // The chain covers them (§2.6): without them the message would not check against its hash.
+      ...(entry.attachments && { attachments: entry.attachments }),
     });
     if (!wasInFlight) return;
     // The window has room again: the next message goes, at once or, after a refusal, paced.

@@ -151,6 +151,7 @@ function toSent(m: WireMessage): ChatMessage {
     text: m.text,
     ts: m.ts,
     hash: m.hash,
+    ...(m.attachments && { attachments: m.attachments }),
     status: "sent",
   };
 }
