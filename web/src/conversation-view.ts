@@ -18,6 +18,7 @@ import {
   codePointLength,
   MAX_MESSAGE_CODE_POINTS,
 } from "../../client/src/index.ts";
+import { AttachmentComposer, attachmentsOf } from "./attachments.ts";
 import { h } from "./dom.ts";
 import { errorText, retryCanFix } from "./errors.ts";
 import { clockTime, hueOf, initials, presenceText } from "./format.ts";
@@ -40,6 +41,8 @@ export interface ConversationHost {
   addMembers(channelId: string): void;
   leaveGroup(channelId: string): void;
   toast(text: string): void;
+  /** Search this conversation (web/search-view.ts). */
+  search(channelId: string): void;
 }
 
 const NEAR_BOTTOM_PX = 80;
@@ -72,6 +75,8 @@ export class ConversationView {
   readonly #subtitle: HTMLElement;
   readonly #avatar: HTMLElement;
   readonly #rendered = new Map<string, Rendered>();
+  /** The files chosen for the next message, uploading or ready (web/attachments.ts). */
+  readonly #files: AttachmentComposer;
   /** Messages of a blocked user that the reader chose to show (this view only). */
   readonly #revealed = new Set<string>();
   #hasOlder = true;
@@ -115,6 +120,18 @@ export class ConversationView {
           ),
         ]
       : [];
+    const search = h(
+      "button",
+      {
+        type: "button",
+        class: "icon",
+        title: "Search this conversation",
+        "aria-label": "Search this conversation",
+        testid: "conv-search",
+        on: { click: () => host.search(channelId) },
+      },
+      icon("search"),
+    );
     const header = h(
       "header",
       { class: "conv-head" },
@@ -131,6 +148,7 @@ export class ConversationView {
       ),
       this.#avatar,
       h("div", { class: "title" }, this.#title, this.#subtitle),
+      search,
       ...actions,
     );
 
@@ -146,6 +164,12 @@ export class ConversationView {
     this.#list.append(this.#historyNote);
     this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
 
+    this.#files = new AttachmentComposer(
+      host.chat,
+      channelId,
+      () => this.#el?.classList.toggle("uploading", this.#files.busy),
+      (text) => host.toast(text),
+    );
     this.#count = h("span", { class: "count", testid: "composer-count", "aria-live": "polite" });
     this.#problem = h("span", { class: "problem", role: "alert", testid: "composer-error" });
     this.#input = h("textarea", {
@@ -180,6 +204,8 @@ export class ConversationView {
         },
       },
       h("div", { class: "composer-status" }, this.#problem, this.#count),
+      this.#files.chips,
+      this.#files.button,
       this.#input,
       h(
         "button",
@@ -196,6 +222,38 @@ export class ConversationView {
       this.#typing,
       composer,
     );
+    this.#el = this.el;
+  }
+
+  /** The element, once built (the composer's callbacks may run before). */
+  #el: HTMLElement | null = null;
+
+  /**
+   * Scrolls to the message at `seq` and marks it for a moment, loading older pages until it is
+   * there (up to `maxPages`). False when it is further back than that (known at once from the
+   * oldest seq held): the caller shows it in context another way (web/search-view.ts), rather
+   * than fill the conversation with hundreds of messages to get there.
+   */
+  async reveal(seq: number, maxPages = 10): Promise<boolean> {
+    for (let page = 0; page <= maxPages && !this.#closed; page++) {
+      const el = this.#list.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
+      if (el) {
+        el.scrollIntoView({ block: "center" });
+        el.dataset.flash = "";
+        setTimeout(() => delete el.dataset.flash, 2_500);
+        return true;
+      }
+      if (this.#loadingOlder) {
+        // The first page (or a scroll's) is on its way: look again once it is in.
+        while (this.#loadingOlder) await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const oldest = this.#host.chat.messages(this.channelId).find((m) => m.status === "sent")?.seq;
+      if (!this.#hasOlder || (oldest !== undefined && oldest <= seq)) return false;
+      if (oldest !== undefined && oldest - seq > (maxPages - page) * PAGE) return false;
+      await this.#loadOlder();
+    }
+    return false;
   }
 
   /** Opens the channel socket and shows what the SDK holds; loads the newest page if needed. */
@@ -266,7 +324,7 @@ export class ConversationView {
       const mine = m.sender_id === this.#host.myId;
       const ticks = mine ? this.#ticks(m) : null;
       const collapsed = !mine && this.#host.chat.isBlocked(m.sender_id) && !this.#revealed.has(key);
-      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}|${collapsed}`;
+      const signature = `${m.status}|${m.text}|${ticks?.state}|${ticks?.label}|${showSender ? this.#host.people.name(m.sender_id) : ""}|${collapsed}|${m.attachments?.map((a) => a.id).join() ?? ""}`;
       let r = this.#rendered.get(key);
       if (!r || r.signature !== signature) {
         const el = collapsed ? this.#collapsed(m, key) : this.#message(m, mine, showSender, ticks);
@@ -357,7 +415,14 @@ export class ConversationView {
     ticks: { label: string; state: string; title: string } | null,
   ): HTMLElement {
     const bubble = h("div", { class: "bubble", testid: "message-text" });
-    bubble.append(linkify(m.text));
+    if (m.attachments?.length)
+      bubble.append(
+        attachmentsOf(this.#host.chat, this.channelId, m.attachments, (t) => this.#host.toast(t)),
+      );
+    // A caption of its own under the attachments (a text-only message is the bubble's text).
+    if (m.attachments?.length) {
+      if (m.text !== "") bubble.append(h("div", { class: "caption" }, linkify(m.text)));
+    } else bubble.append(linkify(m.text));
     const meta = h(
       "div",
       { class: "meta" },
@@ -489,7 +554,12 @@ export class ConversationView {
 
   #send(): void {
     const text = this.#input.value;
-    if (!text.trim()) return;
+    if (this.#files.busy) {
+      this.#host.toast("Wait for the files to finish uploading, or cancel them.");
+      return;
+    }
+    const attachments = this.#files.ready();
+    if (!text.trim() && attachments.length === 0) return;
     const n = codePointLength(text);
     if (n > MAX_MESSAGE_CODE_POINTS) {
       // Refused here, before anything is queued: the text stays for the user to shorten.
@@ -499,11 +569,12 @@ export class ConversationView {
       return;
     }
     try {
-      this.#host.chat.send(this.channelId, text);
+      this.#host.chat.send(this.channelId, text, { attachments });
     } catch (err) {
       this.#host.toast(errorText(err));
       return;
     }
+    this.#files.clear();
     this.#input.value = "";
     this.#autosize();
     this.#updateCount();
