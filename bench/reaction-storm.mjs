@@ -73,11 +73,8 @@ try {
   }
   await sleep(1_500); // a quiet interval first: the storm starts a fold
   const t0 = performance.now();
-  members.forEach((_m, k) =>
-    sockets[k].send(
-      JSON.stringify({ v: 1, type: "react", client_msg_id: `r${k}`, target_seq: 1, emoji: "🔥" }),
-    ),
-  );
+  for (const [k, ws] of sockets.entries())
+    ws.send(JSON.stringify({ v: 1, type: "react", client_msg_id: `r${k}`, target_seq: 1, emoji: "🔥" }));
   // Each socket gets everyone's reaction but its own (which comes back as its ack).
   const deadline = performance.now() + 30_000;
   while (perSocket.some((s) => !s.acked || s.seqs.length < MEMBERS - 1) && performance.now() < deadline)

@@ -15,7 +15,7 @@
  * against the channel's hash chain before it is held (chain-check.ts); one that fails is refused
  * and reported as an `error` event with code `integrity`, never shown.
  */
-import type { Ack, ChannelSearchPage, SearchPage } from "../../protocol/api.ts";
+import type { ChannelSearchPage, SearchPage } from "../../protocol/api.ts";
 import type { WireAttachment } from "../../protocol/frames.ts";
 import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
 import { ChainCheck, ChainIntegrityError } from "./chain-check.ts";
