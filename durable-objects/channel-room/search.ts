@@ -35,6 +35,12 @@ import type { ChannelStore } from "../../storage/channel/store.ts";
 export const INDEX_DELAY_MS = 1_000;
 /** Messages indexed per commit (and per R2 read, for history older than the index). */
 const INDEX_SLICE = 500;
+/**
+ * And at most about this many UTF-16 units of text per commit (at least one message): a slice
+ * of maximum-length messages (100,000 code points each) would otherwise be one synchronous turn
+ * of 50 million characters, holding up the channel's messages behind it.
+ */
+const INDEX_SLICE_CHARS = 500_000;
 /** Messages not indexed yet that a query reads itself, newest first; older ones wait for the index. */
 const UNINDEXED_SCAN = 2_000;
 /** Candidates a query page reads and confirms at most. */
@@ -70,6 +76,14 @@ export function searchable(m: WireMessage): WireMessage | null {
 export function searchableText(m: Pick<WireMessage, "text" | "attachments">): string {
   const names = m.attachments?.map((a) => a.name) ?? [];
   return names.length === 0 ? m.text : `${m.text}\n${names.join("\n")}`;
+}
+
+/** How many of these messages (at least one) fit in one slice's INDEX_SLICE_CHARS. */
+export function sliceOf(sizes: readonly { chars: number }[]): number {
+  let n = 0;
+  for (let chars = 0; n < sizes.length && (n === 0 || chars < INDEX_SLICE_CHARS); n++)
+    chars += sizes[n]!.chars;
+  return Math.max(1, n);
 }
 
 export class ChannelSearch {
@@ -113,11 +127,12 @@ export class ChannelSearch {
       // messages (a history that predates the index) come from R2, then are indexed the same way.
       const messages =
         from + 1 >= store.firstHotSeq()
-          ? store.rows(from, INDEX_SLICE)
+          ? store.rows(from, sliceOf(store.sealPlan(from, INDEX_SLICE)))
           : await history.after(from, INDEX_SLICE);
       if (messages.length === 0) return;
+      const n = sliceOf(messages.map((m) => ({ chars: m.text.length })));
       // Each message by its current text: an edit or a delete before the indexer came is kept.
-      const entries = store.states.resolve(messages).map((e) => {
+      const entries = store.states.resolve(messages.slice(0, n)).map((e) => {
         const m = searchable(e);
         return { seq: e.seq, terms: m ? indexTerms(searchableText(m)) : "" };
       });
