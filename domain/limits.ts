@@ -33,6 +33,11 @@ const RATES = {
   LIMIT_LOGIN_FAILURES_PER_HANDLE: "loginFailuresPerHandle",
   LIMIT_LOGIN_FAILURES_PER_ADDRESS: "loginFailuresPerAddress",
   LIMIT_PASSWORD_FAILURES_PER_USER: "passwordFailuresPerUser",
+  LIMIT_UPLOADS_PER_USER: "uploadsPerUser",
+  LIMIT_UPLOAD_BYTES_PER_USER: "uploadBytesPerUser",
+  LIMIT_DOWNLOADS_PER_USER: "downloadsPerUser",
+  LIMIT_SEARCHES_PER_USER: "searchesPerUser",
+  LIMIT_EXPORTS_PER_USER: "exportsPerUser",
 } as const;
 
 /** The settings that are counts. */
@@ -61,6 +66,10 @@ export const USER_LIMITS = {
   presence_read: "presenceReadsPerUser",
   push_change: "pushChangesPerUser",
   write: "writesPerUser",
+  upload: "uploadsPerUser",
+  upload_bytes: "uploadBytesPerUser",
+  search: "searchesPerUser",
+  export: "exportsPerUser",
 } as const satisfies Record<string, RateName>;
 
 export type UserLimit = keyof typeof USER_LIMITS;

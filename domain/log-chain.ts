@@ -33,6 +33,30 @@ export interface MessageEntry {
   reply_to?: number;
   target_seq?: number;
   emoji?: string;
+  /** Attachments' descriptions; a message without any has the eight fields only. */
+  attachments?: readonly AttachmentFields[];
+}
+
+/** What the chain covers of an attachment: everything a client shows or checks of it. */
+export interface AttachmentFields {
+  id: string;
+  kind: string;
+  name: string;
+  type: string;
+  size: number;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Field 9 of a message with attachments: a JSON array with one array per attachment,
+ * `[id, kind, name, type, size, width, height]` (null for a file's width and height), written
+ * with `JSON.stringify`, so its bytes do not depend on the order of an object's keys.
+ */
+export function attachmentsField(attachments: readonly AttachmentFields[]): string {
+  return JSON.stringify(
+    attachments.map((a) => [a.id, a.kind, a.name, a.type, a.size, a.width ?? null, a.height ?? null]),
+  );
 }
 
 const encoder = new TextEncoder();
@@ -41,8 +65,8 @@ const encoder = new TextEncoder();
  * The canonical bytes of an entry: for each field in this order, its UTF-8 byte length as a
  * 4-byte big-endian integer, then its UTF-8 bytes. Fields: the entry type (`"message"` for a
  * message), `channel_id`, `seq` as decimal digits, `id`, `sender_id`, `client_msg_id`, `ts` as
- * decimal digits, then the type's own (docs/protocol.md §2.6): a message's `text` (and a reply's
- * `reply_to`), an edit's `target_seq` and `text`, a delete's `target_seq`, a reaction's
+ * decimal digits, then the type's own (docs/protocol.md §2.6): a message's `text` (then, with
+ * attachments, `attachmentsField`, and for a reply `reply_to`), an edit's `target_seq` and `text`, a delete's `target_seq`, a reaction's
  * `target_seq` and `emoji`. UTF-8 as the WHATWG encoder writes it: a lone surrogate becomes U+FFFD.
  */
 export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
@@ -58,6 +82,8 @@ export function messageBytes(channelId: string, e: MessageEntry): Uint8Array {
   switch (e.type) {
     case undefined:
       fields.push(e.text);
+      // A message without attachments or a reply has exactly the bytes it had before either existed.
+      if (e.attachments && e.attachments.length > 0) fields.push(attachmentsField(e.attachments));
       if (e.reply_to !== undefined) fields.push(String(e.reply_to));
       break;
     case "edit":

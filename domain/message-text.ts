@@ -20,9 +20,13 @@ export function codePointLength(text: string): number {
   return n;
 }
 
-/** Throws `message_empty` or `message_too_long`; returns the text unchanged otherwise. */
-export function checkMessageText(text: string): string {
-  if (text.trim().length === 0) throw new ChatError("message_empty", "a message needs some text");
+/**
+ * Throws `message_empty` or `message_too_long`; returns the text unchanged otherwise. A message
+ * with attachments (`hasAttachments`) may have an empty text: a photo needs no caption.
+ */
+export function checkMessageText(text: string, hasAttachments = false): string {
+  if (text.trim().length === 0 && !hasAttachments)
+    throw new ChatError("message_empty", "a message needs some text");
   const n = codePointLength(text);
   if (n > MAX_MESSAGE_CODE_POINTS) {
     throw new ChatError(

@@ -4,7 +4,14 @@
  * nothing else; the types are inferred. See docs/protocol.md for every endpoint.
  */
 import * as v from "valibot";
-import { ClientMsgIdSchema, EmojiSchema, MessageTextSchema, TargetSeqSchema } from "./frames.ts";
+import {
+  AttachmentIdsSchema,
+  ClientMsgIdSchema,
+  EmojiSchema,
+  MessageTextSchema,
+  TargetSeqSchema,
+  type WireAttachment,
+} from "./frames.ts";
 import { isChannelId, isUlid } from "./ids.ts";
 
 export const MAX_GROUP_MEMBERS = 100;
@@ -76,6 +83,7 @@ export const PostMessageBody = v.strictObject({
   client_msg_id: ClientMsgIdSchema,
   text: MessageTextSchema,
   reply_to: v.optional(TargetSeqSchema),
+  attachments: v.optional(AttachmentIdsSchema),
 });
 
 /** `POST /v1/channels/{id}/messages/{seq}/edit`: the `edit` frame's body (docs/protocol.md §6.10). */
@@ -154,3 +162,67 @@ export interface Ack {
   /** The chain hash after the entry (docs/protocol.md §2.6). */
   hash: string;
 }
+
+const searchText = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const searchLimit = v.optional(
+  v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1), v.maxValue(50)),
+  "20",
+);
+
+/** `GET /v1/channels/{id}/search`: one conversation, newest first, older pages with `before`. */
+export const ChannelSearchQuery = v.strictObject({
+  q: searchText,
+  before: v.optional(v.pipe(v.string(), v.toNumber(), v.safeInteger(), v.minValue(1))),
+  limit: searchLimit,
+});
+
+/** `GET /v1/search`: every conversation of mine, newest first, older pages with `cursor`. */
+export const SearchQuery = v.strictObject({
+  q: searchText,
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(16_000))),
+  limit: searchLimit,
+});
+
+/** One message that matched a search: where it is, who sent it when, and its text around the match. */
+export interface SearchHit {
+  channel_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  ts: number;
+  /** The text around the first match (at most ~160 units, with "…" where cut). */
+  text: string;
+  /** `[start, end)` offsets in `text`, UTF-16 units: what matched. */
+  highlights: [number, number][];
+  attachments?: WireAttachment[] | undefined;
+}
+
+/** One conversation's search page. */
+export interface ChannelSearchPage {
+  channel_id: string;
+  hits: SearchHit[];
+  /** Pass as `before` for older hits; null: no more. */
+  next_before: number | null;
+  /**
+   * True when messages this page should have looked at were not searched: the channel's index is
+   * still catching up with an old history (docs/architecture.md "Search").
+   */
+  partial: boolean;
+}
+
+/** The search across conversations. */
+export interface SearchPage {
+  hits: SearchHit[];
+  /** Pass as `cursor` for older hits; null: no more. */
+  next_cursor: string | null;
+  /** Conversations whose index is still catching up (their older hits may be missing). */
+  partial_channels: string[];
+  /** How many conversations were searched, and how many of the user's were left out (§8.11). */
+  channels_searched: number;
+  channels_skipped: number;
+}
+
+/** `GET /v1/account/export`: `mine` (every message I sent) or `all` (every message of my conversations). */
+export const ExportQuery = v.strictObject({
+  scope: v.optional(v.picklist(["mine", "all"]), "mine"),
+});

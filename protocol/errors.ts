@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   bad_frame: 400,
   unknown_frame_type: 400,
   frame_too_large: 413,
+  attachment_too_large: 413,
+  attachment_refused: 415,
   message_empty: 400,
   message_too_long: 400,
   unauthenticated: 401,

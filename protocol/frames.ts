@@ -10,7 +10,7 @@ import * as v from "valibot";
 import type { MemberReceipt } from "./api.ts";
 import { isReactionEmoji } from "./emoji.ts";
 import { ChatError, type ErrorCode } from "./errors.ts";
-import { isChannelId } from "./ids.ts";
+import { isChannelId, isUlid } from "./ids.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** The WebSocket subprotocol both sockets speak. */
@@ -18,10 +18,12 @@ export const SUBPROTOCOL = "edge-chat.v1";
 /** A heartbeat the runtime answers without waking the Durable Object. */
 export const HEARTBEAT = { request: "ping", response: "pong" } as const;
 
-import { MAX_FRAME_CHARS, MAX_PAGE_MESSAGES } from "./limits.ts";
+import { MAX_ATTACHMENTS_PER_MESSAGE, MAX_FRAME_CHARS, MAX_PAGE_MESSAGES } from "./limits.ts";
 
 export {
   DEFAULT_PAGE_MESSAGES,
+  MAX_ATTACHMENT_BYTES,
+  MAX_ATTACHMENTS_PER_MESSAGE,
   MAX_FRAME_CHARS,
   MAX_MESSAGE_CODE_POINTS,
   MAX_PAGE_CHARS,
@@ -30,6 +32,7 @@ export {
 
 const frameId = v.optional(v.pipe(v.string(), v.maxLength(64)));
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const ulid = v.pipe(v.string(), v.check(isUlid, "not an id"));
 const channelId = v.pipe(v.string(), v.check(isChannelId, "not a channel id"));
 /** The seq of a message an entry acts on (`target_seq`) or a reply answers (`reply_to`). */
 export const TargetSeqSchema = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
@@ -44,6 +47,16 @@ export const ClientMsgIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(
  * error, `message_too_long` (domain/message-text). Frame and body size limits bound the input.
  */
 export const MessageTextSchema = v.string();
+/**
+ * Attachments uploaded before the send (`POST /v1/channels/{id}/attachments`), by id: 1 to 10,
+ * each once. A message with attachments may have an empty text (docs/protocol.md §8.10).
+ */
+export const AttachmentIdsSchema = v.pipe(
+  v.array(ulid),
+  v.minLength(1),
+  v.maxLength(MAX_ATTACHMENTS_PER_MESSAGE),
+  v.check((ids) => new Set(ids).size === ids.length, "an attachment is named twice"),
+);
 
 const base = { v: v.literal(PROTOCOL_VERSION), id: frameId };
 
@@ -57,6 +70,7 @@ export const SendFrame = v.strictObject({
   client_msg_id: ClientMsgIdSchema,
   text: MessageTextSchema,
   reply_to: v.optional(TargetSeqSchema),
+  attachments: v.optional(AttachmentIdsSchema),
 });
 
 /** Edit one's own message `target_seq` (channel socket): an `edit` entry of the log (§6.10). */
@@ -238,6 +252,26 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
 // ---------------------------------------------------------------------------------------------
 // Server → client. Built with `satisfies ServerFrame` at every send site.
 
+/**
+ * A file or image sent with a message (docs/protocol.md §2.2). Its bytes are read through
+ * `GET /v1/channels/{channel_id}/attachments/{id}` (and `/preview`), by members only.
+ */
+export interface WireAttachment {
+  id: string;
+  /** `image`: a JPEG, PNG, GIF or WebP the server read and made a preview of; `file`: anything else. */
+  kind: "image" | "file";
+  /** The name it was uploaded with. */
+  name: string;
+  /** Its media type: the sniffed one when the server recognises the bytes, else the declared one. */
+  type: string;
+  /** Bytes. */
+  size: number;
+  /** Images only: the size it is shown at (EXIF orientation applied), and its preview's. */
+  width?: number;
+  height?: number;
+  preview?: { width: number; height: number };
+}
+
 /** The entries of a log besides messages: each acts on an earlier message (`target_seq`). */
 export type EntryType = "edit" | "delete" | "reaction";
 
@@ -300,6 +334,8 @@ export interface WireMessage {
   reply?: ReplyQuote;
   /** Resolved on read (not in the chain): edits, delete and reactions of a message. */
   state?: MessageState;
+  /** Files and images sent with the message (absent when none). Covered by the chain (§2.6). */
+  attachments?: WireAttachment[];
 }
 
 /** One conversation in a user's list. */

@@ -16,3 +16,12 @@ export const MAX_PAGE_MESSAGES = 500;
 export const DEFAULT_PAGE_MESSAGES = 200;
 /** Pages also stop at about this many UTF-16 units of text (at most ~1.5 MB of UTF-8). */
 export const MAX_PAGE_CHARS = 500_000;
+
+/** Largest attachment, in bytes (25 MiB): images and files alike (docs/protocol.md §8.10). */
+export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+/** Attachments one message may carry. */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+/** Longest attachment name, in UTF-16 units. */
+export const MAX_ATTACHMENT_NAME = 255;
+/** A preview fits within this many pixels on its longer side. */
+export const PREVIEW_MAX_SIDE = 640;

@@ -52,7 +52,7 @@ export interface InboxUpdateResult {
  * (a reply with `reply_to`), or an edit, a delete or a reaction of the message `target_seq`.
  */
 export type EntryRequest =
-  | { kind: "message"; client_msg_id: string; text: string; reply_to?: number }
+  | { kind: "message"; client_msg_id: string; text: string; attachments?: string[]; reply_to?: number }
   | { kind: "edit"; client_msg_id: string; target_seq: number; text: string }
   | { kind: "delete"; client_msg_id: string; target_seq: number }
   | { kind: "reaction"; client_msg_id: string; target_seq: number; emoji: string };
@@ -91,4 +91,17 @@ export interface ReadAfterResult {
   next_after_seq: number;
   /** The chain hash at `messages[0].seq - 1`, or at `next_after_seq` for an empty page. */
   prev_hash: string;
+}
+
+/** One page of a member's export from a channel (ChannelRoom.exportPage). */
+export interface ExportPage {
+  channel_id: string;
+  joined_seq: number;
+  head_seq: number;
+  /** The member's messages of the page (only its own for `mine`), ascending. */
+  messages: WireMessage[];
+  /** Those messages' attachments, with their R2 keys and CRC-32 (null for an upload that predates it). */
+  attachments: { seq: number; id: string; name: string; size: number; crc32: number | null; key: string }[];
+  /** Where the next page starts; null once the page reached the head. */
+  next_after_seq: number | null;
 }

@@ -35,13 +35,15 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
   assert.equal(build.status, 0, `wrangler build failed:\n${build.stdout}\n${build.stderr}`);
 
   // Miniflare 5 does not collect imported modules (`modulesRules`), so the bundle's modules are
-  // listed: the entry, then the migrations the Durable Objects import as text.
+  // listed: the entry, the migrations the Durable Objects import as text, and the WebAssembly
+  // the image previews are made with (@cf-wasm/photon).
   for (const [k, v] of Object.entries(placeholders)) process.env[k] ??= v;
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
     join(ROOT, "wrangler.toml"),
   ).workerOptions;
   for (const [k, v] of Object.entries(placeholders)) if (process.env[k] === v) delete process.env[k];
   const sqlModules = readdirSync(outDir).filter((f) => f.endsWith(".sql"));
+  const wasmModules = readdirSync(outDir).filter((f) => f.endsWith(".wasm"));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       ...workerOptions,
@@ -51,6 +53,7 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
       modules: [
         { type: "ESModule", path: join(outDir, "index.js") },
         ...sqlModules.map((f) => ({ type: "Text", path: join(outDir, f) })),
+        ...wasmModules.map((f) => ({ type: "CompiledWasm", path: join(outDir, f) })),
       ],
       bindings: {
         ...workerOptions.bindings,

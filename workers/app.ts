@@ -18,6 +18,7 @@ import { devices } from "./routes/devices.ts";
 import { friends } from "./routes/friends.ts";
 import { groups } from "./routes/groups.ts";
 import { push } from "./routes/push.ts";
+import { search } from "./routes/search.ts";
 import { users } from "./routes/users.ts";
 
 export const app = new Hono<AppEnv>();
@@ -27,15 +28,17 @@ app.use(async (c, next) => {
   await next();
 });
 
-// A 100,000-code-point message is at most 1.2 MB even as ASCII-escaped JSON; nothing larger is read.
-app.use(
-  "/v1/*",
-  bodyLimit({
-    maxSize: MAX_FRAME_CHARS,
-    onError: () => {
-      throw new ChatError("frame_too_large", `request bodies are at most ${MAX_FRAME_CHARS} bytes`);
-    },
-  }),
+// A 100,000-code-point message is at most 1.2 MB even as ASCII-escaped JSON; nothing larger is read,
+// but an upload, which streams to R2 under its own limit (routes/attachments.ts).
+const limitBody = bodyLimit({
+  maxSize: MAX_FRAME_CHARS,
+  onError: () => {
+    throw new ChatError("frame_too_large", `request bodies are at most ${MAX_FRAME_CHARS} bytes`);
+  },
+});
+const UPLOAD_PATH = /^\/v1\/channels\/[^/]+\/attachments$/;
+app.use("/v1/*", (c, next) =>
+  c.req.method === "POST" && UPLOAD_PATH.test(c.req.path) ? next() : limitBody(c, next),
 );
 
 app.route("/v1/auth", auth);
@@ -47,6 +50,7 @@ app.route("/v1/devices", devices);
 app.route("/v1/account", account);
 app.route("/v1/push", push);
 app.route("/v1", connect);
+app.route("/v1", search);
 
 app.notFound((c) => c.json(new ChatError("not_found", "no such endpoint").toEnvelope(), 404));
 

@@ -6,7 +6,8 @@
  */
 import type { ErrorCode } from "../../protocol/errors.ts";
 
-export type ChatApiErrorCode = ErrorCode | "network";
+/** `cancelled`: an upload the caller aborted (client/transfers.ts). */
+export type ChatApiErrorCode = ErrorCode | "network" | "cancelled";
 
 export class ChatApiError extends Error {
   /** Branch on this, never on `message`. */

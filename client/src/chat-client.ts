@@ -15,6 +15,8 @@
  * against the channel's hash chain before it is held (chain-check.ts); one that fails is refused
  * and reported as an `error` event with code `integrity`, never shown.
  */
+import type { ChannelSearchPage, SearchPage } from "../../protocol/api.ts";
+import type { WireAttachment } from "../../protocol/frames.ts";
 import { CatchUp, LATEST_PAGE } from "./catch-up.ts";
 import { ChainCheck, ChainIntegrityError } from "./chain-check.ts";
 import { ChatApiError } from "./chat-api-error.ts";
@@ -26,12 +28,13 @@ import { EntryFold, isMessage, type LocalChanges } from "./entry-fold.ts";
 import { FriendBook } from "./friend-book.ts";
 import { DELIVERED_EVERY_MS, ReadThrottle } from "./markers.ts";
 import { MessageLog } from "./message-log.ts";
-import { preview, textProblem } from "./message-text.ts";
+import { messagePreview, preview, textProblem } from "./message-text.ts";
 import { Outbox, type OutboxEntry } from "./outbox.ts";
 import { entryOf, OutboxSender } from "./outbox-sender.ts";
 import { ReceiptBook } from "./receipts.ts";
 import { Rest } from "./rest.ts";
 import { SnapshotClock } from "./snapshot-clock.ts";
+import { getBytes, type TransferDeps, type UploadOptions, uploadAttachment } from "./transfers.ts";
 import type {
   ChannelInfo,
   ChannelSummary,
@@ -480,6 +483,78 @@ export class ChatClient {
   }
 
   /** The VAPID key for `pushManager.subscribe({ applicationServerKey })`. */
+  // ---------------------------------------------------------------------------------------------
+  // Attachments, search, download my data (docs/protocol.md §8.10-§8.12)
+
+  /**
+   * Uploads a file to a channel, for a message to carry: pass what this resolves with to
+   * `send(channelId, text, { attachments: [...] })`. Progress and cancelling through `options`.
+   * @example
+   * const photo = await chat.uploadAttachment(channelId, file, { onProgress: (n, of) => bar(n / of) });
+   * chat.send(channelId, "", { attachments: [photo] });
+   */
+  uploadAttachment(channelId: string, file: Blob, options?: UploadOptions): Promise<WireAttachment> {
+    this.#requireSession();
+    return uploadAttachment(this.#transfers(), channelId, file, options);
+  }
+
+  /** An attachment's bytes, or its preview's (`preview: true`, images only), as a Blob. */
+  async attachment(
+    channelId: string,
+    attachmentId: string,
+    options: { preview?: boolean } = {},
+  ): Promise<Blob> {
+    const path = `/v1/channels/${enc(channelId)}/attachments/${enc(attachmentId)}${options.preview ? "/preview" : ""}`;
+    return (await getBytes(this.#transfers(), path)).blob();
+  }
+
+  /**
+   * Full-text search, newest first: in one channel (`channelId`, paged with `before`) or across
+   * all of mine (paged with `cursor`).
+   */
+  search(
+    q: string,
+    options: { channelId: string; before?: number; limit?: number },
+  ): Promise<ChannelSearchPage>;
+  search(q: string, options?: { cursor?: string; limit?: number }): Promise<SearchPage>;
+  search(
+    q: string,
+    options: { channelId?: string; before?: number; cursor?: string; limit?: number } = {},
+  ): Promise<ChannelSearchPage | SearchPage> {
+    const params = new URLSearchParams({ q });
+    if (options.limit !== undefined) params.set("limit", String(options.limit));
+    if (options.channelId !== undefined) {
+      if (options.before !== undefined) params.set("before", String(options.before));
+      return this.request("GET", `/v1/channels/${enc(options.channelId)}/search?${params}`);
+    }
+    if (options.cursor !== undefined) params.set("cursor", options.cursor);
+    return this.request("GET", `/v1/search?${params}`);
+  }
+
+  /** The page of a channel's history around one message (a search hit in context). */
+  around(channelId: string, seq: number, limit = 50): Promise<HistoryPage> {
+    return this.request("GET", `/v1/channels/${enc(channelId)}/messages?around=${seq}&limit=${limit}`);
+  }
+
+  /**
+   * "Download my data": the export's response, unread, so its ZIP body can be streamed to disk
+   * with progress (docs/protocol.md §8.12). `mine`: every message I sent; `all`: every message
+   * of my conversations, with their attachments.
+   */
+  exportData(scope: "mine" | "all", signal?: AbortSignal): Promise<Response> {
+    return getBytes(this.#transfers(), `/v1/account/export?scope=${scope}`, signal);
+  }
+
+  #transfers(): TransferDeps {
+    return {
+      url: (path) => this.#rest.url(path),
+      fetch: (this.#o.fetch ??
+        ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))) as typeof fetch,
+      token: () => this.#rest.token(),
+      refresh: (stale) => this.#rest.refresh(stale),
+    };
+  }
+
   async pushPublicKey(): Promise<string> {
     const r = await this.#rest.request<{ public_key: string }>(
       "GET",
@@ -629,7 +704,7 @@ export class ChatClient {
       close: (id) => {
         if (this.#viewing === id) this.closeConversation();
       },
-      send: (id, text, replyTo) => this.send(id, text, replyTo),
+      send: (id, text, options) => this.send(id, text, options),
       write: (id, w) => {
         this.#requireSession();
         const entry: OutboxEntry = {
@@ -726,14 +801,21 @@ export class ChatClient {
    *   if (message.client_msg_id === echo.client_msg_id) console.log(message.status); // "sent"
    * });
    */
-  send(channelId: string, text: string, replyTo?: number): ChatMessage {
+  send(
+    channelId: string,
+    text: string,
+    options: { attachments?: WireAttachment[]; replyTo?: number } = {},
+  ): ChatMessage {
+    const replyTo = options.replyTo;
     this.#requireSession();
     this.#typingOut.reset(channelId);
-    const problem = textProblem(text);
+    const attachments = options.attachments?.length ? options.attachments : undefined;
+    const problem = textProblem(text, attachments !== undefined);
     const entry: OutboxEntry = {
       client_msg_id: newClientMsgId(),
       channel_id: channelId,
       text,
+      ...(attachments && { attachments }),
       created_at: Date.now(),
       status: problem ? "failed" : "pending",
       ...(problem && { error: problem }),
@@ -753,7 +835,7 @@ export class ChatClient {
     const e = this.#outbox.get(clientMsgId);
     if (!e) return;
     if (e.status === "failed") {
-      if (textProblem(e.text)) return;
+      if (textProblem(e.text, e.attachments !== undefined)) return;
       const pending = this.#outbox.requeue(clientMsgId);
       if (pending) this.#outboxChanged(pending);
     }
@@ -1242,6 +1324,7 @@ export class ChatClient {
         ts: e.created_at,
         msg_count: 0,
         hash: "",
+        ...(e.attachments && { attachments: e.attachments }),
         status: e.status,
         reactions: [],
         ...(e.error && { error: e.error }),
@@ -1318,7 +1401,8 @@ export class ChatClient {
     const message = isMessage(m);
     const mine = m.sender_id === this.#session?.user_id;
     let last = s.last_message;
-    if (message) last = { seq: m.seq, sender_id: m.sender_id, preview: preview(m.text), ts: m.ts };
+    if (message)
+      last = { seq: m.seq, sender_id: m.sender_id, preview: messagePreview(m.text, m.attachments), ts: m.ts };
     else if (last && m.target_seq === last.seq) {
       if (m.type === "edit") last = { ...last, preview: preview(m.text), edited: true };
       else if (m.type === "delete") last = { ...last, preview: "", deleted: true };

@@ -16,6 +16,7 @@
  */
 
 import { isEmoji } from "../../protocol/emoji.ts";
+import type { WireAttachment } from "../../protocol/frames.ts";
 import { ChatApiError } from "./chat-api-error.ts";
 import type { Emitter } from "./emitter.ts";
 import { textProblem } from "./message-text.ts";
@@ -52,7 +53,11 @@ export interface ConversationHost {
   socketState(channelId: string): ConnectionState;
   open(channelId: string): void;
   close(channelId: string): void;
-  send(channelId: string, text: string, replyTo?: number): ChatMessage;
+  send(
+    channelId: string,
+    text: string,
+    options?: { attachments?: WireAttachment[]; replyTo?: number },
+  ): ChatMessage;
   /** Queues an edit, delete or reaction (already checked); settles when stored or refused. */
   write(
     channelId: string,
@@ -142,11 +147,14 @@ export class Conversation {
     return this.#host.socketState(this.channelId);
   }
 
-  /** Sends a text (see `ChatClient.send`); `replyTo`: the seq of the message it answers. */
-  send(text: string, options: { replyTo?: number } = {}): ChatMessage {
+  /**
+   * Sends a text (see `ChatClient.send`), with uploaded `attachments`; `replyTo`: the seq of the
+   * message it answers.
+   */
+  send(text: string, options: { attachments?: WireAttachment[]; replyTo?: number } = {}): ChatMessage {
     if (options.replyTo !== undefined && !this.#target(options.replyTo))
       throw new ChatApiError("not_found", 404, `there is no message ${options.replyTo} here to reply to`);
-    return this.#host.send(this.channelId, text, options.replyTo);
+    return this.#host.send(this.channelId, text, options);
   }
 
   /** Sends a reply to message `seq`: the same as `send(text, { replyTo: seq })`. */

@@ -190,6 +190,7 @@ export class EntryFold {
       status: "sent",
       reactions: NO_REACTIONS as Reaction[],
     };
+    if (source.attachments) view.attachments = source.attachments;
     if (source.reply_to !== undefined) {
       view.reply_to = source.reply_to;
       const quote = this.#quote(fold, source, held);
@@ -200,11 +201,13 @@ export class EntryFold {
       (mods?.deleted && { seq: mods.deleted.seq, ts: mods.deleted.ts, by: mods.deleted.sender_id });
     if (del) {
       view.text = "";
+      delete view.attachments;
       view.deleted = { seq: del.seq, ts: del.ts, by: del.by };
       return view;
     }
     if (local?.delete) {
       view.text = "";
+      delete view.attachments;
       view.deleted = { seq: 0, ts: local.delete.at, by: me ?? "", pending: true };
       return view;
     }

@@ -9,11 +9,14 @@ export { ChatClient, type ChatClientOptions } from "./chat-client.ts";
 export type { Backoff } from "./chat-socket.ts";
 export { type ClientStore, defaultStore, indexedDbStore, MemoryStore } from "./client-store.ts";
 export { Conversation, type ConversationEvents } from "./conversation.ts";
+export { type ExportEntry, ExportProgress, ExportReader } from "./export-reader.ts";
 export { codePointLength, MAX_MESSAGE_CODE_POINTS } from "./message-text.ts";
 export type { OutboxEntry, OutboxKind } from "./outbox.ts";
+export type { UploadOptions } from "./transfers.ts";
 export type {
   Ack,
   ChannelInfo,
+  ChannelSearchPage,
   ChannelSummary,
   ChatEvents,
   ChatMessage,
@@ -38,6 +41,8 @@ export type {
   Reaction,
   Receipts,
   ReplyQuote,
+  SearchHit,
+  SearchPage,
   ServerFrame,
   ServerFrameOf,
   Session,
@@ -45,5 +50,6 @@ export type {
   SignedOutReason,
   StoredSession,
   Ticks,
+  WireAttachment,
   WireMessage,
 } from "./types.ts";

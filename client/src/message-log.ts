@@ -172,6 +172,7 @@ function wireOnly(m: WireMessage): WireMessage {
     ts: m.ts,
     msg_count: m.msg_count,
     hash: m.hash,
+    ...(m.attachments && { attachments: m.attachments }),
   };
   if (m.type !== undefined) out.type = m.type;
   if (m.reply_to !== undefined) out.reply_to = m.reply_to;

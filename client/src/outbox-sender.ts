@@ -280,6 +280,7 @@ export function frameOf(e: OutboxEntry): { type: string } & Record<string, unkno
         type: "send",
         ...head,
         text: e.text,
+        ...(e.attachments && { attachments: e.attachments.map((a) => a.id) }),
         ...(e.reply_to !== undefined && { reply_to: e.reply_to }),
       };
     case "edit":
@@ -299,7 +300,12 @@ export function restOf(e: OutboxEntry): { path: string; body: Record<string, unk
     case undefined:
       return {
         path: base,
-        body: { client_msg_id, text: e.text, ...(e.reply_to !== undefined && { reply_to: e.reply_to }) },
+        body: {
+          client_msg_id,
+          text: e.text,
+          ...(e.attachments && { attachments: e.attachments.map((a) => a.id) }),
+          ...(e.reply_to !== undefined && { reply_to: e.reply_to }),
+        },
       };
     case "edit":
       return { path: `${base}/${e.target_seq}/edit`, body: { client_msg_id, text: e.text } };
@@ -324,6 +330,8 @@ export function entryOf(e: OutboxEntry, ack: Ack, senderId: string): WireMessage
     hash: ack.hash,
   };
   if (e.kind === undefined) {
+    // The chain covers them (§2.6): without them the message would not check against its hash.
+    if (e.attachments) m.attachments = e.attachments;
     if (e.reply_to !== undefined) m.reply_to = e.reply_to;
     return m;
   }

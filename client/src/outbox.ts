@@ -6,6 +6,7 @@
  * most once (docs/protocol.md §6.2). The outbox is persisted on every change (writes run in
  * order), so a reload sends what was left.
  */
+import type { WireAttachment } from "../../protocol/frames.ts";
 
 /** What an outbox entry asks besides a message: an edit, a delete or a reaction. */
 export type OutboxKind = "edit" | "delete" | "reaction";
@@ -23,6 +24,8 @@ export interface OutboxEntry {
   emoji?: string;
   /** A reply: the message it answers. */
   reply_to?: number;
+  /** Uploads it carries (sent by id; kept whole so the echo shows them). */
+  attachments?: WireAttachment[];
   /** Local time it was written; orders the echoes. */
   created_at: number;
   status: "pending" | "failed";

@@ -76,6 +76,22 @@ export class Rest {
   }
 
   /**
+   * A current access token (refreshed first when it is about to expire), for requests this
+   * class does not make itself: uploads with progress, streamed downloads (client/transfers.ts).
+   */
+  async token(): Promise<string> {
+    const session = this.#requireSession();
+    if (Date.now() < session.access_expires_at - EXPIRY_MARGIN_MS) return session.access_token;
+    await this.refresh(session.access_token);
+    return this.#requireSession().access_token;
+  }
+
+  /** The URL of a path under /v1 (as `request` resolves it). */
+  url(path: string): string {
+    return this.#url(path);
+  }
+
+  /**
    * Renews the access token, once for every caller that saw `staleAccessToken` expire. A
    * caller arriving after the refresh finished finds a newer token and returns at once.
    */

@@ -5,7 +5,14 @@
  * (a held message with its delivery status, the events, the connection state) is declared here.
  * Names on the wire stay snake_case, as in docs/protocol.md.
  */
-import type { Ack, ChannelInfo, Receipts } from "../../protocol/api.ts";
+import type {
+  Ack,
+  ChannelInfo,
+  ChannelSearchPage,
+  Receipts,
+  SearchHit,
+  SearchPage,
+} from "../../protocol/api.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type {
   ChannelSummary,
@@ -16,6 +23,7 @@ import type {
   PublicUser,
   ReplyQuote,
   ServerFrame,
+  WireAttachment,
   WireMessage,
 } from "../../protocol/frames.ts";
 import type { HistoryPage } from "../../protocol/rpc.ts";
@@ -23,6 +31,7 @@ import type { HistoryPage } from "../../protocol/rpc.ts";
 export type {
   Ack,
   ChannelInfo,
+  ChannelSearchPage,
   ChannelSummary,
   EntryType,
   ErrorCode,
@@ -33,7 +42,10 @@ export type {
   PublicUser,
   Receipts,
   ReplyQuote,
+  SearchHit,
+  SearchPage,
   ServerFrame,
+  WireAttachment,
   WireMessage,
 };
 
@@ -83,6 +95,8 @@ export interface ChatMessage {
   /** Messages in the channel up to and including this one (0 for a local echo). */
   msg_count: number;
   hash: string;
+  /** Files and photos sent with it (absent when none, and once deleted). */
+  attachments?: WireAttachment[];
   status: MessageStatus;
   error?: { code: string; message: string };
   /** The seq of the message this one answers. */

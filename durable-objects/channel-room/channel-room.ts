@@ -30,11 +30,13 @@ import { checkAdd, checkRemove, checkRename, nextOwner, requireMember } from "..
 import { checkMessageText } from "../../domain/message-text.ts";
 import { heartbeatInterval } from "../../domain/presence.ts";
 import { Bucket, Limiter } from "../../domain/rate-limit.ts";
+import { parseQuery } from "../../domain/search-terms.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
 import {
   type Ack,
   type ChannelInfo,
+  type ChannelSearchPage,
   MAX_GROUP_MEMBERS,
   type MemberReceipt,
   type Receipts,
@@ -49,6 +51,7 @@ import {
   errorFrame,
   HEARTBEAT,
   type ServerFrame,
+  type WireAttachment,
   type WireMessage,
 } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
@@ -56,21 +59,27 @@ import type {
   BlockPair,
   CreateChannelInput,
   EntryRequest,
+  ExportPage,
   HistoryPage,
   ReadAfterResult,
 } from "../../protocol/rpc.ts";
 import { Archive, segmentCache } from "../../storage/channel/archive.ts";
+import { AttachmentStore, attachmentKey, type ReadyAttachment } from "../../storage/channel/attachments.ts";
 import { ChannelHistory } from "../../storage/channel/history.ts";
+import { SearchIndex } from "../../storage/channel/search-index.ts";
 import { type ChannelRow, ChannelStore, type MemberRow, type NewEntry } from "../../storage/channel/store.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { writeChannelMirror } from "../../storage/d1/memberships.ts";
 import { type RpcResult, rpcCall } from "../rpc.ts";
 import { answerUpgrade, closeQuietly, sendFrame } from "../socket-identity.ts";
+import { type AttachmentGrant, Attachments, UPLOADING_TTL_MS } from "./attachments.ts";
 import { ChannelSockets } from "./channel-sockets.ts";
-import { type EntryHooks, LogEntries } from "./log-entries.ts";
+import { LogEntries } from "./log-entries.ts";
 import { MemberUpdates } from "./member-updates.ts";
+import type { MessageHooks } from "./message-hooks.ts";
 import { type HistoryRequest, Pages, readingArchive } from "./pages.ts";
 import { type ArchiveStats, Sealer, type SealStep } from "./sealer.ts";
+import { ChannelSearch } from "./search.ts";
 import { type EntryBudget, SendLimits } from "./send-limits.ts";
 import { StateFold } from "./state-fold.ts";
 import { Typing } from "./typing.ts";
@@ -112,6 +121,9 @@ export class ChannelRoom extends DurableObject<Env> {
   readonly #sockets: ChannelSockets;
   readonly #updates: MemberUpdates;
   readonly #entries: LogEntries;
+  readonly #attachments: Attachments;
+  readonly #attachmentStore: AttachmentStore;
+  readonly #search: ChannelSearch;
   /**
    * Whether this object's channel was ever created (its tables exist). Until `create`, nothing
    * reads or writes storage: an invented id must not make the runtime keep a database for it.
@@ -121,6 +133,7 @@ export class ChannelRoom extends DurableObject<Env> {
   /** History pages and REST read markers, per member; membership changes, per channel. */
   readonly #historyPages: Limiter;
   readonly #restMarkers: Limiter;
+  readonly #downloads: Limiter;
   readonly #memberChanges: Bucket;
   readonly #typing: Typing;
   /** Markers and typing, each shown to every socket at most once per interval. */
@@ -164,6 +177,7 @@ export class ChannelRoom extends DurableObject<Env> {
     });
     this.#historyPages = new Limiter(limits.historyPerUser);
     this.#restMarkers = new Limiter(limits.markersPerSocket);
+    this.#downloads = new Limiter(limits.downloadsPerUser);
     this.#memberChanges = new Bucket(limits.memberChangesPerChannel);
     this.#archive = new Archive(env.ARCHIVE);
     this.#history = new ChannelHistory({
@@ -172,6 +186,20 @@ export class ChannelRoom extends DurableObject<Env> {
     });
     this.#pages = new Pages(this.#history, this.#store);
     this.#entries = new LogEntries({ store: this.#store, history: this.#history });
+    this.#attachmentStore = new AttachmentStore(ctx.storage.sql);
+    this.#attachments = new Attachments({
+      store: this.#attachmentStore,
+      bucket: env.ARCHIVE,
+      channelId: () => this.#requireChannel().channelId,
+    });
+    this.#search = new ChannelSearch({
+      index: new SearchIndex(ctx.storage.sql),
+      store: this.#store,
+      history: this.#history,
+      head: () => this.#store.channel()?.headSeq ?? 0,
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+      onError: (err) => this.#retryLater("search index", err),
+    });
     this.#sealer = new Sealer({
       store: this.#store,
       archive: this.#archive,
@@ -217,6 +245,8 @@ export class ChannelRoom extends DurableObject<Env> {
       // Once, on the first start of a channel that predates the chain (migration 0003).
       this.#store.backfillChain();
       this.#sockets.rehydrate(ctx.getWebSockets(), this.#store.channel()?.headSeq ?? 0);
+      // Messages a crash kept from the index, or a history older than it, are indexed now.
+      if (this.#search.behind() > 0) this.#search.noteNew();
     });
   }
 
@@ -284,7 +314,7 @@ export class ChannelRoom extends DurableObject<Env> {
           // first finds its target); only a retry of an archived message waits (for R2).
           const appended =
             req.kind === "message" && req.reply_to === undefined
-              ? this.#append(socket.userId, req.client_msg_id, req.text)
+              ? this.#append(socket.userId, req.client_msg_id, req.text, req.attachments)
               : this.#writeEntry(socket.userId, req);
           const { message, fresh } = appended instanceof Promise ? await appended : appended;
           // Entries folded for this socket come before the ack, which may follow them in the log.
@@ -493,12 +523,14 @@ export class ChannelRoom extends DurableObject<Env> {
     deviceId: string,
     clientMsgId: string,
     text: string,
+    attachmentIds?: string[],
     replyTo?: number,
   ): Promise<RpcResult<Ack>> {
     return this.write(senderId, deviceId, {
       kind: "message",
       client_msg_id: clientMsgId,
       text,
+      ...(attachmentIds !== undefined && { attachments: attachmentIds }),
       ...(replyTo !== undefined && { reply_to: replyTo }),
     });
   }
@@ -511,7 +543,7 @@ export class ChannelRoom extends DurableObject<Env> {
     return rpcCall(async () => {
       this.#admitSend(senderId, deviceId, budgetOf(req));
       const { message, fresh } = await (req.kind === "message" && req.reply_to === undefined
-        ? this.#append(senderId, req.client_msg_id, req.text)
+        ? this.#append(senderId, req.client_msg_id, req.text, req.attachments)
         : this.#writeEntry(senderId, req));
       if (fresh) this.#deliver(message, null);
       return this.#ack(message);
@@ -555,6 +587,143 @@ export class ChannelRoom extends DurableObject<Env> {
           .map(receiptOf),
       };
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // RPC from the Worker: attachments, search, export (docs/architecture.md "Attachments",
+  // "Search", "Download my data").
+
+  /**
+   * An upload is about to stream to R2: recorded first, so bytes a dying Worker leaves behind
+   * are found and swept. Only a member who may post here may upload.
+   */
+  async beginUpload(
+    userId: string,
+    id: string,
+    name: string,
+    type: string,
+    size: number,
+  ): Promise<RpcResult<{ key: string }>> {
+    return rpcCall(() => {
+      const channel = this.#requireWritable(userId);
+      const now = Date.now();
+      this.#attachments.begin(userId, id, name, type, size, now);
+      this.#armAlarm(UPLOADING_TTL_MS);
+      return { key: attachmentKey(channel.channelId, id) };
+    });
+  }
+
+  /** The upload's bytes are stored and passed their checks. */
+  async completeUpload(userId: string, a: ReadyAttachment): Promise<RpcResult<WireAttachment>> {
+    return rpcCall(() => {
+      this.#requireActive(userId);
+      return this.#attachments.ready(userId, a);
+    });
+  }
+
+  /** The upload failed or was refused: its record and whatever reached R2 go. */
+  async abortUpload(userId: string, id: string): Promise<void> {
+    if (this.#created) await this.#attachments.abort(userId, id);
+  }
+
+  /** Where an attachment's bytes (or its preview's) are, for a member who may read them. */
+  async attachment(userId: string, id: string, preview: boolean): Promise<RpcResult<AttachmentGrant>> {
+    return rpcCall(() => {
+      const member = this.#requireActive(userId);
+      const wait = this.#downloads.take(userId, Date.now());
+      if (wait > 0) throw rateLimited("downloads", wait);
+      return this.#attachments.grant(member, id, preview);
+    });
+  }
+
+  /** Full-text search of this channel, newest first, after the member's join point. */
+  async search(
+    userId: string,
+    q: string,
+    before: number | null,
+    limit: number,
+  ): Promise<RpcResult<ChannelSearchPage>> {
+    return rpcCall(async () => {
+      const member = this.#requireActive(userId);
+      const channelId = this.#requireChannel().channelId;
+      const query = parseQuery(q);
+      if (!query) return { channel_id: channelId, hits: [], next_before: null, partial: false };
+      const found = await this.#reading(
+        this.#search.query(query, member.joinedSeq, before ?? Number.MAX_SAFE_INTEGER, limit),
+      );
+      return {
+        channel_id: channelId,
+        hits: found.hits,
+        next_before: found.nextBefore,
+        partial: found.partial,
+      };
+    });
+  }
+
+  /**
+   * A page of the member's export (hot and archived alike): the messages after `afterSeq` (never
+   * at or before its join point), all of them or only the member's own, with where their
+   * attachments' bytes are. `next_after_seq` is where the next page starts; null once the head
+   * is reached.
+   */
+  async exportPage(userId: string, afterSeq: number, onlyMine: boolean): Promise<RpcResult<ExportPage>> {
+    return rpcCall(async () => {
+      const member = this.#requireActive(userId);
+      const channel = this.#requireChannel();
+      const from = Math.max(afterSeq, member.joinedSeq);
+      // As every read: a deleted message without its text or attachments, edits and reactions resolved.
+      const read = this.#store.states.resolve(await this.#reading(this.#history.after(from, 500)));
+      const last = read.at(-1)?.seq ?? from;
+      const messages = onlyMine ? read.filter((m) => m.sender_id === userId) : read;
+      const crcs = new Map(
+        this.#attachmentStore.inRange(from, last, 5_000).map((a) => [a.id, a.crc32 ?? 0] as const),
+      );
+      const files = messages.flatMap((m) =>
+        (m.attachments ?? []).map((a) => ({
+          seq: m.seq,
+          id: a.id,
+          name: a.name,
+          size: a.size,
+          crc32: crcs.get(a.id) ?? null,
+          key: attachmentKey(channel.channelId, a.id),
+        })),
+      );
+      const head = this.#store.channel()?.headSeq ?? 0;
+      return {
+        channel_id: channel.channelId,
+        joined_seq: member.joinedSeq,
+        head_seq: head,
+        messages,
+        attachments: files,
+        next_after_seq: read.length > 0 && last < head ? last : null,
+      };
+    });
+  }
+
+  /**
+   * What the channel does beside a message when #19 deletes or edits it: one place to call.
+   * A deleted message's attachments (records at once, objects right after) and its search entry
+   * go; an edited one is found by its new text. Tests call it through `runInDurableObject`.
+   */
+  readonly hooks: MessageHooks = {
+    deleted: async (seq) => {
+      this.#search.deleted(seq);
+      await this.#attachments.deleteForMessage(seq);
+    },
+    edited: (seq, m) => this.#search.edited(seq, m),
+  };
+
+  /** Uploads never sent, swept with their bytes; the alarm comes back for the next. */
+  async #sweepUploads(): Promise<void> {
+    if (!this.#store.channel()) return;
+    const next = await this.#attachments.sweep(Date.now());
+    if (next !== null) this.#armAlarm(Math.max(1_000, next - Date.now()));
+  }
+
+  /** How far the search index is behind the head (tests and the benchmark); `flush` indexes now. */
+  async searchIndexBehind(flush = false): Promise<number> {
+    if (flush && this.#created) await this.#search.run();
+    return this.#created ? this.#search.behind() : 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -620,26 +789,20 @@ export class ChannelRoom extends DurableObject<Env> {
     const sealing = this.#store.channel()
       ? this.#sealer.run().catch((err) => this.#retryLater("archive", err))
       : Promise.resolve();
+    // The index catches up (after a crash, or with a history older than it); uploads never sent go.
+    const indexing = this.#search.run().catch((err) => this.#retryLater("search index", err));
+    const sweeping = this.#sweepUploads().catch((err) => this.#retryLater("attachments", err));
     try {
       await this.#backstop();
       await this.#runHooks();
     } finally {
-      await sealing;
+      await Promise.all([sealing, indexing, sweeping]);
     }
   }
 
-  /**
-   * What the data kept beside a message does when an edit or a delete changes it. Nothing is
-   * kept beside a message yet; attachments and search (#20) hook in here.
-   */
-  readonly #entryHooks: EntryHooks = {
-    deleted: async () => {},
-    edited: () => {},
-  };
-
-  /** Runs the hooks edits and deletes owe (a failure is retried by the alarm). */
+  /** Runs the hooks edits and deletes owe (`hooks`: attachments, search); the alarm retries a failure. */
   #runHooks(): Promise<void> {
-    return this.#entries.runHooks(this.#entryHooks).catch((err) => this.#retryLater("message hooks", err));
+    return this.#entries.runHooks(this.hooks).catch((err) => this.#retryLater("message hooks", err));
   }
 
   /** The alarm's checks: D1's copy, and updates owed that nothing has in hand. */
@@ -665,16 +828,28 @@ export class ChannelRoom extends DurableObject<Env> {
    * Validates and stores a message, or finds the one this client id already stored. Synchronous
    * but for one case: a key that may belong to an archived message is confirmed against R2 first.
    */
-  #append(senderId: string, clientMsgId: string, text: string): Appended | Promise<Appended> {
-    const channel = this.#requireChannel();
-    this.#requireActive(senderId);
-    requireOpen(channel);
-    checkMessageText(text);
+  #append(
+    senderId: string,
+    clientMsgId: string,
+    text: string,
+    attachmentIds?: string[],
+  ): Appended | Promise<Appended> {
+    const channel = this.#requireWritable(senderId);
+    checkMessageText(text, attachmentIds !== undefined && attachmentIds.length > 0);
     // Idempotent with no time window: the key is stored with the message itself (and kept in
     // `sealed_keys` once the row is archived), and a retry gets the message first stored under it.
     const candidates = this.#store.sealedCandidates(senderId, clientMsgId);
-    if (candidates.length > 0) return this.#appendAfterArchived(candidates, senderId, clientMsgId, text);
-    return this.#storeNew(channel, senderId, clientMsgId, { text });
+    if (candidates.length > 0)
+      return this.#appendAfterArchived(candidates, senderId, clientMsgId, text, attachmentIds);
+    return this.#storeNew(channel, senderId, clientMsgId, { text }, attachmentIds);
+  }
+
+  /** The channel, when `userId` may post (or upload) in it now; the refusal otherwise. */
+  #requireWritable(userId: string): ChannelRow {
+    const channel = this.#requireChannel();
+    this.#requireActive(userId);
+    requireOpen(channel);
+    return channel;
   }
 
   async #appendAfterArchived(
@@ -682,6 +857,7 @@ export class ChannelRoom extends DurableObject<Env> {
     senderId: string,
     clientMsgId: string,
     text: string,
+    attachmentIds?: string[],
   ): Promise<Appended> {
     for (const seq of seqs) {
       const [m] = await this.#reading(this.#history.after(seq - 1, 1));
@@ -689,7 +865,7 @@ export class ChannelRoom extends DurableObject<Env> {
         return { message: m, fresh: false };
     }
     // Another key with the same 48 bits: this one is new.
-    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, { text });
+    return this.#storeNew(this.#requireChannel(), senderId, clientMsgId, { text }, attachmentIds);
   }
 
   /**
@@ -704,14 +880,17 @@ export class ChannelRoom extends DurableObject<Env> {
     this.#requireActive(senderId);
     const existing = await this.#existing(senderId, req.client_msg_id);
     if (existing) return { message: existing, fresh: false };
-    if (req.kind === "message" || req.kind === "edit") checkMessageText(req.text);
+    const attachmentIds = req.kind === "message" ? req.attachments : undefined;
+    if (req.kind === "message")
+      checkMessageText(req.text, attachmentIds !== undefined && attachmentIds.length > 0);
+    if (req.kind === "edit") checkMessageText(req.text);
     const target = await this.#reading(this.#entries.find(req));
     const channel = this.#requireChannel();
     const member = this.#requireActive(senderId);
     // You can always take back what you wrote, even in a 1:1 chat that is blocked or closed.
     if (req.kind !== "delete") requireOpen(channel);
     const checked = this.#entries.check(req, target, member, channel.kind);
-    const appended = this.#storeNew(channel, senderId, req.client_msg_id, checked.fields);
+    const appended = this.#storeNew(channel, senderId, req.client_msg_id, checked.fields, attachmentIds);
     if (!appended.fresh) return appended;
     const { entry, scrub } = this.#entries.applied(appended.message, checked.target);
     if (scrub) this.#sealer.kick();
@@ -735,7 +914,17 @@ export class ChannelRoom extends DurableObject<Env> {
     senderId: string,
     clientMsgId: string,
     fields: Pick<NewEntry, "type" | "text" | "reply_to" | "target_seq" | "emoji">,
+    attachmentIds?: string[],
   ): Appended {
+    let attachments: WireAttachment[] | undefined;
+    if (attachmentIds && attachmentIds.length > 0) {
+      // A retry of a message with attachments finds them claimed by its first copy: answer with
+      // that copy before checking them (text-only sends skip this read; the insert below is
+      // idempotent by itself).
+      const existing = this.#store.byClientMsgId(senderId, clientMsgId);
+      if (existing) return { message: existing, fresh: false };
+      attachments = this.#attachments.claim(senderId, attachmentIds);
+    }
     // The id's time is the message's `ts`, exactly: the generator keeps ids monotonic by reusing
     // the last time it gave when the clock has not passed it, and a jump to a message by id
     // finds its segment by that time (storage/channel/history.ts, `byId`).
@@ -748,6 +937,7 @@ export class ChannelRoom extends DurableObject<Env> {
       client_msg_id: clientMsgId,
       ts,
       ...fields,
+      ...(attachments && { attachments }),
     };
     this.#sealer.makeRoom();
     const stored = this.#store.append(message);
@@ -757,6 +947,9 @@ export class ChannelRoom extends DurableObject<Env> {
       return { message: existing, fresh: false };
     }
     this.#sealer.noteRows();
+    // In the same commit as the message: the uploads now belong to it.
+    if (attachmentIds && attachments) this.#attachments.attach(attachmentIds, stored.seq);
+    this.#search.noteNew();
     // Armed in the same event as the write: if we die before the fan-out, the alarm sends it.
     // Each channel on its own slot of the next 5 s: channels that start together after a quiet
     // spell (a deploy, a benchmark) do not then fire together. The same alarm finishes archive
@@ -1126,6 +1319,7 @@ function entryRequest(
         kind: "message",
         ...base,
         text: frame.text,
+        ...(frame.attachments !== undefined && { attachments: frame.attachments }),
         ...(frame.reply_to !== undefined && { reply_to: frame.reply_to }),
       };
     case "edit":

@@ -19,6 +19,7 @@ import type { WireMessage } from "../../protocol/frames.ts";
 import type { EntryRequest } from "../../protocol/rpc.ts";
 import type { ChannelHistory } from "../../storage/channel/history.ts";
 import type { ChannelStore, MemberRow, NewEntry } from "../../storage/channel/store.ts";
+import type { MessageHooks } from "./message-hooks.ts";
 
 export interface LogEntriesDeps {
   store: ChannelStore;
@@ -29,14 +30,6 @@ export interface LogEntriesDeps {
 export interface CheckedEntry {
   fields: Pick<NewEntry, "type" | "text" | "reply_to" | "target_seq" | "emoji">;
   target: WireMessage | null;
-}
-
-/** What the data kept beside a message must do when an entry changes it (ChannelRoom.hooks). */
-export interface EntryHooks {
-  /** Message `seq` was deleted. */
-  deleted(seq: number): Promise<void>;
-  /** Message `seq` now reads `text` (its newest edit). */
-  edited(seq: number, text: string): void;
 }
 
 export class LogEntries {
@@ -133,17 +126,26 @@ export class LogEntries {
   }
 
   /** Calls the hooks owed (see the module comment), oldest first; each row goes once its hook ran. */
-  async runHooks(hooks: EntryHooks): Promise<void> {
+  async runHooks(hooks: MessageHooks): Promise<void> {
     const store = this.#d.store;
     for (let due = store.hooksDue(); due.length > 0; due = store.hooksDue()) {
       for (const h of due) {
-        const state = store.states.get(h.targetSeq);
         if (h.kind === "delete") await hooks.deleted(h.targetSeq);
-        // An edit of a message deleted since has nothing left to index.
-        else if (state && state.deletedSeq === null && state.editSeq === h.seq)
-          hooks.edited(h.targetSeq, state.editText ?? "");
+        else await this.#edited(hooks, h.seq, h.targetSeq);
         store.hookDone(h.seq);
       }
     }
+  }
+
+  /** The hook of edit `seq` of message `target`, unless a newer edit or a delete came since. */
+  async #edited(hooks: MessageHooks, seq: number, target: number): Promise<void> {
+    const store = this.#d.store;
+    const before = store.states.get(target);
+    if (!before || before.deletedSeq !== null || before.editSeq !== seq) return;
+    // Its attachments are the message's own (an edit changes the text only).
+    const m = store.row(target) ?? (await this.#d.history.after(target - 1, 1))[0];
+    const now = store.states.get(target);
+    if (!m || m.seq !== target || !now || now.deletedSeq !== null || now.editSeq !== seq) return;
+    hooks.edited(target, { text: now.editText ?? "", ...(m.attachments && { attachments: m.attachments }) });
   }
 }

@@ -83,6 +83,22 @@ describe("when to push", () => {
     expect(JSON.stringify(jobs[0])).not.toContain("😀".repeat(101));
   });
 
+  it('says "Photo" for a photo, the file\'s name for a file, and the caption after either', async () => {
+    const photo = { id: "a1", kind: "image", name: "IMG_0001.jpg", type: "image/jpeg", size: 10 } as const;
+    const file = { id: "a2", kind: "file", name: "minutes.pdf", type: "application/pdf", size: 10 } as const;
+    const previews: (string | null)[] = [];
+    for (const [attachments, text] of [
+      [[photo], ""],
+      [[file], ""],
+      [[photo, file], "look"],
+    ] as const) {
+      const { pushes, jobs } = setup();
+      await pushes.offline(CH, [{ ...msg(1, THEM, text), attachments: [...attachments] }]);
+      previews.push(jobs[0]!.preview);
+    }
+    expect(previews).toEqual(["Photo", "minutes.pdf", "Photo (+1): look"]);
+  });
+
   it("sends no preview when the user hides previews, and nothing for a muted or already-read channel", async () => {
     const hidden = setup({ hide: true });
     await hidden.pushes.offline(CH, [msg(1)]);

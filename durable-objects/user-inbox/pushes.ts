@@ -12,7 +12,7 @@
  * memory: an idle user object is evicted within seconds, usually while its job is still being
  * retried, and the waiting notification must still go once the job settles (#16).
  */
-import { preview } from "../../domain/message-text.ts";
+import { messagePreview } from "../../domain/attachments.ts";
 import type { WireMessage } from "../../protocol/frames.ts";
 import type { PushJob } from "../../protocol/push.ts";
 import type { InboxStore, PushRef } from "../../storage/user/store.ts";
@@ -45,7 +45,7 @@ export class Pushes {
       seq: newest.seq,
       messageId: newest.id,
       senderId: newest.sender_id,
-      preview: preview(newest.text),
+      preview: messagePreview(newest.text, newest.attachments),
     };
     const state = this.#d.store.pushState(channelId);
     const flying = state?.inFlight;

@@ -82,6 +82,10 @@ const LIMIT_WORDS: Record<UserLimit, string> = {
   presence_read: "presence reads",
   push_change: "push subscription changes",
   write: "changes",
+  upload: "uploads",
+  upload_bytes: "uploaded bytes",
+  search: "searches",
+  export: "data exports",
 };
 
 export class UserInbox extends DurableObject<Env> {
@@ -386,8 +390,9 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /** One request under a per-user limit of the Worker's routes; refused with its retry time. */
-  async takeLimit(kind: UserLimit): Promise<RpcResult<void>> {
-    return rpcCall(() => this.#take(kind));
+  /** Takes `cost` (1 but for byte budgets) from one of the user's limits, or refuses. */
+  async takeLimit(kind: UserLimit, cost = 1): Promise<RpcResult<void>> {
+    return rpcCall(() => this.#take(kind, cost));
   }
 
   /**
@@ -411,10 +416,10 @@ export class UserInbox extends DurableObject<Env> {
     return bucket;
   }
 
-  #take(kind: UserLimit): void {
+  #take(kind: UserLimit, cost = 1): void {
     const paused = this.#connectsPausedUntil - Date.now();
     if (kind === "connect" && paused > 0) throw rateLimited("frames refused on a socket just closed", paused);
-    const wait = this.#bucket(kind).take(Date.now());
+    const wait = this.#bucket(kind).take(Date.now(), cost);
     if (wait > 0) throw rateLimited(LIMIT_WORDS[kind], wait);
   }
 

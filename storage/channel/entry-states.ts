@@ -203,7 +203,8 @@ export class EntryStates {
   /** An entry without its text: its digest in its place (docs/protocol.md §2.6, "Deleting"). */
   #redacted(e: WireMessage): WireMessage {
     if (e.digest !== undefined) return e;
-    return { ...e, text: "", digest: toHex(messageDigest(this.#sha256, e.channel_id, e)) };
+    const { attachments: _gone, ...kept } = e;
+    return { ...kept, text: "", digest: toHex(messageDigest(this.#sha256, e.channel_id, e)) };
   }
 
   #hasAny(): boolean {

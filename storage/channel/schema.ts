@@ -93,6 +93,8 @@ export const messages = sqliteTable(
      * which keeps the chain checkable without the text (domain/log-chain.ts `linkDigest`).
      */
     digest: text("digest"),
+    /** The message's attachments as a JSON array of `WireAttachment` (null: none). */
+    attachments: text("attachments"),
   },
   // The idempotency key is stored with the message, so a retry is recognised a month later
   // (once the row is archived, by `sealed_keys`). Nothing reads by time: every read is by seq,
@@ -215,4 +217,35 @@ export const sealedKeys = sqliteTable(
     key: integer("key").notNull(),
   },
   (t) => [index("sealed_keys_key").on(t.key)],
+);
+
+/**
+ * Files and images uploaded to this channel (docs/architecture.md "Attachments"). The bytes are
+ * in R2 (`attachments/<channel id>/<id>`, and `/preview` for an image's preview); this row says
+ * who may read them. An upload is `uploading` while its bytes stream to R2, `ready` once they
+ * were checked, and belongs to a message once `seq` is set (the send that names it). Rows left
+ * `uploading` or never sent are swept with their objects (ChannelRoom's alarm); a message's
+ * rows and objects go with the message (`Attachments.deleteForMessage`).
+ */
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    id: text("id").primaryKey(),
+    uploaderId: text("uploader_id").notNull(),
+    state: text("state", { enum: ["uploading", "ready"] }).notNull(),
+    kind: text("kind", { enum: ["image", "file"] }).notNull(),
+    name: text("name").notNull(),
+    type: text("type").notNull(),
+    size: integer("size").notNull(),
+    width: integer("width"),
+    height: integer("height"),
+    previewWidth: integer("preview_width"),
+    previewHeight: integer("preview_height"),
+    /** CRC-32 of the bytes (the export's ZIP entries carry it). */
+    crc32: integer("crc32"),
+    createdAt: integer("created_at").notNull(),
+    /** The message that carries it (null until sent). */
+    seq: integer("seq"),
+  },
+  (t) => [index("attachments_seq").on(t.seq)],
 );

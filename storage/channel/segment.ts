@@ -20,7 +20,7 @@
  * leave the object: the segment is rewritten with `"text":""` and the entry's `digest`
  * (durable-objects/channel-room/scrubber.ts), so the chain still checks.
  */
-import type { WireMessage } from "../../protocol/frames.ts";
+import type { WireAttachment, WireMessage } from "../../protocol/frames.ts";
 
 export const SEGMENT_FORMAT = "edge-chat.segment.v1";
 
@@ -52,6 +52,8 @@ interface StoredEntry {
   target_seq?: number;
   emoji?: string;
   digest?: string;
+  /** Only on a message with attachments. */
+  attachments?: WireAttachment[];
 }
 
 const ENTRY_TYPES = new Set(["message", "edit", "delete", "reaction"]);
@@ -171,6 +173,7 @@ function storedEntry(m: WireMessage): StoredEntry {
   if (m.target_seq !== undefined) e.target_seq = m.target_seq;
   if (m.emoji !== undefined) e.emoji = m.emoji;
   if (m.digest !== undefined) e.digest = m.digest;
+  if (m.attachments) e.attachments = m.attachments;
   return e;
 }
 
@@ -192,5 +195,6 @@ function wireEntry(channelId: string, e: StoredEntry): WireMessage {
   if (e.target_seq !== undefined) m.target_seq = e.target_seq;
   if (e.emoji !== undefined) m.emoji = e.emoji;
   if (e.digest !== undefined) m.digest = e.digest;
+  if (e.attachments) m.attachments = e.attachments;
   return m;
 }

@@ -24,9 +24,15 @@
  * the idempotency keys of the rows that left. Reads across both are storage/channel/history.ts;
  * `after` and `before` here read SQLite only.
  */
+
+import { messagePreview } from "../../domain/attachments.ts";
 import { GENESIS_HASH, messageDigest, messageHash, type Sha256, toHex } from "../../domain/log-chain.ts";
-import { preview } from "../../domain/message-text.ts";
-import { type LastMessage, MAX_PAGE_CHARS, type WireMessage } from "../../protocol/frames.ts";
+import {
+  type LastMessage,
+  MAX_PAGE_CHARS,
+  type WireAttachment,
+  type WireMessage,
+} from "../../protocol/frames.ts";
 import { EntryStates } from "./entry-states.ts";
 import { nativeSha256 } from "./native-sha256.ts";
 
@@ -97,7 +103,7 @@ const CHANNEL_COLS =
 const MEMBER_COLS =
   "user_id AS userId, role, joined_at AS joinedAt, joined_seq AS joinedSeq, read_seq AS readSeq, delivered_seq AS deliveredSeq, synced_seq AS syncedSeq, rev, synced_rev AS syncedRev, removed_at AS removedAt, removed_seq AS removedSeq, joined_msg_count AS joinedMsgCount";
 const MESSAGE_COLS =
-  "seq, type, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash, msg_count AS msgCount, reply_to AS replyTo, target_seq AS targetSeq, emoji, digest";
+  "seq, type, id, sender_id AS senderId, client_msg_id AS clientMsgId, text, ts, hash, msg_count AS msgCount, reply_to AS replyTo, target_seq AS targetSeq, emoji, digest, attachments";
 const SEGMENT_COLS =
   "first_seq AS firstSeq, last_seq AS lastSeq, key, bytes, checksum, text_chars AS textChars, prev_hash AS prevHash, last_hash AS lastHash, min_ts AS minTs, max_ts AS maxTs, sealed_at AS sealedAt, last_msg_count AS lastMsgCount, scrub, scrub_checksum AS scrubChecksum";
 
@@ -434,8 +440,8 @@ export class ChannelStore {
     const msgCount = this.headMsgCount() + (m.type === undefined ? 1 : 0);
     const hash = messageHash(this.#sha256, m.channel_id, this.headHash(), { ...m, seq });
     const written = this.#sql.exec(
-      `INSERT INTO messages (seq, type, id, sender_id, client_msg_id, text, ts, hash, msg_count, reply_to, target_seq, emoji)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+      `INSERT INTO messages (seq, type, id, sender_id, client_msg_id, text, ts, hash, msg_count, reply_to, target_seq, emoji, attachments)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
       m.type ?? null,
       m.id,
@@ -448,6 +454,7 @@ export class ChannelStore {
       m.reply_to ?? null,
       m.target_seq ?? null,
       m.emoji ?? null,
+      m.attachments ? JSON.stringify(m.attachments) : null,
     ).rowsWritten;
     if (written === 0) return null;
     if (channel) channel.headSeq = seq;
@@ -457,7 +464,7 @@ export class ChannelStore {
     if (firstHot > seq) this.#firstHot = seq;
     const stored: WireMessage = { ...m, seq, msg_count: msgCount, hash };
     if (m.type === undefined)
-      this.#last = { seq, sender_id: m.sender_id, preview: preview(m.text), ts: m.ts };
+      this.#last = { seq, sender_id: m.sender_id, preview: messagePreview(m.text, m.attachments), ts: m.ts };
     this.#remember(stored);
     return stored;
   }
@@ -504,14 +511,19 @@ export class ChannelStore {
     if (this.#last === undefined) {
       const row = this.#sql
         .exec<Row>(
-          "SELECT seq, sender_id, text, ts FROM messages WHERE type IS NULL ORDER BY seq DESC LIMIT 1",
+          "SELECT seq, sender_id, text, ts, attachments FROM messages WHERE type IS NULL ORDER BY seq DESC LIMIT 1",
         )
         .toArray()[0];
       this.#last = row
         ? {
             seq: row.seq as number,
             sender_id: row.sender_id as string,
-            preview: preview(row.text as string),
+            preview: messagePreview(
+              row.text as string,
+              row.attachments === null
+                ? undefined
+                : (JSON.parse(row.attachments as string) as WireAttachment[]),
+            ),
             ts: row.ts as number,
           }
         : null;
@@ -545,11 +557,17 @@ export class ChannelStore {
     const m = this.row(seq);
     if (!m || m.digest !== undefined) return false;
     const digest = toHex(messageDigest(this.#sha256, m.channel_id, m));
-    this.#sql.exec("UPDATE messages SET text = '', digest = ? WHERE seq = ?", digest, seq);
+    // The attachments' descriptions (names) go with the text; their objects go by the hooks.
+    this.#sql.exec(
+      "UPDATE messages SET text = '', attachments = NULL, digest = ? WHERE seq = ?",
+      digest,
+      seq,
+    );
     const tailFirst = this.#tail[0]?.seq;
     if (tailFirst !== undefined && seq >= tailFirst && this.#tail[seq - tailFirst]) {
       this.#tailChars -= m.text.length;
-      this.#tail[seq - tailFirst] = { ...m, text: "", digest };
+      const { attachments: _gone, ...kept } = m;
+      this.#tail[seq - tailFirst] = { ...kept, text: "", digest };
     }
     return true;
   }
@@ -910,6 +928,8 @@ export class ChannelStore {
     if (row.targetSeq !== null) m.target_seq = row.targetSeq as number;
     if (row.emoji !== null) m.emoji = row.emoji as string;
     if (row.digest !== null) m.digest = row.digest as string;
+    if (row.attachments !== null && row.attachments !== undefined)
+      m.attachments = JSON.parse(row.attachments as string) as WireAttachment[];
     return m;
   }
 }

@@ -12,7 +12,7 @@
  * update corrects the copy (heads and markers only move forward), and devices, whose sockets a
  * crash closes, resume from their own cursors. A channel new to the user is written at once.
  */
-import { preview } from "../../domain/message-text.ts";
+import { messagePreview } from "../../domain/attachments.ts";
 import type { PresenceStatus } from "../../domain/presence.ts";
 import type { ChannelSummary } from "../../protocol/frames.ts";
 import type { InboxUpdate } from "../../protocol/rpc.ts";
@@ -151,11 +151,11 @@ export class InboxStore {
     const shown = u.last_message ?? undefined;
     const brought = u.messages.findLast((m) => m.type === undefined);
     const last = shown
-      ? { ...shown, text: shown.preview }
+      ? shown
       : brought && {
           seq: brought.seq,
           sender_id: brought.sender_id,
-          text: brought.text,
+          preview: messagePreview(brought.text, brought.attachments),
           ts: brought.ts,
           edited: false,
           deleted: false,
@@ -174,7 +174,7 @@ export class InboxStore {
       joinedSeq: u.joined_seq,
       lastSeq: newer ? last.seq : (c?.lastSeq ?? null),
       lastSenderId: newer ? last.sender_id : (c?.lastSenderId ?? null),
-      lastPreview: newer ? preview(last.text) : (c?.lastPreview ?? null),
+      lastPreview: newer ? last.preview : (c?.lastPreview ?? null),
       lastTs: newer ? last.ts : (c?.lastTs ?? null),
       lastEdited: newer ? last.edited === true : (c?.lastEdited ?? false),
       lastDeleted: newer ? last.deleted === true : (c?.lastDeleted ?? false),

@@ -14,6 +14,7 @@ import type {
   ConnectionState,
   FriendsList,
   Me,
+  SearchHit,
 } from "../../client/src/index.ts";
 import { ConversationView, emptyConversation } from "./conversation-view.ts";
 import { pickFriends } from "./dialogs.ts";
@@ -24,9 +25,10 @@ import { icon } from "./icons.ts";
 import { type ListItem, renderConversationList } from "./list-view.ts";
 import { People } from "./people.ts";
 import { disablePush } from "./push.ts";
+import { contextView, SearchPanel } from "./search-view.ts";
 import { settingsView } from "./settings-view.ts";
 
-type Tab = "chats" | "friends" | "settings";
+type Tab = "chats" | "friends" | "search" | "settings";
 
 const BANNER: Record<ConnectionState, string> = {
   open: "",
@@ -53,6 +55,7 @@ export class App {
   readonly #touched = new Map<string, number>();
   #tab: Tab = "chats";
   #view: ConversationView | null = null;
+  #searchPanel: SearchPanel | null = null;
   #friendsPanel: FriendsPanel | null = null;
   /** A friends refresh was asked for while one was running: run another after it. */
   #friendsAgain = false;
@@ -103,6 +106,7 @@ export class App {
     this.#tabs = {
       chats: tab("chats", "Chats"),
       friends: tab("friends", "Friends", this.#requestCount),
+      search: tab("search", "Search"),
       settings: tab("settings", "Settings"),
     };
     this.#panel = h("div", { class: "panel", id: "side-panel", role: "tabpanel" });
@@ -141,7 +145,14 @@ export class App {
       "aside",
       { class: "sidebar", "aria-label": "Conversations and friends" },
       head,
-      h("nav", { class: "tabs", role: "tablist" }, this.#tabs.chats, this.#tabs.friends, this.#tabs.settings),
+      h(
+        "nav",
+        { class: "tabs", role: "tablist" },
+        this.#tabs.chats,
+        this.#tabs.friends,
+        this.#tabs.search,
+        this.#tabs.settings,
+      ),
       this.#panel,
     );
     this.#main = emptyConversation();
@@ -312,6 +323,44 @@ export class App {
       addMembers: (id: string) => void this.#addMembers(id),
       leaveGroup: (id: string) => void this.#leaveGroup(id),
       toast: (text: string) => this.toast(text),
+      search: (id: string) => this.#search(id),
+    };
+  }
+
+  /** The search panel, searching one conversation (or all of them: null). */
+  #search(channelId: string | null): void {
+    this.#setTab("search");
+    // On a phone the panel is the other pane: show it (a hit brings the conversation back).
+    this.#shell.dataset.view = "list";
+    this.#searchPanel?.scope(channelId);
+    this.#searchPanel?.focus();
+  }
+
+  /**
+   * A search hit: its conversation, scrolled to it; a hit more than ten pages back is shown in
+   * context instead (the page around it), with a way into the conversation.
+   */
+  async #openHit(hit: SearchHit): Promise<void> {
+    this.open(hit.channel_id);
+    this.#shell.dataset.view = "conversation";
+    const view = this.#view;
+    if (!view || view.channelId !== hit.channel_id) return;
+    if (await view.reveal(hit.seq)) return;
+    if (this.#view !== view) return;
+    this.#setMain(
+      contextView(this.#searchHost(), hit, () => {
+        if (this.#view === view) this.#setMain(view.el);
+      }),
+    );
+  }
+
+  #searchHost() {
+    return {
+      chat: this.#chat,
+      people: this.#people,
+      title: (id: string) => this.#title(id),
+      openHit: (hit: SearchHit) => void this.#openHit(hit),
+      toast: (text: string) => this.toast(text),
     };
   }
 
@@ -331,6 +380,9 @@ export class App {
       this.#friendsPanel.update(this.#friends);
       if (this.#friendsPanel.el.parentNode !== this.#panel)
         this.#panel.replaceChildren(this.#friendsPanel.el);
+    } else if (this.#tab === "search") {
+      this.#searchPanel ??= new SearchPanel(this.#searchHost());
+      if (this.#searchPanel.el.parentNode !== this.#panel) this.#panel.replaceChildren(this.#searchPanel.el);
     } else {
       this.#panel.replaceChildren(settingsView(this.#chat, this.#me, () => void this.logout()));
     }

@@ -16,6 +16,7 @@ import {
   codePointLength,
   MAX_MESSAGE_CODE_POINTS,
 } from "../../client/src/index.ts";
+import type { AttachmentComposer } from "./attachments.ts";
 import { h } from "./dom.ts";
 import { errorText } from "./errors.ts";
 import { icon } from "./icons.ts";
@@ -23,6 +24,8 @@ import { icon } from "./icons.ts";
 /** What the composer needs from the view around it. */
 export interface ComposerHost {
   convo: Conversation;
+  /** The photos and files chosen for the next message (web/attachments.ts). */
+  files: AttachmentComposer;
   myId: string;
   name(userId: string): string;
   toast(text: string): void;
@@ -118,6 +121,8 @@ export class Composer {
       },
       this.#context,
       h("div", { class: "composer-status" }, this.#problem, this.#count),
+      host.files.chips,
+      host.files.button,
       this.#input,
       this.#submit,
     );
@@ -244,7 +249,12 @@ export class Composer {
           "An edit can't be empty. To take the message back, delete it from its menu.";
         return;
       }
-    } else if (!text.trim()) return;
+    } else if (this.#host.files.busy) {
+      this.#host.toast("Wait for the files to finish uploading, or cancel them.");
+      return;
+    }
+    const attachments = mode.kind === "edit" ? [] : this.#host.files.ready();
+    if (mode.kind !== "edit" && !text.trim() && attachments.length === 0) return;
     const n = codePointLength(text);
     if (n > MAX_MESSAGE_CODE_POINTS) {
       // Refused here, before anything is queued: the text stays for the user to shorten.
@@ -263,7 +273,7 @@ export class Composer {
       return;
     }
     try {
-      convo.send(text, mode.kind === "reply" ? { replyTo: mode.seq } : {});
+      convo.send(text, { attachments, ...(mode.kind === "reply" && { replyTo: mode.seq }) });
     } catch (err) {
       this.#host.toast(errorText(err));
       return;
@@ -273,6 +283,7 @@ export class Composer {
       this.#context.hidden = true;
       this.#host.modeChanged();
     }
+    this.#host.files.clear();
     this.#setText("");
     this.#host.sent();
   }

@@ -27,6 +27,7 @@ import {
   type ChatMessage,
   type Conversation,
 } from "../../client/src/index.ts";
+import { AttachmentComposer, attachmentsOf } from "./attachments.ts";
 import { Composer } from "./composer.ts";
 import { confirmDialog } from "./dialogs.ts";
 import { h } from "./dom.ts";
@@ -63,6 +64,8 @@ export interface ConversationHost {
   addMembers(channelId: string): void;
   leaveGroup(channelId: string): void;
   toast(text: string): void;
+  /** Search this conversation (web/search-view.ts). */
+  search(channelId: string): void;
 }
 
 const NEAR_BOTTOM_PX = 80;
@@ -159,6 +162,18 @@ export class ConversationView {
           ),
         ]
       : [];
+    const search = h(
+      "button",
+      {
+        type: "button",
+        class: "icon",
+        title: "Search this conversation",
+        "aria-label": "Search this conversation",
+        testid: "conv-search",
+        on: { click: () => host.search(channelId) },
+      },
+      icon("search"),
+    );
     const header = h(
       "header",
       { class: "conv-head" },
@@ -175,6 +190,7 @@ export class ConversationView {
       ),
       this.#avatar,
       h("div", { class: "title" }, this.#title, this.#subtitle),
+      search,
       ...actions,
     );
 
@@ -218,14 +234,21 @@ export class ConversationView {
     );
     this.#typing = h("div", { class: "typing", "aria-live": "polite", testid: "typing-indicator" });
 
+    const files: AttachmentComposer = new AttachmentComposer(
+      host.chat,
+      channelId,
+      () => this.#el?.classList.toggle("uploading", files.busy),
+      (text) => host.toast(text),
+    );
     this.#composer = new Composer({
       convo: this.#convo,
+      files,
       myId: host.myId,
       name: (id) => host.people.name(id),
       toast: (text) => host.toast(text),
       sent: () => this.render({ stickToBottom: true }),
       modeChanged: () => this.#markComposing(),
-      reveal: (seq) => this.#reveal(seq, { flash: false }),
+      reveal: (seq) => this.#scrollTo(seq, { flash: false }),
     });
     this.el = h(
       "main",
@@ -235,6 +258,34 @@ export class ConversationView {
       this.#typing,
       this.#composer.el,
     );
+    this.#el = this.el;
+  }
+
+  /** The element, once built (the composer's callbacks may run before). */
+  #el: HTMLElement | null = null;
+
+  /**
+   * Scrolls to the message at `seq` and marks it for a moment, loading older pages until it is
+   * there (up to `maxPages`). False when it is further back than that (known at once from the
+   * oldest seq held): the caller shows it in context another way (web/search-view.ts), rather
+   * than fill the conversation with hundreds of messages to get there.
+   */
+  async reveal(seq: number, maxPages = 10): Promise<boolean> {
+    // Wherever opening would have placed the view, the reader asked for this message.
+    this.#userMoved = true;
+    for (let page = 0; page <= maxPages && !this.#closed; page++) {
+      if (this.#scrollTo(seq, { flash: true })) return true;
+      if (this.#olderLoad) {
+        // The first page (or a scroll's) is on its way: look again once it is in.
+        await this.#olderLoad;
+        continue;
+      }
+      const oldest = this.#oldestHeld();
+      if (!this.#hasOlder || (oldest !== undefined && oldest <= seq)) return false;
+      if (oldest !== undefined && oldest - seq > (maxPages - page) * PAGE) return false;
+      await this.#loadOlder();
+    }
+    return false;
   }
 
   /**
@@ -422,7 +473,8 @@ export class ConversationView {
             m.reactions.map((r) => [r.emoji, r.mine, ...r.user_ids.map((id) => people.name(id))]),
           ])
         : "";
-    return `${m.status}|${ticks?.state}|${ticks?.label}|${sender}|${blocked}|${this.#unfolded.has(key)}|${extra}|${m.text}`;
+    const files = m.attachments?.map((a) => a.id).join() ?? "";
+    return `${m.status}|${ticks?.state}|${ticks?.label}|${sender}|${blocked}|${this.#unfolded.has(key)}|${files}|${extra}|${m.text}`;
   }
 
   #build(m: ChatMessage, key: string, mine: boolean, prevSender: string | null): HTMLElement {
@@ -451,6 +503,9 @@ export class ConversationView {
       openMenu: m.status === "sent" && !m.deleted ? (at, opener) => this.#openMenu(m.seq, at, opener) : null,
       react: (emoji) => this.#react(m.seq, emoji),
       showQuoted: (seq) => void this.#showQuoted(seq),
+      attachments: m.attachments?.length
+        ? () => attachmentsOf(chat, this.channelId, m.attachments ?? [], (t) => this.#host.toast(t))
+        : null,
     });
   }
 
@@ -577,17 +632,12 @@ export class ConversationView {
    * held, earlier pages are loaded to reach it (a few at most).
    */
   async #showQuoted(seq: number): Promise<void> {
-    for (let pages = 0; pages < MAX_QUOTE_PAGES && this.#hasOlder; pages++) {
-      const oldest = this.#oldestHeld();
-      if (oldest !== undefined && oldest <= seq) break;
-      await this.#loadOlder(UNREAD_PAGE);
-      if (this.#closed) return;
-    }
-    if (!this.#reveal(seq, { flash: true })) this.#host.toast("That message is too far back to show.");
+    if (!(await this.reveal(seq, MAX_QUOTE_PAGES)) && !this.#closed)
+      this.#host.toast("That message is too far back to show.");
   }
 
   /** Scrolls message `seq` into view (the middle of the screen), and highlights it a moment. */
-  #reveal(seq: number, { flash }: { flash: boolean }): boolean {
+  #scrollTo(seq: number, { flash }: { flash: boolean }): boolean {
     const el = this.#rendered.get(`s${seq}`)?.el;
     if (!el) return false;
     const list = this.#list;
@@ -599,7 +649,11 @@ export class ConversationView {
       el.classList.remove("flash");
       void el.offsetWidth; // restarts the animation
       el.classList.add("flash");
-      setTimeout(() => el.classList.remove("flash"), FLASH_MS);
+      el.dataset.flash = "";
+      setTimeout(() => {
+        el.classList.remove("flash");
+        delete el.dataset.flash;
+      }, FLASH_MS);
     }
     this.#afterMove();
     return true;

@@ -24,6 +24,14 @@ const PATHS = {
   back: ["M19 12H5", "M11 6l-6 6 6 6"],
   /** An arrow down: jump to the latest message. */
   down: ["M12 5v14", "M6 13l6 6 6-6"],
+  /** A paper clip: attach a file. */
+  attach: [
+    "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9",
+  ],
+  /** A document: a file. */
+  file: ["M14 3H6v18h12V7z", "M14 3v4h4"],
+  /** A magnifier: search. */
+  search: ["M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13z", "M15.5 15.5L21 21"],
   /** A clock: sending. */
   clock: ["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
   /** Three dots: a message's menu. */

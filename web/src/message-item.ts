@@ -69,6 +69,8 @@ export interface MessageOptions {
   react(emoji: string): void;
   /** Shows the message a reply quotes. */
   showQuoted(seq: number): void;
+  /** The message's photos and files (web/attachments.ts), or null when it has none. */
+  attachments: (() => Node) | null;
 }
 
 export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
@@ -87,7 +89,11 @@ export function messageElement(m: ChatMessage, o: MessageOptions): HTMLElement {
       "data-cut": cut,
       testid: "message-text",
     });
-    bubble.append(linkify(cut ? foldedText(m.text) : m.text));
+    if (o.attachments) {
+      bubble.append(o.attachments());
+      // A caption of its own under the attachments (a text-only message is the bubble's text).
+      if (m.text !== "") bubble.append(h("div", { class: "caption" }, linkify(m.text)));
+    } else bubble.append(linkify(cut ? foldedText(m.text) : m.text));
   }
   // Hidden until the view has measured that the folded text does not fit (then it stays folded).
   const fold =

@@ -1,9 +1,11 @@
 /**
  * @module web/settings-view
- * Who is signed in, the push notification switch for this device, and logging out.
+ * Who is signed in, the push notification switch for this device, downloading my data, and
+ * logging out.
  */
 import type { ChatClient, Me } from "../../client/src/index.ts";
 import { h } from "./dom.ts";
+import { exportSection } from "./export-view.ts";
 import { currentPushState, disablePush, enablePush, type PushState } from "./push.ts";
 
 export function settingsView(chat: ChatClient, me: Me | null, logout: () => void): HTMLElement {
@@ -46,6 +48,7 @@ export function settingsView(chat: ChatClient, me: Me | null, logout: () => void
       h("label", { class: "toggle", for: "push-toggle" }, "Notify me of new messages on this device", toggle),
       status,
     ),
+    exportSection(chat),
     h(
       "section",
       { class: "section" },

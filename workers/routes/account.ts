@@ -8,7 +8,7 @@ import { readLimits } from "../../domain/limits.ts";
 import { hashPassword, verifyPassword } from "../../domain/passwords.ts";
 import { waitMs } from "../../domain/rate-limit.ts";
 import { unwrap } from "../../durable-objects/rpc.ts";
-import { ChangePasswordBody, DeleteAccountBody } from "../../protocol/api.ts";
+import { ChangePasswordBody, DeleteAccountBody, ExportQuery } from "../../protocol/api.ts";
 import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import { deleteAllRelations, listRelations } from "../../storage/d1/friends.ts";
 import { channelIdsOf } from "../../storage/d1/memberships.ts";
@@ -22,6 +22,7 @@ import {
   toPublicUser,
 } from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
+import { exportArchive } from "../export/export.ts";
 import { announceFriendChanges } from "../friend-events.ts";
 import { requireAuth } from "../middleware/auth.ts";
 import { limitPerUser } from "../middleware/limits.ts";
@@ -49,6 +50,22 @@ async function requirePassword(c: AppContext, password: string): Promise<void> {
     throw new ChatError("invalid_credentials", "wrong password");
   }
 }
+
+/**
+ * Download my data (docs/protocol.md §8.12): a ZIP streamed as it is written, of everything
+ * about me and every message I sent (`scope=mine`) or of my conversations (`scope=all`).
+ */
+account.get("/export", limitPerUser("export"), valid("query", ExportQuery), async (c) => {
+  const scope = c.req.valid("query").scope;
+  const day = new Date().toISOString().slice(0, 10);
+  return new Response(exportArchive(c.env, c.get("userId"), c.get("deviceId"), scope), {
+    headers: {
+      "content-type": "application/zip",
+      "content-disposition": `attachment; filename="edge-chat-${scope}-${day}.zip"`,
+      "cache-control": "no-store",
+    },
+  });
+});
 
 account.post("/password", limitPerUser("write"), valid("json", ChangePasswordBody), async (c) => {
   const body = c.req.valid("json");

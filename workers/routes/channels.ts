@@ -27,9 +27,14 @@ import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../con
 import { requireAuth } from "../middleware/auth.ts";
 import { limitPerUser } from "../middleware/limits.ts";
 import { valid } from "../validate.ts";
+import { attachments } from "./attachments.ts";
+import { channelSearch } from "./search.ts";
 
 export const channels = new Hono<AppEnv>();
 channels.use(requireAuth);
+// Attachments (upload, read) and search of one channel: docs/protocol.md §8.10, §8.11.
+channels.route("/", attachments);
+channels.route("/", channelSearch);
 
 function channelId(c: AppContext): string {
   const id = v.safeParse(ChannelIdSchema, c.req.param("id"));
@@ -80,6 +85,7 @@ channels.post("/:id/messages", valid("json", PostMessageBody), async (c) => {
       c.get("deviceId"),
       body.client_msg_id,
       body.text,
+      body.attachments,
       body.reply_to,
     ),
   );
