@@ -44,6 +44,7 @@ export async function bootWorker({ vars = {}, secrets = {} } = {}) {
           AUTH_SECRET: randomBytes(32).toString("base64url"),
           VAPID_PUBLIC_KEY: vapid.publicKey,
           VAPID_PRIVATE_KEY: vapid.privateKey,
+          OPS_SECRET: randomBytes(32).toString("base64url"),
           ...secrets,
         },
       },

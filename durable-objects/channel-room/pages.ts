@@ -7,6 +7,8 @@
  * starts after), so a client checks it against what it holds (docs/protocol.md §2.6). A member
  * reads after its join point only, and the hash there is its anchor.
  */
+
+import { errorText, log } from "../../observability/log.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { MAX_PAGE_CHARS, MAX_PAGE_MESSAGES, type WireMessage } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
@@ -127,14 +129,12 @@ export async function readingArchive<T>(read: Promise<T>, channelId: string | un
     return await read;
   } catch (err) {
     if (err instanceof ArchiveUnavailableError) {
-      console.warn(JSON.stringify({ at: "archive", channel: channelId, error: err.message }));
+      log.warn("archive.unavailable", { channel_id: channelId, error: errorText(err) });
       throw new ChatError("unavailable", "older history cannot be read right now; try again shortly");
     }
     if (err instanceof SegmentCorruptError) {
       const ref = newId();
-      console.error(
-        JSON.stringify({ at: "archive", integrity: "failed", channel: channelId, ref, error: err.message }),
-      );
+      log.error("archive.integrity_failed", { channel_id: channelId, ref, error: errorText(err) });
       throw new ChatError("internal", `archived history failed its integrity check (ref ${ref})`);
     }
     throw err;

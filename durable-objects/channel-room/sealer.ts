@@ -70,6 +70,8 @@ export interface SealerDeps {
   crashAfter(): SealStep | null;
   /** A run started by `kick` failed (the alarm armed with the message retries it). */
   onError(err: unknown): void;
+  /** A segment was sealed and recorded: its messages, compressed bytes, and ms from plan to record. */
+  onSealed?(messages: number, bytes: number, ms: number): void;
 }
 
 export class Sealer {
@@ -189,6 +191,7 @@ export class Sealer {
   async #sealNext(): Promise<void> {
     const store = this.#d.store;
     const channelId = this.#d.channelId();
+    const started = this.#d.now();
     const first = store.sealedThrough() + 1;
     // The run: up to segmentMessages rows, cut once its text passes MAX_SEGMENT_CHARS. Its rows
     // cannot leave meanwhile (only sealed rows are deleted), and rows never change.
@@ -250,6 +253,7 @@ export class Sealer {
       sealedAt: this.#d.now(),
     });
     this.#crashPoint("record");
+    this.#d.onSealed?.(count, bytes.length, this.#d.now() - started);
   }
 
   async #deleteDue(): Promise<void> {
