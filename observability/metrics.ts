@@ -17,9 +17,10 @@
  * `writeDataPoint` is fire-and-forget: the runtime sends the point after the invocation, so a
  * caller never awaits it and the message path pays only the call ("Writes are non-blocking",
  * Cloudflare, "Write to Analytics Engine"). Locally workerd drops the points, so with
- * `METRICS_LOG = "true"` (wrangler.toml's top level, the test tiers) each point is also written
- * as a log line `{"event":"metric","metric",…}` with the same values, which tests assert and
- * `npm start` shows; the deployed environments set it to "false".
+ * `METRICS_LOG = "true"` (wrangler.toml's top level: `npm start` and the workerd test tier) each
+ * point is also written as a log line `{"event":"metric","metric",…}` with the same values, which
+ * tests assert and `npm start` shows. The deployed environments set it to "false", and so do the
+ * Node-booted Workers of the e2e tests and the benchmarks (scripts/boot-worker.mjs).
  */
 import { log } from "./log.ts";
 

@@ -54,6 +54,7 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
       ],
       bindings: {
         ...workerOptions.bindings,
+        METRICS_LOG: "false", // as scripts/boot-worker.mjs: no line per metric point
         ...vars,
         AUTH_SECRET: randomBytes(32).toString("base64url"),
         VAPID_PUBLIC_KEY: vapid.publicKey,
