@@ -121,6 +121,9 @@ export default defineConfig(async () => {
   });
   return {
     test: {
+      // METRICS_LOG: each metric point is also a log line here (tests spy on them); the run's
+      // output would carry thousands, so vitest does not print them.
+      onConsoleLog: (log: string) => !log.includes('{"event":"metric"'),
       projects: [
         await project(
           "workerd",

@@ -70,9 +70,12 @@ function main() {
       const s = bundleSize(outDir);
       const over = s.size > LIMITS.uncompressed || s.gzip > LIMITS.gzip;
       if (over) failed = true;
+      // wrangler's own figure, for comparison (it strips ANSI colours only when not a TTY).
+      const reported = r.stdout.replace(/\x1b\[[0-9;]*m/g, "").match(/Total Upload: ([^\n]+)/)?.[1];
       console.log(
         `[deploy-check] ${env}: ${s.files} modules, ${kib(s.size)} (${pct(s.size, LIMITS.uncompressed)} of 64 MiB), ` +
-          `gzip ${kib(s.gzip)} (${pct(s.gzip, LIMITS.gzip)} of the 3 MiB Free-plan limit)${over ? ": OVER THE LIMIT" : ""}`,
+          `gzip ${kib(s.gzip)} (${pct(s.gzip, LIMITS.gzip)} of the 3 MiB Free-plan limit)` +
+          `${reported ? `; wrangler: ${reported}` : ""}${over ? ": OVER THE LIMIT" : ""}`,
       );
     } finally {
       rmSync(outDir, { recursive: true, force: true });

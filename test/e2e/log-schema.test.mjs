@@ -15,7 +15,7 @@ function tableNames(heading) {
   const start = docs.indexOf(`\n${heading}\n`);
   assert.ok(start >= 0, `docs/operations.md has "${heading}"`);
   const section = docs.slice(start + heading.length + 2).split(/\n#{2,3} /)[0];
-  return [...section.matchAll(/^\| `([a-z_.]+)`\s*\|/gm)].map((m) => m[1]);
+  return [...section.matchAll(/^\| `([a-z0-9_.]+)`\s*\|/gm)].map((m) => m[1]);
 }
 
 /** Event names in the code: the string literals of each log call's first argument. */
