@@ -13,6 +13,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ENVIRONMENTS, loadAll, missingBindings, ROOT } from "./deploy-config.mjs";
 
@@ -70,8 +71,8 @@ function main() {
       const s = bundleSize(outDir);
       const over = s.size > LIMITS.uncompressed || s.gzip > LIMITS.gzip;
       if (over) failed = true;
-      // wrangler's own figure, for comparison (it strips ANSI colours only when not a TTY).
-      const reported = r.stdout.replace(/\x1b\[[0-9;]*m/g, "").match(/Total Upload: ([^\n]+)/)?.[1];
+      // wrangler's own figure, for comparison (without its colours).
+      const reported = stripVTControlCharacters(r.stdout).match(/Total Upload: ([^\n]+)/)?.[1];
       console.log(
         `[deploy-check] ${env}: ${s.files} modules, ${kib(s.size)} (${pct(s.size, LIMITS.uncompressed)} of 64 MiB), ` +
           `gzip ${kib(s.gzip)} (${pct(s.gzip, LIMITS.gzip)} of the 3 MiB Free-plan limit)` +
