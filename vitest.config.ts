@@ -9,6 +9,8 @@ import { defineConfig } from "vitest/config";
 declare const process: { env: Record<string, string | undefined> };
 
 const TEST_AUTH_SECRET = "test-secret-not-for-production-0123456789";
+// The operator endpoints' bearer token in these tests (test/workers/operator.test.ts).
+const TEST_OPS_SECRET = "test-ops-secret-not-for-production-0123456789";
 // A VAPID key pair made for these tests only (scripts/vapid.mjs format); no deployment uses it.
 const TEST_VAPID_PUBLIC_KEY =
   "BMw7FFdpcKBDHz_usMKYOvHElpd3kZM9kxdRTl49zzDaA4hUKQR2dwKaBUm1V3HF_nH1qToPncGUr6509bBJAQs";
@@ -18,6 +20,7 @@ const TEST_VAPID_PRIVATE_KEY = "CLsTPBQr6FGOoZ-vS87PHAuISTxGl24Rs9Y6I30I2As";
 process.env.AUTH_SECRET ??= TEST_AUTH_SECRET;
 process.env.VAPID_PUBLIC_KEY ??= TEST_VAPID_PUBLIC_KEY;
 process.env.VAPID_PRIVATE_KEY ??= TEST_VAPID_PRIVATE_KEY;
+process.env.OPS_SECRET ??= TEST_OPS_SECRET;
 
 /**
  * The limit settings of the workerd tier (docs/protocol.md §10, "Local clients"). Limits are
@@ -89,6 +92,7 @@ export async function workersPlugin(limits: Record<string, string>, miniflare: R
         PRESENCE_TIMEOUT_MS: "2000",
         VAPID_PUBLIC_KEY: TEST_VAPID_PUBLIC_KEY,
         VAPID_PRIVATE_KEY: TEST_VAPID_PRIVATE_KEY,
+        OPS_SECRET: TEST_OPS_SECRET,
         ...limits,
       },
       // Deliver at once instead of waiting up to max_batch_timeout, and give up after 3 attempts
@@ -121,6 +125,9 @@ export default defineConfig(async () => {
   });
   return {
     test: {
+      // METRICS_LOG: each metric point is also a log line here (tests spy on them); the run's
+      // output would carry thousands, so vitest does not print them.
+      onConsoleLog: (log: string) => !log.includes('{"event":"metric"'),
       projects: [
         await project(
           "workerd",
@@ -129,6 +136,7 @@ export default defineConfig(async () => {
             "test/**/*.test.ts",
             "protocol/**/*.test.ts",
             "domain/**/*.test.ts",
+            "observability/**/*.test.ts",
             "durable-objects/**/*.test.ts",
             "storage/**/*.test.ts",
             "workers/**/*.test.ts",

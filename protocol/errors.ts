@@ -53,16 +53,19 @@ export class ChatError extends Error {
   readonly details: unknown;
   /** `rate_limited` only: when to try again, in ms (REST adds a `Retry-After` header). */
   readonly retryAfterMs: number | undefined;
+  /** `rate_limited` only: which limit refused (the metric's label; never sent to clients). */
+  readonly limit: string | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; details?: unknown; retryAfterMs?: number; limit?: string },
   ) {
     super(message, { cause: options?.cause });
     this.code = code;
     this.details = options?.details;
     this.retryAfterMs = options?.retryAfterMs;
+    this.limit = options?.limit;
   }
 
   get status(): (typeof ERROR_STATUS)[ErrorCode] {
@@ -86,5 +89,6 @@ export function rateLimited(what: string, retryAfterMs: number): ChatError {
   const secs = ms < 1_000 ? "under a second" : `${Math.ceil(ms / 1_000)} s`;
   return new ChatError("rate_limited", `slow down: too many ${what}; try again in ${secs}`, {
     retryAfterMs: ms,
+    limit: what,
   });
 }

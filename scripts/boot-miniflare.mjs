@@ -26,7 +26,7 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
   const outDir = mkdtempSync(join(tmpdir(), "edge-chat-mf-"));
   // Placeholders only keep wrangler from warning that required secrets are missing (the bundle
   // carries none); the real values are Miniflare bindings below.
-  const placeholders = { AUTH_SECRET: "x", VAPID_PUBLIC_KEY: "x", VAPID_PRIVATE_KEY: "x" };
+  const placeholders = { AUTH_SECRET: "x", VAPID_PUBLIC_KEY: "x", VAPID_PRIVATE_KEY: "x", OPS_SECRET: "x" };
   const build = spawnSync(
     process.execPath,
     [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outDir],
@@ -57,10 +57,12 @@ export async function bootMiniflare({ outbound, queueConsumers, vapid = generate
       ],
       bindings: {
         ...workerOptions.bindings,
+        METRICS_LOG: "false", // as scripts/boot-worker.mjs: no line per metric point
         ...vars,
         AUTH_SECRET: randomBytes(32).toString("base64url"),
         VAPID_PUBLIC_KEY: vapid.publicKey,
         VAPID_PRIVATE_KEY: vapid.privateKey,
+        OPS_SECRET: randomBytes(32).toString("base64url"),
       },
       ...(queueConsumers && { queueConsumers }),
       outboundService: (req) => outbound(req),

@@ -6,6 +6,8 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { errorText, log, stackOf } from "../observability/log.ts";
+import { metricsOf } from "../observability/metrics.ts";
 import { ChatError } from "../protocol/errors.ts";
 import { MAX_FRAME_CHARS } from "../protocol/frames.ts";
 import type { AppEnv } from "./context.ts";
@@ -17,6 +19,7 @@ import { connect } from "./routes/connect.ts";
 import { devices } from "./routes/devices.ts";
 import { friends } from "./routes/friends.ts";
 import { groups } from "./routes/groups.ts";
+import { ops } from "./routes/ops.ts";
 import { push } from "./routes/push.ts";
 import { search } from "./routes/search.ts";
 import { users } from "./routes/users.ts";
@@ -49,6 +52,7 @@ app.route("/v1/channels", channels);
 app.route("/v1/devices", devices);
 app.route("/v1/account", account);
 app.route("/v1/push", push);
+app.route("/v1/ops", ops);
 app.route("/v1", connect);
 app.route("/v1", search);
 
@@ -61,18 +65,16 @@ app.onError((err, c) => {
       c.header("retry-after", String(Math.ceil(err.retryAfterMs / 1_000)));
       const deviceId = c.get("deviceId");
       if (deviceId) rememberRefusal(deviceId, c.req.method, c.req.path, err, Date.now());
+      metricsOf(c.env).rateLimited(err.limit ?? "unknown", "rest", err.retryAfterMs);
     }
     return c.json(err.toEnvelope(), err.status);
   }
-  console.error(
-    JSON.stringify({
-      at: "worker",
-      request_id: c.get("requestId"),
-      path: c.req.path,
-      error: String(err),
-      stack: err instanceof Error ? err.stack : undefined,
-    }),
-  );
+  log.error("http.internal_error", {
+    request_id: c.get("requestId"),
+    path: c.req.path,
+    error: errorText(err),
+    stack: stackOf(err),
+  });
   const internal = new ChatError("internal", `something went wrong (ref ${c.get("requestId")})`);
   return c.json(internal.toEnvelope(), 500);
 });

@@ -5,6 +5,8 @@
  * §7.6), through each user's object. Best effort: D1 is the truth, and a device that missed a
  * frame (not connected, or a failed call) reads `GET /v1/friends` after its next connection.
  */
+
+import { log } from "../observability/log.ts";
 import type { FriendFrameState, PublicUser } from "../protocol/frames.ts";
 import { inboxStub } from "./context.ts";
 
@@ -24,5 +26,5 @@ export async function announceFriendChanges(env: Env, changes: FriendChange[]): 
   );
   const failed = sent.flatMap((r, i) => (r.status === "rejected" ? [changes[i]?.to] : []));
   if (failed.length > 0)
-    console.warn(JSON.stringify({ at: "friend-events", failed, of: changes.length, error: "not told" }));
+    log.warn("friends.not_told", { user_ids: failed.flatMap((id) => (id ? [id] : [])), of: changes.length });
 }

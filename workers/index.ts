@@ -10,9 +10,8 @@ import { app } from "./app.ts";
 import {
   consumeDeadLetters,
   consumePushBatch,
-  PUSH_DEAD_LETTER_QUEUE,
-  PUSH_QUEUE,
   pushConsumerDeps,
+  queueRole,
 } from "./consumers/push/consumer.ts";
 import { runRetention } from "./retention.ts";
 
@@ -22,10 +21,11 @@ export { UserInbox } from "../durable-objects/user-inbox/user-inbox.ts";
 export default {
   fetch: app.fetch,
   async queue(batch, env, _ctx) {
-    switch (batch.queue) {
-      case PUSH_QUEUE:
+    // Each environment names its own queues (`push-staging`, …): the role is in the name.
+    switch (queueRole(batch.queue)) {
+      case "push":
         return consumePushBatch(batch, pushConsumerDeps(env));
-      case PUSH_DEAD_LETTER_QUEUE:
+      case "dead_letters":
         return consumeDeadLetters(batch, pushConsumerDeps(env));
       default:
         // Throwing retries the whole batch: nothing is lost while a binding is misconfigured.

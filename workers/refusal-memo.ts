@@ -15,6 +15,7 @@ import { ChatError } from "../protocol/errors.ts";
 interface Refusal {
   until: number;
   message: string;
+  limit: string | undefined;
 }
 
 const memo = new Map<string, Refusal>();
@@ -38,7 +39,11 @@ export function rememberRefusal(
     for (const [k, r] of memo) if (r.until <= now) memo.delete(k);
     if (memo.size >= MAX_ENTRIES) memo.clear();
   }
-  memo.set(keyOf(deviceId, method, path), { until: now + err.retryAfterMs, message: err.message });
+  memo.set(keyOf(deviceId, method, path), {
+    until: now + err.retryAfterMs,
+    message: err.message,
+    limit: err.limit,
+  });
 }
 
 /** The refusal this request would get again, if its retry time has not come. */
@@ -50,5 +55,5 @@ export function refusedAgain(deviceId: string, method: string, path: string, now
     memo.delete(key);
     return null;
   }
-  return new ChatError("rate_limited", r.message, { retryAfterMs: r.until - now });
+  return new ChatError("rate_limited", r.message, { retryAfterMs: r.until - now, limit: r.limit });
 }

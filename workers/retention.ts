@@ -11,9 +11,11 @@
  * - `rate_limits`: a bucket whose `tat` has passed is full again, the same as no row; a known
  *   address whose 30 days have passed is no longer known (storage/d1/rate-limits.ts).
  *
- * Each run writes one structured log line: what it deleted, and the dead letters of the last
- * 24 hours (a `warn` when there are any), so failed pushes are visible without a query.
+ * Each run writes one structured log line (`retention.run`): what it deleted, and the dead
+ * letters of the last 24 hours (a `warn` when there are any), so failed pushes are visible
+ * without a query.
  */
+import { log } from "../observability/log.ts";
 import { openDb } from "../storage/d1/db.ts";
 import {
   countPushFailures,
@@ -27,7 +29,6 @@ export const PUSH_SENT_KEEP_MS = 7 * DAY_MS;
 export const PUSH_FAILURES_KEEP_MS = 30 * DAY_MS;
 
 export interface RetentionReport {
-  at: "retention";
   deleted: { push_sent: number; push_failures: number; rate_limits: number };
   /** Some table had more to delete than one run deletes; the next run goes on. */
   more: boolean;
@@ -42,12 +43,12 @@ export async function runRetention(
   limits: PruneLimits = DEFAULT_PRUNE_LIMITS,
 ): Promise<RetentionReport> {
   const db = openDb(env.DB);
+  const started = Date.now();
   const sent = await pruneBefore(db, "push_sent", now - PUSH_SENT_KEEP_MS, limits);
   const failures = await pruneBefore(db, "push_failures", now - PUSH_FAILURES_KEEP_MS, limits);
   const limitsPruned = await pruneBefore(db, "rate_limits", now, limits);
   const dead = await countPushFailures(db, now - DAY_MS);
   const report: RetentionReport = {
-    at: "retention",
     deleted: {
       push_sent: sent.deleted,
       push_failures: failures.deleted,
@@ -57,6 +58,14 @@ export async function runRetention(
     dead_letters_24h: dead.recent,
     dead_letters_kept: dead.kept,
   };
-  (report.dead_letters_24h > 0 ? console.warn : console.log)(JSON.stringify(report));
+  (report.dead_letters_24h > 0 ? log.warn : log.info)("retention.run", {
+    counts: {
+      ...report.deleted,
+      dead_letters_24h: report.dead_letters_24h,
+      dead_letters_kept: report.dead_letters_kept,
+    },
+    more: report.more,
+    duration_ms: Date.now() - started,
+  });
   return report;
 }

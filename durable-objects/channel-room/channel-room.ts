@@ -33,6 +33,8 @@ import { Bucket, Limiter } from "../../domain/rate-limit.ts";
 import { parseQuery } from "../../domain/search-terms.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/channel-room/migrations.js";
+import { errorText, log, stackOf } from "../../observability/log.ts";
+import { type Metrics, metricsOf } from "../../observability/metrics.ts";
 import {
   type Ack,
   type ChannelInfo,
@@ -61,6 +63,8 @@ import type {
   EntryRequest,
   ExportPage,
   HistoryPage,
+  InboxUpdate,
+  InboxUpdateResult,
   ReadAfterResult,
 } from "../../protocol/rpc.ts";
 import { Archive, segmentCache } from "../../storage/channel/archive.ts";
@@ -141,6 +145,7 @@ export class ChannelRoom extends DurableObject<Env> {
   readonly #typists: StateFold;
   /** Edits, deletes and reactions, shown to channel sockets at most once per interval (§6.5). */
   readonly #entryFold: StateFold;
+  readonly #metrics: Metrics;
   #saveTimer: ReturnType<typeof setTimeout> | null = null;
   #alarmAt: number | null = null;
   #retries = 0;
@@ -160,6 +165,7 @@ export class ChannelRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const limits = readLimits(env);
+    this.#metrics = metricsOf(env);
     this.#store = new ChannelStore(ctx.storage.sql);
     this.#sockets = new ChannelSockets(limits, (ws) => this.#socketGone(ws));
     this.#sends = new SendLimits({
@@ -173,7 +179,7 @@ export class ChannelRoom extends DurableObject<Env> {
       setTimer: (fn, ms) => setTimeout(fn, ms),
       report: (userId, count) => env.USER_INBOX.getByName(userId).reportSends(count),
       onError: (userId, err) =>
-        console.warn(JSON.stringify({ at: "ChannelRoom.reportSends", userId, error: String(err) })),
+        log.warn("channel.sends_not_reported", { user_id: userId, error: errorText(err) }),
     });
     this.#historyPages = new Limiter(limits.historyPerUser);
     this.#restMarkers = new Limiter(limits.markersPerSocket);
@@ -208,7 +214,8 @@ export class ChannelRoom extends DurableObject<Env> {
       hotMessages: Math.max(0, Number(env.HOT_MESSAGES)),
       now: () => Date.now(),
       crashAfter: () => this.faults.sealCrashAfter,
-      onError: (err) => this.#retryLater("archive", err),
+      onSealed: (messages, bytes, ms) => this.#metrics.archiveSeal("sealed", ms, messages, bytes),
+      onError: (err) => this.#sealFailed(err),
     });
     this.#updates = new MemberUpdates({
       store: this.#store,
@@ -216,7 +223,13 @@ export class ChannelRoom extends DurableObject<Env> {
       history: this.#history,
       sockets: this.#sockets,
       fastWindowMs: Number(env.FANOUT_WINDOW_MS),
-      send: (userId, update) => env.USER_INBOX.getByName(userId).applyChannelUpdate(update),
+      send: async (userId, update) => {
+        const result = await env.USER_INBOX.getByName(userId).applyChannelUpdate(update);
+        const oldest = update.messages[0];
+        if (oldest)
+          this.#metrics.fanoutLag(Date.now() - oldest.ts, update.messages.length, fanoutKind(update, result));
+        return result;
+      },
       onError: (userId, err) => this.#retryLater(`update of ${userId}`, err),
       failing: () => this.faults.failUserUpdates,
       saveSoon: () => this.#saveSoon(),
@@ -308,6 +321,7 @@ export class ChannelRoom extends DurableObject<Env> {
         case "edit":
         case "delete":
         case "react": {
+          const arrived = Date.now();
           const req = entryRequest(frame);
           this.#admitSend(socket.userId, socket.deviceId, budgetOf(req));
           // A plain message takes the synchronous path (a reply, an edit, a delete or a reaction
@@ -323,6 +337,7 @@ export class ChannelRoom extends DurableObject<Env> {
           // output gate holds every outgoing frame until that transaction is durable. So the
           // ack can be sent now: if the write were lost, the ack would never leave.
           sendFrame(ws, { v: 1, type: "ack", ...this.#ack(message), ...(frame.id && { ref: frame.id }) });
+          this.#measureAck(arrived, "socket");
           if (fresh) this.#deliver(message, ws);
           return;
         }
@@ -361,6 +376,7 @@ export class ChannelRoom extends DurableObject<Env> {
    */
   #refuse(ws: WebSocket, err: ChatError, ref: string | undefined): void {
     sendFrame(ws, errorFrame(err, ref));
+    this.#metrics.rateLimited(err.limit ?? "unknown", "channel_socket", err.retryAfterMs ?? 0);
     const socket = this.#sockets.get(ws);
     if (!socket?.limits.refused(Date.now())) return;
     this.#socketGone(ws);
@@ -369,7 +385,9 @@ export class ChannelRoom extends DurableObject<Env> {
     this.ctx.waitUntil(
       this.env.USER_INBOX.getByName(socket.userId)
         .flooded()
-        .catch((e) => console.warn(JSON.stringify({ at: "ChannelRoom.flooded", error: String(e) }))),
+        .catch((e) =>
+          log.warn("channel.flood_not_reported", { user_id: socket.userId, error: errorText(e) }),
+        ),
     );
   }
 
@@ -541,11 +559,13 @@ export class ChannelRoom extends DurableObject<Env> {
    */
   async write(senderId: string, deviceId: string, req: EntryRequest): Promise<RpcResult<Ack>> {
     return rpcCall(async () => {
+      const arrived = Date.now();
       this.#admitSend(senderId, deviceId, budgetOf(req));
       const { message, fresh } = await (req.kind === "message" && req.reply_to === undefined
         ? this.#append(senderId, req.client_msg_id, req.text, req.attachments)
         : this.#writeEntry(senderId, req));
       if (fresh) this.#deliver(message, null);
+      this.#measureAck(arrived, "rest");
       return this.#ack(message);
     });
   }
@@ -787,7 +807,7 @@ export class ChannelRoom extends DurableObject<Env> {
     // Archive work a crash interrupted (or that failed): it runs beside the rest, which must not
     // wait on R2, and the alarm's invocation lasts until it is done.
     const sealing = this.#store.channel()
-      ? this.#sealer.run().catch((err) => this.#retryLater("archive", err))
+      ? this.#sealer.run().catch((err) => this.#sealFailed(err))
       : Promise.resolve();
     // The index catches up (after a crash, or with a history older than it); uploads never sent go.
     const indexing = this.#search.run().catch((err) => this.#retryLater("search index", err));
@@ -1273,9 +1293,27 @@ export class ChannelRoom extends DurableObject<Env> {
     void this.ctx.storage.setAlarm(at);
   }
 
+  /**
+   * The send→ack metric: from the frame's arrival to the moment its write is durable, which is
+   * when the output gate lets the ack out (`sync()` resolves then). Nothing waits for it: the
+   * promise only times the commit that happens anyway, and the data point is fire-and-forget.
+   * Measured after a commit because the clock does not move while an event runs.
+   */
+  #measureAck(arrived: number, via: "socket" | "rest"): void {
+    void this.ctx.storage.sync().then(
+      () => this.#metrics.sendAck(Date.now() - arrived, via),
+      () => {},
+    );
+  }
+
+  #sealFailed(err: unknown): void {
+    this.#metrics.archiveSeal("failed", 0);
+    this.#retryLater("archive", err);
+  }
+
   #retryLater(what: string, err: unknown): void {
     const channel = this.#channel()?.channelId;
-    console.warn(JSON.stringify({ at: "ChannelRoom", channel, retry: what, error: String(err) }));
+    log.warn("channel.retry_later", { channel_id: channel, what, error: errorText(err) });
     this.#armAlarm(Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** this.#retries));
   }
 
@@ -1288,9 +1326,12 @@ export class ChannelRoom extends DurableObject<Env> {
     if (err instanceof ChatError) return err;
     const ref = newId();
     const channel = this.#channel()?.channelId;
-    console.error(
-      JSON.stringify({ at: "ChannelRoom", channel, ref, error: String(err), stack: (err as Error)?.stack }),
-    );
+    log.error("channel.internal_error", {
+      channel_id: channel,
+      ref,
+      error: errorText(err),
+      stack: stackOf(err),
+    });
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
 }
@@ -1344,6 +1385,16 @@ interface Appended {
   message: WireMessage;
   /** False for a retry: the message was stored before, nothing new to deliver. */
   fresh: boolean;
+}
+
+/**
+ * Which fold a member's update went through, from what its user object answered: no device
+ * connected (the quiet window), every device viewing the channel here (the viewers' window), or
+ * a device that needs the live copy (the fast window). docs/operations.md reads lag per kind.
+ */
+function fanoutKind(update: InboxUpdate, result: InboxUpdateResult): "offline" | "viewing" | "live" {
+  if (result.devices.length === 0) return "offline";
+  return result.devices.every((d) => update.viewing_devices.includes(d)) ? "viewing" : "live";
 }
 
 /** A member's markers as clients see them: reading implies delivery (docs/protocol.md §6.4). */

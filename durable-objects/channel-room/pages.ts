@@ -9,6 +9,8 @@
  * carry what became of them as of the read (`reply`, `state`; storage/channel/entry-states.ts),
  * and a deleted message's text is never in one, sealed or not.
  */
+
+import { errorText, log } from "../../observability/log.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { MAX_PAGE_CHARS, MAX_PAGE_MESSAGES, type WireMessage } from "../../protocol/frames.ts";
 import { newId } from "../../protocol/ids.ts";
@@ -133,14 +135,12 @@ export async function readingArchive<T>(read: Promise<T>, channelId: string | un
     return await read;
   } catch (err) {
     if (err instanceof ArchiveUnavailableError) {
-      console.warn(JSON.stringify({ at: "archive", channel: channelId, error: err.message }));
+      log.warn("archive.unavailable", { channel_id: channelId, error: errorText(err) });
       throw new ChatError("unavailable", "older history cannot be read right now; try again shortly");
     }
     if (err instanceof SegmentCorruptError) {
       const ref = newId();
-      console.error(
-        JSON.stringify({ at: "archive", integrity: "failed", channel: channelId, ref, error: err.message }),
-      );
+      log.error("archive.integrity_failed", { channel_id: channelId, ref, error: errorText(err) });
       throw new ChatError("internal", `archived history failed its integrity check (ref ${ref})`);
     }
     throw err;

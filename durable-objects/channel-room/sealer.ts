@@ -73,6 +73,8 @@ export interface SealerDeps {
   crashAfter(): SealStep | null;
   /** A run started by `kick` failed (the alarm armed with the message retries it). */
   onError(err: unknown): void;
+  /** A segment was sealed and recorded: its messages, compressed bytes, and ms from plan to record. */
+  onSealed?(messages: number, bytes: number, ms: number): void;
 }
 
 export class Sealer {
@@ -198,6 +200,7 @@ export class Sealer {
   async #sealNext(): Promise<void> {
     const store = this.#d.store;
     const channelId = this.#d.channelId();
+    const started = this.#d.now();
     const first = store.sealedThrough() + 1;
     // The run: up to segmentMessages rows, cut once its text passes MAX_SEGMENT_CHARS. Its rows
     // cannot leave meanwhile (only sealed rows are deleted), and rows never change.
@@ -265,6 +268,7 @@ export class Sealer {
     // into the object: the segment is then rewritten without it, as any segment a delete reaches.
     if (store.redactedIn(first, last)) store.flagScrub(first);
     this.#crashPoint("record");
+    this.#d.onSealed?.(count, bytes.length, this.#d.now() - started);
   }
 
   async #deleteDue(): Promise<void> {

@@ -7,6 +7,8 @@
  * with `resume`. Work for one device runs in order through a promise chain, so a resume and a
  * live update never interleave.
  */
+
+import { errorText, log } from "../../observability/log.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { errorFrame, type ResumeFrame, type ServerFrame, type WireMessage } from "../../protocol/frames.ts";
 import type { ReadAfterResult } from "../../protocol/rpc.ts";
@@ -58,7 +60,11 @@ export class DeviceStreams {
           if (store.sentSeq(a.deviceId, channelId) !== undefined)
             store.setSentSeq(a.deviceId, channelId, last.seq);
         }).catch((err) =>
-          console.warn(JSON.stringify({ at: "DeviceStreams", device: a.deviceId, error: String(err) })),
+          log.warn("inbox.stream_failed", {
+            device_id: a.deviceId,
+            channel_id: channelId,
+            error: errorText(err),
+          }),
         ),
       ),
     );
@@ -67,9 +73,9 @@ export class DeviceStreams {
   /**
    * Resumes a device: for each channel it names, exactly the messages after its cursor, in
    * pages; channels it did not name start live from now (their summaries are sent). Ends with
-   * a `resumed` frame.
+   * a `resumed` frame. Returns what that frame counted, or null if the socket closed first.
    */
-  resume({ ws, a }: Device, frame: ResumeFrame): Promise<void> {
+  resume({ ws, a }: Device, frame: ResumeFrame): Promise<{ channels: number; messages: number } | null> {
     return this.#enqueue(a.deviceId, async () => {
       const store = this.#d.store;
       let channels = 0;
@@ -85,7 +91,7 @@ export class DeviceStreams {
           try {
             const filled = await this.#fill(ws, a, cursor.channel_id, from, Number.MAX_SAFE_INTEGER);
             // Closed meanwhile (too slow to read, or gone): the device resumes from its cursor.
-            if (ws.readyState !== WebSocket.OPEN) return;
+            if (ws.readyState !== WebSocket.OPEN) return null;
             sent = filled.sent;
             messages += filled.count;
             if (filled.failed) {
@@ -105,9 +111,10 @@ export class DeviceStreams {
       }
       for (const c of store.channels()) {
         if (!named.has(c.channelId) && !this.#send(ws, { v: 1, type: "channel", channel: toSummary(c) }))
-          return;
+          return null;
       }
       this.#send(ws, { v: 1, type: "resumed", channels, messages, ...(frame.id && { ref: frame.id }) });
+      return { channels, messages };
     });
   }
 
@@ -117,10 +124,13 @@ export class DeviceStreams {
   }
 
   /** Runs `task` after every earlier task of this device. */
-  #enqueue(deviceId: string, task: () => Promise<void> | void): Promise<void> {
+  #enqueue<T>(deviceId: string, task: () => Promise<T> | T): Promise<T> {
     const prev = this.#chains.get(deviceId) ?? Promise.resolve();
     const next = prev.then(task);
-    const settled = next.catch(() => {});
+    const settled = next.then(
+      () => {},
+      () => {},
+    );
     this.#chains.set(deviceId, settled);
     void settled.then(() => {
       if (this.#chains.get(deviceId) === settled) this.#chains.delete(deviceId);

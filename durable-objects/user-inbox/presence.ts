@@ -18,6 +18,7 @@ import {
   statusAfterSweep,
   visibleStatus,
 } from "../../domain/presence.ts";
+import { errorText, log } from "../../observability/log.ts";
 import type { InboxStore, PresenceRow } from "../../storage/user/store.ts";
 
 export interface PresenceDeps {
@@ -114,7 +115,7 @@ export class Presence {
         this.#save({ ...this.current(), publishedStatus: shown });
       } catch (err) {
         // Left unpublished (friends could not even be listed): the sweep tries again.
-        console.warn(JSON.stringify({ at: "Presence.publish", error: String(err) }));
+        log.warn("presence.publish_failed", { error: errorText(err) });
         this.#d.setAlarm(this.#d.now() + this.#d.config.timeoutMs);
       }
     });

@@ -23,6 +23,8 @@ import { heartbeatInterval, type PresenceStatus, sweepSpread } from "../../domai
 import { Bucket, charge, waitMs } from "../../domain/rate-limit.ts";
 import { phaseOf } from "../../domain/slots.ts";
 import migrations from "../../migrations/user-inbox/migrations.js";
+import { errorText, log, stackOf } from "../../observability/log.ts";
+import { type Metrics, metricsOf } from "../../observability/metrics.ts";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import { ChatError, rateLimited } from "../../protocol/errors.ts";
 import {
@@ -130,11 +132,13 @@ export class UserInbox extends DurableObject<Env> {
   #connectsPausedUntil = 0;
   /** Each user socket's frame budgets (memory only: after hibernation a socket starts afresh). */
   readonly #socketLimits = new WeakMap<WebSocket, SocketLimits>();
+  readonly #metrics: Metrics;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     wakeups.constructions++;
     this.#limits = readLimits(env);
+    this.#metrics = metricsOf(env);
     this.#store = new InboxStore(ctx.storage.sql, () => this.#saveSoon());
     this.#pushes = new Pushes({
       store: this.#store,
@@ -157,7 +161,7 @@ export class UserInbox extends DurableObject<Env> {
       setTimer: (fn, ms) => setTimeout(fn, ms),
       send: (channelId) => this.#forwardDelivered(channelId),
       onError: (channelId, err) =>
-        console.warn(JSON.stringify({ at: "UserInbox.delivered", channelId, error: String(err) })),
+        log.warn("inbox.delivered_not_forwarded", { channel_id: channelId, error: errorText(err) }),
     });
     this.#presence = new Presence({
       store: this.#store,
@@ -233,6 +237,7 @@ export class UserInbox extends DurableObject<Env> {
     const now = Date.now();
     const over = limits.admit(decoded.ok ? decoded.frame.type : undefined, now);
     if (over) {
+      this.#metrics.rateLimited(over.what, "user_socket", over.retryAfterMs);
       sendQuietly(
         ws,
         JSON.stringify(
@@ -251,9 +256,11 @@ export class UserInbox extends DurableObject<Env> {
     if (!parsed.ok) return void ws.send(JSON.stringify(errorFrame(parsed.error, parsed.ref)));
     const frame = parsed.frame;
     if (frame.type === "delivered") return this.#delivered(frame.cursors);
-    await this.#streams.resume({ ws, a }, frame).catch((err) => {
+    const resumed = await this.#streams.resume({ ws, a }, frame).catch((err) => {
       sendQuietly(ws, JSON.stringify(errorFrame(this.#asChatError(err), frame.id)));
+      return null;
     });
+    if (resumed) this.#metrics.resume(resumed.messages, resumed.channels, Date.now() - now);
   }
 
   /** DELIVERED acknowledgements from a device, for each channel (the authority), folded. */
@@ -284,7 +291,10 @@ export class UserInbox extends DurableObject<Env> {
   /** The presence sweep, the only alarm of this object. */
   override async alarm(): Promise<void> {
     wakeups.alarms++;
+    const before = this.#openSockets().length;
     await this.#presence.sweep();
+    const live = this.#openSockets().length;
+    this.#metrics.presenceWakeup(this.#presence.current().status, before - live, live);
   }
 
   /** This isolate's UserInbox wake-up counters (the call itself wakes this one object). */
@@ -489,7 +499,7 @@ export class UserInbox extends DurableObject<Env> {
         this.env.CHANNEL_ROOM.getByName(channelId)
           .deviceConnected(userId)
           .catch((err) =>
-            console.warn(JSON.stringify({ at: "UserInbox.deviceConnected", channelId, error: String(err) })),
+            log.warn("inbox.device_connected_not_told", { channel_id: channelId, error: errorText(err) }),
           ),
       );
     }
@@ -582,8 +592,7 @@ export class UserInbox extends DurableObject<Env> {
       ),
     ]);
     const failed = sent.filter((r) => r.status === "rejected").length;
-    if (failed > 0)
-      console.warn(JSON.stringify({ at: "UserInbox.publishPresence", userId, failed, of: sent.length }));
+    if (failed > 0) log.warn("presence.publish_partial", { user_id: userId, failed, of: sent.length });
   }
 
   /** Writes what the store keeps in memory for its batch within SAVE_BATCH_MS (InboxStore.persistBatched). */
@@ -639,14 +648,12 @@ export class UserInbox extends DurableObject<Env> {
   #asChatError(err: unknown): ChatError {
     if (err instanceof ChatError) return err;
     const ref = newId();
-    console.error(
-      JSON.stringify({
-        at: "UserInbox",
-        ref,
-        error: String(err),
-        stack: err instanceof Error ? err.stack : undefined,
-      }),
-    );
+    log.error("inbox.internal_error", {
+      ref,
+      user_id: this.ctx.id.name,
+      error: errorText(err),
+      stack: stackOf(err),
+    });
     return new ChatError("internal", `something went wrong (ref ${ref})`);
   }
 }

@@ -4,7 +4,7 @@
  * sent (so a redelivered job never notifies a device twice for one message) and the jobs that
  * exhausted their retries.
  */
-import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, ne } from "drizzle-orm";
 import { chunksFor } from "./bind-limit.ts";
 import type { Db } from "./db.ts";
 import { devices, pushFailures, pushSent, pushSubscriptions } from "./schema.ts";
@@ -118,4 +118,56 @@ export async function recordFailure(db: Db, failure: PushFailure, now: number): 
     .insert(pushFailures)
     .values({ ...failure, failedAt: now })
     .onConflictDoNothing();
+}
+
+/** A dead letter as the operator view shows it: the job's keys, never its preview. */
+export interface PushFailureSummary {
+  id: string;
+  userId: string;
+  channelId: string;
+  seq: number;
+  attempts: number;
+  failedAt: number;
+}
+
+const failureSummary = {
+  id: pushFailures.id,
+  userId: pushFailures.userId,
+  channelId: pushFailures.channelId,
+  seq: pushFailures.seq,
+  attempts: pushFailures.attempts,
+  failedAt: pushFailures.failedAt,
+};
+
+/** The newest dead letters first (index `push_failures_failed_at`). */
+export async function latestFailures(db: Db, limit: number): Promise<PushFailureSummary[]> {
+  return db.select(failureSummary).from(pushFailures).orderBy(desc(pushFailures.failedAt)).limit(limit).all();
+}
+
+/** Dead letters with their queued job: these ids (at most 100: D1's bind limit), or the oldest `limit`. */
+export async function failuresToSettle(
+  db: Db,
+  which: { ids: string[] } | { oldest: number },
+): Promise<(PushFailureSummary & { body: string })[]> {
+  const select = () => db.select({ ...failureSummary, body: pushFailures.body }).from(pushFailures);
+  if ("ids" in which) {
+    const rows = await Promise.all(
+      chunksFor(which.ids, 0).map((chunk) => select().where(inArray(pushFailures.id, chunk)).all()),
+    );
+    return rows.flat();
+  }
+  return select().orderBy(asc(pushFailures.failedAt)).limit(which.oldest).all();
+}
+
+/** Removes these dead letters (retried or dropped); returns how many were there. */
+export async function deleteFailures(db: Db, ids: string[]): Promise<number> {
+  let deleted = 0;
+  for (const chunk of chunksFor(ids, 0)) {
+    const rows = await db
+      .delete(pushFailures)
+      .where(inArray(pushFailures.id, chunk))
+      .returning({ id: pushFailures.id });
+    deleted += rows.length;
+  }
+  return deleted;
 }

@@ -2,7 +2,9 @@
 // the normal paths nor a failing credentials write put them in the logs.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, befriend, signup, uniqueHandle } from "../fixtures/api.ts";
+import { LOG_FIELD_NAMES } from "../../observability/log.ts";
+import { api, befriend, connect, groupOfTwo, signup, uniqueHandle } from "../fixtures/api.ts";
+import { poll } from "../fixtures/poll.ts";
 import { expectError } from "./expect-error.ts";
 
 const SECRET_FIELDS = [
@@ -121,5 +123,47 @@ describe("logs", () => {
     } finally {
       await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
     }
+  });
+
+  it("every line a session writes is a JSON event of the documented fields, with no message text, token or password", async () => {
+    const spies = spyOnConsole();
+    const password = "a passphrase for the log check";
+    const { a, b, group } = await groupOfTwo();
+    const carol = await signup("carol", password);
+    await api("POST", "/v1/auth/login", { body: { handle: carol.handle, password: `${password}!` } });
+    const socket = await connect(a, group.channel_id);
+    const socketText = "the words of a message sent over a socket";
+    socket.send({ v: 1, type: "send", client_msg_id: "log1", text: socketText });
+    await socket.until((s) => s.of("ack").length === 1);
+    const restText = "the words of a message posted over REST";
+    await api("POST", `/v1/channels/${group.channel_id}/messages`, {
+      token: b.token,
+      body: { client_msg_id: "log2", text: restText },
+    });
+    await api("GET", `/v1/channels/${group.channel_id}/messages`, { token: b.token });
+    // A refusal for rate writes a metric too (LIMIT_TYPING_PER_SOCKET: 10/10s).
+    for (let i = 0; i < 11; i++) socket.send({ v: 1, type: "typing" });
+    await socket.until((s) => s.of("error").length > 0);
+    // The members' user objects are updated (fan-out points) before the lines are read.
+    await poll("a fan-out point", async () => logged(spies).includes('"metric":"fanout_lag"'));
+    socket.close();
+
+    const lines = logged(spies)
+      .split("\n")
+      .filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThan(0);
+    const fields = new Set<string>(LOG_FIELD_NAMES);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      expect(typeof entry.event, line).toBe("string");
+      expect(
+        Object.keys(entry).filter((k) => k !== "event" && !fields.has(k)),
+        line,
+      ).toEqual([]);
+    }
+    expect(lines.some((l) => l.includes('"metric":"send_ack"'))).toBe(true);
+    const output = lines.join("\n");
+    const secrets = [password, socketText, restText, a.token, b.token, a.refreshToken, carol.token];
+    for (const secret of secrets) expect(output).not.toContain(secret);
   });
 });

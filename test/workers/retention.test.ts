@@ -32,7 +32,20 @@ async function runCron(scheduledTime: number): Promise<RetentionReport[]> {
     log.mockRestore();
     warn.mockRestore();
   }
-  return lines.map((l) => JSON.parse(l)).filter((r) => r.at === "retention");
+  // The run's log line (observability/log.ts), read back as the report it stands for.
+  return lines
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.event === "retention.run")
+    .map(({ counts, more }) => ({
+      deleted: {
+        push_sent: counts.push_sent,
+        push_failures: counts.push_failures,
+        rate_limits: counts.rate_limits,
+      },
+      more,
+      dead_letters_24h: counts.dead_letters_24h,
+      dead_letters_kept: counts.dead_letters_kept,
+    }));
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -57,7 +70,6 @@ describe("retention", () => {
     expect((await rows("push_failures")).map((r) => r.id).sort()).toEqual(["dead-hour", "dead-week"]);
     expect((await rows("rate_limits")).map((r) => r.key)).toEqual(["login:h:current"]);
     expect(report).toEqual({
-      at: "retention",
       deleted: { push_sent: 1, push_failures: 1, rate_limits: 1 },
       more: false,
       dead_letters_24h: 1,

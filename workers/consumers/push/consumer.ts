@@ -17,6 +17,8 @@
 import * as v from "valibot";
 import { preview } from "../../../domain/message-text.ts";
 import { localReceivers, pushEndpointProblem } from "../../../domain/push-endpoint.ts";
+import { errorText, log } from "../../../observability/log.ts";
+import { type Metrics, metricsOf } from "../../../observability/metrics.ts";
 import { type PushJob, PushJobSchema, type PushPayload, pushTopic } from "../../../protocol/push.ts";
 import { type Db, openDb } from "../../../storage/d1/db.ts";
 import {
@@ -34,6 +36,18 @@ import { WebPushProvider } from "./web-push.ts";
 /** Queue names as in wrangler.toml; `batch.queue` says which one a batch came from. */
 export const PUSH_QUEUE = "push";
 export const PUSH_DEAD_LETTER_QUEUE = "push-dlq";
+
+/**
+ * Which consumer a queue's batches go to. Queue names are per account, so each environment
+ * names its own pair (wrangler.toml: `push-staging` and `push-dlq-staging`, …): the role is the
+ * name up to the environment's suffix.
+ */
+export function queueRole(queue: string): "push" | "dead_letters" | null {
+  if (queue === PUSH_DEAD_LETTER_QUEUE || queue.startsWith(`${PUSH_DEAD_LETTER_QUEUE}-`))
+    return "dead_letters";
+  if (queue === PUSH_QUEUE || queue.startsWith(`${PUSH_QUEUE}-`)) return "push";
+  return null;
+}
 
 /** A push service may hold a notification this long for an offline device (RFC 8030 §5.2). */
 export const PUSH_TTL_S = 24 * 60 * 60;
@@ -54,6 +68,7 @@ export interface PushConsumerDeps {
   attempts(userId: string, channelId: string, seq: number): Promise<number | null>;
   /** Origins of local push receivers a development setup allows (`PUSH_LOCAL_RECEIVERS`). */
   localReceivers: string[];
+  metrics: Metrics;
   now(): number;
 }
 
@@ -71,6 +86,7 @@ export function pushConsumerDeps(env: Env, overrides: Partial<PushConsumerDeps> 
       inboxStub(env, userId).pushRetryWanted(channelId, seq, attempt),
     attempts: (userId, channelId, seq) => inboxStub(env, userId).pushAttempts(channelId, seq),
     localReceivers: localReceivers(env.PUSH_LOCAL_RECEIVERS),
+    metrics: metricsOf(env),
     now: Date.now,
     ...overrides,
   };
@@ -93,10 +109,6 @@ export function payloadOf(job: PushJob): PushPayload {
     preview: job.preview === null ? null : preview(job.preview, MAX_PREVIEW_CHARS),
     badge: job.badge,
   };
-}
-
-function log(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify({ at: "push-consumer", ...entry }));
 }
 
 /** The endpoint's origin only: the full URL is a capability to push to that device. */
@@ -125,31 +137,37 @@ async function sendToDevice(
   sub: PushSubscriptionRow,
   payload: PushPayload,
   opts: PushSendOptions,
+  attempts: number,
 ): Promise<DeviceResult> {
   // Checked again here: a subscription stored before the rule, or while a local receiver was
   // allowed, is removed as one the push service declared gone, and nothing is sent to it.
   const problem = pushEndpointProblem(sub.endpoint, deps.localReceivers);
   if (problem) {
     await deleteSubscriptionByEndpoint(deps.db, sub.endpoint);
-    log({
-      event: "subscription_refused",
+    log.warn("push.subscription_refused", {
       reason: `endpoint ${problem}`,
       device_id: sub.deviceId,
       push_service: originOf(sub.endpoint),
     });
+    deps.metrics.push("refused", attempts, deps.now() - job.queued_at);
     return { kind: "gone" };
   }
-  if (await alreadySent(deps.db, sub.deviceId, job.channel_id, job.seq)) return { kind: "skipped" };
+  if (await alreadySent(deps.db, sub.deviceId, job.channel_id, job.seq)) {
+    deps.metrics.push("skipped", attempts, deps.now() - job.queued_at);
+    return { kind: "skipped" };
+  }
   const outcome = await deps.provider.send(sub, payload, opts);
+  deps.metrics.push(outcome.kind, attempts, deps.now() - job.queued_at);
   if (outcome.kind === "sent") {
     await recordSent(deps.db, sub.deviceId, job.channel_id, job.seq, deps.now());
   } else if (outcome.kind === "gone") {
     await deleteSubscriptionByEndpoint(deps.db, sub.endpoint);
   }
   if (outcome.kind !== "sent") {
-    log({
-      event: outcome.kind === "gone" ? "subscription_gone" : "send_not_done",
-      outcome,
+    log.info(outcome.kind === "gone" ? "push.subscription_gone" : "push.send_not_done", {
+      outcome: outcome.kind,
+      ...(outcome.kind === "failed" && { reason: outcome.status ? `status ${outcome.status}` : "network" }),
+      ...("retryAfterS" in outcome && { delay_s: outcome.retryAfterS }),
       device_id: sub.deviceId,
       push_service: originOf(sub.endpoint),
       channel_id: job.channel_id,
@@ -167,14 +185,14 @@ async function deliver(deps: PushConsumerDeps, job: PushJob, attempts: number): 
   // The first attempt goes as the user object decided a moment ago; a retry comes seconds to
   // hours later, and goes only if the user object still wants it, for every device at once.
   if (attempts > 1 && !(await deps.retryWanted(job.user_id, job.channel_id, job.seq, attempts))) {
-    log({ event: "retry_dropped", channel_id: job.channel_id, seq: job.seq, attempts });
+    log.info("push.retry_dropped", { channel_id: job.channel_id, seq: job.seq, attempts });
     return null;
   }
   const subs = await listSubscriptions(deps.db, job.user_id);
   if (subs.length === 0) return null;
   const payload = payloadOf(job);
   const opts: PushSendOptions = { topic: await pushTopic(job.channel_id), ttl: PUSH_TTL_S, urgency: "high" };
-  const results = await Promise.all(subs.map((sub) => sendToDevice(deps, job, sub, payload, opts)));
+  const results = await Promise.all(subs.map((sub) => sendToDevice(deps, job, sub, payload, opts, attempts)));
 
   let retryAfter: number | null = null;
   let failed = false;
@@ -192,7 +210,10 @@ async function consumeJob(deps: PushConsumerDeps, msg: Message<unknown>): Promis
   const parsed = v.safeParse(PushJobSchema, msg.body);
   if (!parsed.success) {
     // Retrying cannot fix a malformed job: drop it, but free its channel if we can name it.
-    log({ event: "malformed_job", message_id: msg.id, issues: v.flatten(parsed.issues) });
+    log.warn("push.malformed_job", {
+      queue_message_id: msg.id,
+      issues: Object.keys(v.flatten(parsed.issues).nested ?? {}),
+    });
     const key = looseKey(msg.body);
     if (key) await deps.settle(key.userId, key.channelId, key.seq);
     msg.ack();
@@ -201,7 +222,7 @@ async function consumeJob(deps: PushConsumerDeps, msg: Message<unknown>): Promis
   const job = parsed.output;
   const retryIn = await deliver(deps, job, msg.attempts);
   if (retryIn !== null) {
-    log({ event: "retry", message_id: msg.id, attempts: msg.attempts, delay_s: retryIn });
+    log.info("push.retry", { queue_message_id: msg.id, attempts: msg.attempts, delay_s: retryIn });
     msg.retry({ delaySeconds: retryIn });
     return;
   }
@@ -218,7 +239,7 @@ export async function consumePushBatch(batch: MessageBatch<unknown>, deps: PushC
       } catch (err) {
         // D1 or the user's Durable Object failed, not the push service. Sending again is
         // safe: devices already notified are skipped.
-        log({ event: "error", message_id: msg.id, attempts: msg.attempts, error: String(err) });
+        log.warn("push.error", { queue_message_id: msg.id, attempts: msg.attempts, error: errorText(err) });
         msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
     }),
@@ -250,17 +271,17 @@ export async function consumeDeadLetters(
           },
           deps.now(),
         );
-        log({
-          event: "dead_letter",
-          message_id: msg.id,
+        log.warn("push.dead_letter", {
+          queue_message_id: msg.id,
           channel_id: key?.channelId,
           seq: key?.seq,
           attempts: counted ?? msg.attempts,
         });
+        deps.metrics.deadLetter("recorded", 1, counted ?? msg.attempts);
         if (key) await deps.settle(key.userId, key.channelId, key.seq);
         msg.ack();
       } catch (err) {
-        log({ event: "error", queue: PUSH_DEAD_LETTER_QUEUE, message_id: msg.id, error: String(err) });
+        log.warn("push.error", { queue: batch.queue, queue_message_id: msg.id, error: errorText(err) });
         msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
     }),
