@@ -18,6 +18,7 @@
  *     channels/<channel id>/attachments/<attachment id>/<name>
  */
 import { unwrap } from "../../durable-objects/rpc.ts";
+import { errorText, log } from "../../observability/log.ts";
 import type { ChannelInfo } from "../../protocol/api.ts";
 import type { ChannelSummary } from "../../protocol/frames.ts";
 import type { ExportPage } from "../../protocol/rpc.ts";
@@ -145,7 +146,7 @@ export function exportArchive(
     await out.close();
   };
   write().catch(async (err) => {
-    console.error(JSON.stringify({ at: "export", user: userId, error: String(err) }));
+    log.warn("export.failed", { user_id: userId, error: errorText(err) });
     // The client sees a broken download (no end of central directory), never a short archive
     // that looks complete.
     await out.abort(err).catch(() => {});

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { attachmentName, declaredType } from "../../domain/attachments.ts";
 import { unwrap } from "../../durable-objects/rpc.ts";
+import { errorText, log } from "../../observability/log.ts";
 import { ChannelIdSchema } from "../../protocol/api.ts";
 import { ChatError } from "../../protocol/errors.ts";
 import { isUlid, newId } from "../../protocol/ids.ts";
@@ -73,7 +74,7 @@ attachments.post("/:id/attachments", limitPerUser("upload"), async (c) => {
     c.executionCtx.waitUntil(
       channel
         .abortUpload(userId, attachmentId)
-        .catch((e) => console.warn(JSON.stringify({ at: "upload.abort", channel: id, error: String(e) }))),
+        .catch((e) => log.warn("upload.abort_failed", { channel_id: id, error: errorText(e) })),
     );
     throw err;
   }
