@@ -85,7 +85,10 @@ describe("send limits", () => {
   it("refuses the user here for as long as the user object answers, then lets them send again", async () => {
     // The user object's bucket: the third send across the user's channels puts them over.
     let total = 0;
-    const h = harness((_u, count) => ((total += count) >= 3 ? 5_000 : 0));
+    const h = harness((_u, count) => {
+      total += count;
+      return total >= 3 ? 5_000 : 0;
+    });
     await h.send("u", "phone");
     await h.send("u", "phone");
     await h.send("u", "laptop"); // a tenth of a burst of 5 is one send: each is reported at once
