@@ -1,5 +1,5 @@
 /**
- * `npm run capacity [-- FILE.json] [--json]`: the capacity and cost model at 50 million daily
+ * `npm run capacity [-- FILE.json] [--json | --markdown]`: the capacity and cost model at 50 million daily
  * active users (issue #21, docs/capacity.md). It reads what each unit of use costs in platform
  * operations from a benchmark results file (`scenarios.counts`, written by the suite's counts
  * scenario: bench/scenarios/counts.mjs; default: the newest full run in bench/results that has
@@ -445,10 +445,53 @@ export function render(m, file) {
   return out.join("\n");
 }
 
+/** The same as markdown tables, for docs/capacity.md (`npm run capacity -- --markdown`). */
+export function renderMarkdown(m, counts, file) {
+  const out = [];
+  const cols = [
+    ["Worker requests", "worker_requests"],
+    ["DO requests", "do_requests"],
+    ["RPCs", "do_rpc_calls"],
+    ["WebSocket msgs", "do_websocket_messages"],
+    ["alarms", "do_alarms"],
+    ["DO rows read", "do_rows_read"],
+    ["DO rows written", "do_rows_written"],
+    ["D1 queries", "d1_queries"],
+    ["D1 rows read", "d1_rows_read"],
+    ["D1 rows written", "d1_rows_written"],
+    ["queue msgs", "queue_sends"],
+    ["R2 A / B", null],
+    ["CPU ms", "cpu_ms"],
+  ];
+  out.push(`Counts from \`${file.replace(`${ROOT}/`, "")}\` (commit ${m.counts_from.commit}).`, "");
+  out.push(`| unit | ${cols.map(([h]) => h).join(" | ")} |`);
+  out.push(`| --- | ${cols.map(() => "---:").join(" | ")} |`);
+  for (const [unit, c] of Object.entries(counts.units))
+    out.push(
+      `| ${unit} | ${cols.map(([, k]) => (k ? num(c[k] ?? 0) : `${num(c.r2_class_a)} / ${num(c.r2_class_b)}`)).join(" | ")} |`,
+    );
+  out.push("", "| load at 50 M DAU | at peak | published limit | share |", "| --- | ---: | ---: | ---: |");
+  for (const l of m.loads)
+    out.push(
+      `| ${l.what} | ${num(l.load)} | ${num(l.limit)} ${l.unit} | ${(l.share * 100).toFixed(0)}%${l.over_half ? " **over half**" : ""} |`,
+    );
+  out.push(`| presence sweep alarms/s at peak | ${num(m.presence_alarms_per_s_peak)} | none published | – |`);
+  out.push("", "| monthly bill line | quantity | USD |", "| --- | ---: | ---: |");
+  for (const b of m.bill) out.push(`| ${b.what} | ${num(b.quantity)} | ${usd(b.usd)} |`);
+  out.push(`| **total** | | **${usd(m.total_usd_per_month)}** |`);
+  out.push("", `Per 1,000 MAU: **${usd(m.usd_per_1k_mau)}**; per 1,000 DAU: ${usd(m.usd_per_1k_dau)}.`);
+  out.push(
+    `Hosted, same usage, per 1,000 MAU: Ably ${usd(m.hosted_usd_per_1k_mau.ably)}, PubNub ${usd(m.hosted_usd_per_1k_mau.pubnub)}.`,
+  );
+  return out.join("\n");
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const file = args.find((x) => !x.startsWith("--")) ?? latestCounts();
   const counts = readCounts(JSON.parse(readFileSync(file, "utf8")));
   const m = model(counts);
-  console.log(args.includes("--json") ? JSON.stringify(m, null, 2) : render(m, file));
+  if (args.includes("--json")) console.log(JSON.stringify(m, null, 2));
+  else if (args.includes("--markdown")) console.log(renderMarkdown(m, counts, file));
+  else console.log(render(m, file));
 }
