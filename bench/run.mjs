@@ -117,7 +117,7 @@ export const PRESETS = {
     /**
      * Platform operations per unit (bench/scenarios/counts.mjs): lone messages `gapMs` apart
      * (past every folding window), a group of 100, 20 connects, 95 s of idle (three presence
-     * sweeps per user at wrangler.toml's 30 s), a resume after 200 missed messages.
+     * sweeps per user at wrangler.toml's 30 s), a resume after 50 missed messages (within wrangler.toml's burst of sends).
      */
     counts: {
       groupMembers: 100,
@@ -127,7 +127,7 @@ export const PRESETS = {
       gapMs: 2500,
       pushGapMs: 2500,
       idleSeconds: 95,
-      resumeMissed: 200,
+      resumeMissed: 50,
     },
   },
   quick: {
