@@ -100,7 +100,9 @@ export async function counts({ boot, cfg, log = () => {} }) {
     const cpu = await runUnits(cpuServer, cfg, receiver, cpuMeasure(cpuServer), log);
     log("counts: operations pass (trace collector on)");
     const server = await withCollector(() => boot(vars));
-    const ops = await runUnits(server, cfg, receiver, traceMeasure(server.base), log);
+    const ops = await runUnits(server, cfg, receiver, traceMeasure(server.base), log, {
+      lessBackground: true,
+    });
     for (const [unit, c] of Object.entries(ops.units)) c.cpu_ms = cpu.units[unit]?.cpu_ms ?? null;
     return {
       method:
@@ -143,7 +145,23 @@ function cpuMeasure(server) {
   };
 }
 
-async function runUnits(server, cfg, receiver, counted, log) {
+async function runUnits(server, cfg, receiver, measure, log, { lessBackground = false } = {}) {
+  /**
+   * Each unit's window, with the device-hours of the sockets open during it: their own cost
+   * (presence sweeps, mostly) is the user_hour unit's, taken out of the other units at the end.
+   */
+  const raw = {};
+  const counted = async (name, fn, opts) => {
+    const online = devices.filter((dv) => dv.user).length;
+    const t0 = performance.now();
+    const r = await measure(fn, opts);
+    raw[name] = { tally: r.tally, deviceHours: (online * (performance.now() - t0)) / 3_600_000 };
+    return r;
+  };
+  const unit = (name, divisor) => {
+    raw[name].divisor = divisor;
+    return per(raw[name].tally, divisor);
+  };
   const opened = { count: 0 };
   const stats = socketStats();
   const api = makeApi(server.base);
@@ -184,8 +202,8 @@ async function runUnits(server, cfg, receiver, counted, log) {
     devices.push(...memberDevs);
     const first = memberDevs.slice(1, 1 + cfg.connects);
     let w0 = await wakeups();
-    const connect = await counted(() => pool(first, 4, (dv) => dv.connectUser()));
-    units.connect = per(connect.tally, first.length);
+    const connect = await counted("connect", () => pool(first, 4, (dv) => dv.connectUser()));
+    units.connect = unit("connect", first.length);
     windows.connect = { devices: first.length, inbox_wakeups: diff(await wakeups(), w0) };
     // The rest of the group, unmeasured; the owner also views the group.
     await pool(memberDevs.slice(1 + cfg.connects), 8, (dv) => dv.connectUser());
@@ -202,16 +220,16 @@ async function runUnits(server, cfg, receiver, counted, log) {
       await dv.connectChannel();
     }
     await sleep(cfg.gapMs);
-    const dm = await counted(() => lone([da, db], cfg.messages, cfg.gapMs, "cdm"));
-    units.dm_message = per(dm.tally, dm.extra.acked);
+    const dm = await counted("dm_message", () => lone([da, db], cfg.messages, cfg.gapMs, "cdm"));
+    units.dm_message = unit("dm_message", dm.extra.acked);
     windows.dm_message = dm.extra;
     log(`counts: dm_message ${JSON.stringify(units.dm_message)}`);
 
     // ---- group_message: the owner posts; every other member gets it on its user socket.
     await sleep(cfg.gapMs);
     w0 = await wakeups();
-    const group = await counted(() => lone([memberDevs[0]], cfg.messages, cfg.gapMs, "cgr"));
-    units.group_message = per(group.tally, group.extra.acked);
+    const group = await counted("group_message", () => lone([memberDevs[0]], cfg.messages, cfg.gapMs, "cgr"));
+    units.group_message = unit("group_message", group.extra.acked);
     windows.group_message = {
       ...group.extra,
       members: cfg.groupMembers,
@@ -227,6 +245,7 @@ async function runUnits(server, cfg, receiver, counted, log) {
     await sleep(cfg.gapMs);
     const pushesBefore = receiver.pushes.length;
     const off = await counted(
+      "offline_message",
       async () => {
         const r = await lone([dc], cfg.offlineMessages, cfg.pushGapMs, "cof");
         await waitFor(() => receiver.pushes.length - pushesBefore >= r.acked, 15_000, 50);
@@ -234,7 +253,7 @@ async function runUnits(server, cfg, receiver, counted, log) {
       },
       { settleMs: 3000 },
     );
-    units.offline_message = per(off.tally, off.extra.acked);
+    units.offline_message = unit("offline_message", off.extra.acked);
     windows.offline_message = off.extra;
     log(`counts: offline_message ${JSON.stringify(units.offline_message)}`);
 
@@ -242,7 +261,10 @@ async function runUnits(server, cfg, receiver, counted, log) {
     const online = devices.filter((dv) => dv.user).length;
     w0 = await wakeups();
     const idleStart = performance.now();
-    const idle = await counted(() => sleep(cfg.idleSeconds * 1000), { settleMs: 500, idle: true });
+    const idle = await counted("user_hour", () => sleep(cfg.idleSeconds * 1000), {
+      settleMs: 500,
+      idle: true,
+    });
     const idleSeconds = (performance.now() - idleStart) / 1000;
     units.user_hour = per(idle.tally, (online * idleSeconds) / 3600);
     windows.user_hour = {
@@ -258,7 +280,7 @@ async function runUnits(server, cfg, receiver, counted, log) {
     await sleep(500);
     await lone([da], cfg.resumeMissed, 0, "crs", { window: 50 });
     await sleep(cfg.gapMs);
-    const resume = await counted(async () => {
+    const resume = await counted("resume", async () => {
       let resumed = null;
       db.on((type, text) => {
         if (type === "resumed") resumed = JSON.parse(text);
@@ -267,10 +289,20 @@ async function runUnits(server, cfg, receiver, counted, log) {
       await waitFor(() => resumed !== null, 30_000, 20);
       return { missed: cfg.resumeMissed, resumed_messages: resumed?.messages ?? null };
     });
-    units.resume = per(resume.tally, 1);
+    units.resume = unit("resume", 1);
     windows.resume = resume.extra;
 
     windows.sockets_opened = opened.count;
+    if (lessBackground) {
+      for (const [name, w] of Object.entries(raw)) {
+        if (name === "user_hour") continue;
+        units[name] = per(minus(w.tally, units.user_hour, w.deviceHours), w.divisor);
+        windows[name] = {
+          ...windows[name],
+          background_device_hours: Math.round(w.deviceHours * 1000) / 1000,
+        };
+      }
+    }
     log(`counts: connect ${JSON.stringify(units.connect)}`);
     log(`counts: resume ${JSON.stringify(units.resume)}`);
   } finally {
@@ -279,6 +311,16 @@ async function runUnits(server, cfg, receiver, counted, log) {
     await server.close();
   }
   return { units, windows };
+}
+
+/** `t` less `perHour` × `hours`, field by field (never below 0). */
+function minus(t, perHour, hours) {
+  const out = {};
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v === "number") out[k] = Math.max(0, v - (perHour[k] ?? 0) * hours);
+    else out[k] = minus(v, perHour[k] ?? {}, hours);
+  }
+  return out;
 }
 
 function diff(after, before) {
