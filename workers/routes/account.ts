@@ -23,13 +23,12 @@ import {
 } from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { announceFriendChanges } from "../friend-events.ts";
-import { requireAuth } from "../middleware/auth.ts";
+import { requireAuth, requireLiveDevice } from "../middleware/auth.ts";
 import { limitPerUser } from "../middleware/limits.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
 
 export const account = new Hono<AppEnv>();
-account.use(requireAuth);
 
 /**
  * Checks the account's password. Failures are limited per account in D1
@@ -50,18 +49,25 @@ async function requirePassword(c: AppContext, password: string): Promise<void> {
   }
 }
 
-account.post("/password", limitPerUser("write"), valid("json", ChangePasswordBody), async (c) => {
-  const body = c.req.valid("json");
-  await requirePassword(c, body.current_password);
-  const d = db(c);
-  const userId = c.get("userId");
-  await setPassword(d, userId, await hashPassword(body.new_password), Date.now());
-  const others = (await liveDeviceIds(d, userId)).filter((id) => id !== c.get("deviceId"));
-  const revoked = await signOutDevices(c.env, d, userId, others);
-  return c.json({ signed_out_devices: revoked.length });
-});
+account.post(
+  "/password",
+  requireAuth,
+  limitPerUser("write"),
+  valid("json", ChangePasswordBody),
+  async (c) => {
+    const body = c.req.valid("json");
+    await requirePassword(c, body.current_password);
+    const d = db(c);
+    const userId = c.get("userId");
+    await setPassword(d, userId, await hashPassword(body.new_password), Date.now());
+    const others = (await liveDeviceIds(d, userId)).filter((id) => id !== c.get("deviceId"));
+    const revoked = await signOutDevices(c.env, d, userId, others);
+    return c.json({ signed_out_devices: revoked.length });
+  },
+);
 
-account.delete("/", limitPerUser("write"), valid("json", DeleteAccountBody), async (c) => {
+// It signs out this device too: checked against D1, so that a retry finishes a failed attempt.
+account.delete("/", requireLiveDevice, limitPerUser("write"), valid("json", DeleteAccountBody), async (c) => {
   await requirePassword(c, c.req.valid("json").password);
   const d = db(c);
   const userId = c.get("userId");
