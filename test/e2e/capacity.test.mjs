@@ -15,11 +15,13 @@ it("counts every unit against the real Worker, enough for the model", { timeout:
   assert.deepEqual(problems, [], "the scenario ran to its end");
   const counts = readCounts(r);
   const u = counts.units;
-  // A 1:1 message: the channel updates each member's user object by RPC.
-  assert.ok(u.dm_message.do_rpc_calls >= 1, "a 1:1 message makes RPCs");
-  assert.ok(u.dm_message.do_rows_written >= 1, "a 1:1 message is written to SQLite");
-  // A group message reaches more user objects than a 1:1 one.
-  assert.ok(u.group_message.do_rpc_calls > u.dm_message.do_rpc_calls, "a group message makes more RPCs");
+  // Counts the idle devices' background never holds (it is taken out of each window at the idle
+  // unit's rate, which can take a count of a few per message to 0; docs/capacity.md).
+  // A group message brings more frames from its members' devices (delivered markers) than a 1:1.
+  assert.ok(
+    u.group_message.do_websocket_messages > u.dm_message.do_websocket_messages,
+    "a group message brings more frames",
+  );
   // A message to a user with no device online goes through the push queue, whose consumer
   // reads the subscriptions from D1.
   assert.ok(u.offline_message.queue_sends >= 1, "an offline recipient's message is queued");
