@@ -202,7 +202,7 @@ async function runUnits(server, cfg, receiver, measure, log, { lessBackground = 
     devices.push(...memberDevs);
     const first = memberDevs.slice(1, 1 + cfg.connects);
     let w0 = await wakeups();
-    const connect = await counted("connect", () => pool(first, 4, (dv) => dv.connectUser()));
+    await counted("connect", () => pool(first, 4, (dv) => dv.connectUser()));
     units.connect = unit("connect", first.length);
     windows.connect = { devices: first.length, inbox_wakeups: diff(await wakeups(), w0) };
     // The rest of the group, unmeasured; the owner also views the group.
