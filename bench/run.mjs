@@ -4,7 +4,7 @@
  *
  *   npm run bench                 the full suite (about 18 min): figures for docs/performance.md
  *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
- *   options: --only dm,group,saturate,resume,idle,flood,archive   --reps N   --idle-devices N
+ *   options: --only dm,group,saturate,resume,idle,flood,archive,counts   --reps N   --idle-devices N
  *            --baseline REF (the commit the flood scenario compares the 1:1 path against;
  *            default in a full run: the commit before flood control; none in --quick)
  *            --via-proxy (through wrangler's ProxyWorker)   --out DIR
@@ -23,6 +23,9 @@
  *      limits; then the 1:1 path of this code against the baseline commit's, interleaved.
  *   D  archive: three product servers of its own, with the archive's settings each figure needs
  *      (bench/scenarios/archive.mjs), in quick runs too (about 90 s in a full run).
+ *   F  counts: platform operations per message, connect, resume and online hour, from the
+ *      runtime's own traces, on a product server of its own (bench/scenarios/counts.mjs; about
+ *      4 min in a full run); `npm run capacity` reads them.
  * The quick preset runs everything on one product and one floor server.
  * Writes bench/results/bench-<stamp>.{json,md,svg} (quick runs: bench/results/quick/) and,
  * after a full run of every scenario, copies the chart to docs/bench-latency.svg.
@@ -45,6 +48,7 @@ import {
 import { closeAll, sleep, socketStats, useClient } from "./lib/sockets.mjs";
 import { median, medianSummary } from "./lib/tracker.mjs";
 import { archive } from "./scenarios/archive.mjs";
+import { counts } from "./scenarios/counts.mjs";
 import * as dm from "./scenarios/dm.mjs";
 import { runFlood, setupFlood } from "./scenarios/flood.mjs";
 import * as group from "./scenarios/group.mjs";
@@ -110,6 +114,21 @@ export const PRESETS = {
       /** The 1:1 path of this code against the baseline commit's: the dm scenario's load, interleaved. */
       cost: { pairs: 50, rate: 100, seconds: 6, reps: 3, warmupSeconds: 6 },
     },
+    /**
+     * Platform operations per unit (bench/scenarios/counts.mjs): lone messages `gapMs` apart
+     * (past every folding window), a group of 100, 20 connects, 95 s of idle (three presence
+     * sweeps per user at wrangler.toml's 30 s), a resume after 50 missed messages (within wrangler.toml's burst of sends).
+     */
+    counts: {
+      groupMembers: 100,
+      connects: 20,
+      messages: 10,
+      offlineMessages: 5,
+      gapMs: 2500,
+      pushGapMs: 2500,
+      idleSeconds: 95,
+      resumeMissed: 50,
+    },
   },
   quick: {
     reps: 1,
@@ -148,10 +167,20 @@ export const PRESETS = {
       rampMs: 300,
       cost: { pairs: 5, rate: 20, seconds: 1.5, reps: 1, warmupSeconds: 0 },
     },
+    counts: {
+      groupMembers: 10,
+      connects: 3,
+      messages: 2,
+      offlineMessages: 1,
+      gapMs: 1500,
+      pushGapMs: 1500,
+      idleSeconds: 5,
+      resumeMissed: 20,
+    },
   },
 };
 
-const SCENARIOS = ["dm", "group", "saturate", "resume", "idle", "flood", "archive"];
+const SCENARIOS = ["dm", "group", "saturate", "resume", "idle", "flood", "archive", "counts"];
 
 /** `list` rotated by `k`: interleaved runs change order from one repetition to the next. */
 function rotate(list, k) {
@@ -602,6 +631,27 @@ export async function runSuite({
         log: (line) => log(`[${elapsed()}] ${line}`),
       });
       scenarios.archive = r;
+    });
+
+  // ---- Phase F: platform operations per unit, on a product server of its own with
+  // wrangler.toml's limits and the runtime's trace collector on (bench/lib/platform-counts.mjs).
+  if (want.has("counts"))
+    await phase("counts", async () => {
+      log(`[${elapsed()}] counts: booting the product with the trace collector`);
+      scenarios.counts = await counts({
+        boot: async (vars) => {
+          const server = await bootProduct({ viaProxy, vars });
+          return {
+            ...server,
+            close: async () => {
+              note(server);
+              await server.close();
+            },
+          };
+        },
+        cfg: preset.counts,
+        log: (line) => log(`[${elapsed()}] ${line}`),
+      });
     });
 
   /**

@@ -549,6 +549,24 @@ export function markdown(r) {
     if (c?.skipped)
       lines.push(`The limiter's cost against the commit before it: not measured (${c.skipped}).`, "");
   }
+  const counts = r.scenarios.counts;
+  if (counts?.units) {
+    lines.push(
+      "Platform operations per unit (the counts scenario, from the runtime's own traces; `npm run capacity` reads them). DO requests: fetches + RPCs + WebSocket messages + alarms, each counted once.",
+    );
+    lines.push("");
+    lines.push(
+      "| unit | Worker requests | DO requests | RPCs | WebSocket msgs | alarms | DO rows read | DO rows written | D1 queries | D1 rows read | D1 rows written | queue sends | R2 A / B | CPU ms |",
+    );
+    lines.push(
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    );
+    for (const [unit, c] of Object.entries(counts.units))
+      lines.push(
+        `| ${unit} | ${fmt(c.worker_requests, 2)} | ${fmt(c.do_requests, 2)} | ${fmt(c.do_rpc_calls, 2)} | ${fmt(c.do_websocket_messages, 2)} | ${fmt(c.do_alarms, 2)} | ${fmt(c.do_rows_read, 2)} | ${fmt(c.do_rows_written, 2)} | ${fmt(c.d1_queries, 2)} | ${fmt(c.d1_rows_read, 2)} | ${fmt(c.d1_rows_written, 2)} | ${fmt(c.queue_sends, 2)} | ${fmt(c.r2_class_a, 2)} / ${fmt(c.r2_class_b, 2)} | ${fmt(c.cpu_ms, 2)} |`,
+      );
+    lines.push("");
+  }
   for (const [key, label] of [
     ["saturate", "markers as real clients send them"],
     ["saturate_plain", "no markers"],

@@ -42,6 +42,7 @@ import { newId } from "../../protocol/ids.ts";
 import type { InboxUpdate, InboxUpdateResult } from "../../protocol/rpc.ts";
 import { openDb } from "../../storage/d1/db.ts";
 import { friendIdsOf } from "../../storage/d1/friends.ts";
+import { findDevice } from "../../storage/d1/users.ts";
 import { InboxStore, toSummary } from "../../storage/user/store.ts";
 import { Fanout } from "../channel-room/fanout.ts";
 import { QUIET_WINDOW_MS } from "../channel-room/member-updates.ts";
@@ -377,15 +378,28 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   /**
-   * `POST /v1/connect`, before a ticket is issued: counts the connect (LIMIT_CONNECTS_PER_USER;
-   * every upgrade needs a fresh single-use ticket, so this bounds upgrades too) and, for a
-   * channel ticket, says whether the channel is in this user's list.
+   * `POST /v1/connect`, before a ticket is issued: refuses a signed-out device, counts the
+   * connect (LIMIT_CONNECTS_PER_USER; every upgrade needs a fresh single-use ticket, so this
+   * bounds upgrades too) and, for a channel ticket, says whether the channel is in this user's
+   * list. The Worker's route reads no D1 for it (workers/middleware/auth.ts, `requireToken`).
    */
-  async admitConnect(channelId: string | null): Promise<RpcResult<boolean>> {
-    return rpcCall(() => {
+  async admitConnect(deviceId: string, channelId: string | null): Promise<RpcResult<boolean>> {
+    return rpcCall(async () => {
+      await this.#refuseSignedOut(deviceId);
       this.#take("connect");
       return channelId !== null && this.#store.channel(channelId) !== null;
     });
+  }
+
+  /**
+   * An authenticated request of this user's device (workers/middleware/auth.ts): refused once
+   * the device is signed out, or when it is not this user's. Every sign-out reaches this object
+   * before D1 (workers/sessions.ts, `signOutDevices`), so this object says at once whether a
+   * validly signed token's device is still in; D1 is read once per device, the first time this
+   * object hears of it, to know that it is one of this user's.
+   */
+  async admitRequest(deviceId: string): Promise<RpcResult<void>> {
+    return rpcCall(() => this.#refuseSignedOut(deviceId));
   }
 
   /**
@@ -623,10 +637,32 @@ export class UserInbox extends DurableObject<Env> {
   // -------------------------------------------------------------------------------------------
   // Per-device streams.
 
+  #refuseRevoked(deviceId: string): void {
+    if (this.#store.isRevoked(deviceId)) throw new ChatError("unauthenticated", "this device is signed out");
+  }
+
+  /**
+   * Refuses a revoked device, and a device this user does not have. The devices known to be
+   * this user's are a key each in the object's key-value storage (no SQL migration for a set
+   * that is only ever looked up); a device is looked up in D1 the first time it is seen here,
+   * signed in then (after sign-up or login, or from before this object kept the set). Revoked
+   * is checked first, so a device known once is refused at once after its sign-out.
+   */
+  async #refuseSignedOut(deviceId: string): Promise<void> {
+    this.#refuseRevoked(deviceId);
+    const key = `device:${deviceId}`;
+    if (this.ctx.storage.kv.get(key) !== undefined) return;
+    const userId = this.ctx.id.name;
+    const row = userId ? await findDevice(openDb(this.env.DB), userId, deviceId) : undefined;
+    if (!row || row.revokedAt !== null) throw new ChatError("unauthenticated", "this device is signed out");
+    this.#refuseRevoked(deviceId);
+    this.ctx.storage.kv.put(key, 1);
+  }
+
   #admit(ticketId: string, expiresAt: number, deviceId: string): void {
     const now = Date.now();
     if (expiresAt < now) throw new ChatError("ticket_invalid", "the ticket has expired");
-    if (this.#store.isRevoked(deviceId)) throw new ChatError("unauthenticated", "this device is signed out");
+    this.#refuseRevoked(deviceId);
     if (!this.#store.useTicket(ticketId, expiresAt, now))
       throw new ChatError("ticket_used", "this ticket was already used");
   }

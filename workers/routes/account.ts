@@ -24,13 +24,12 @@ import {
 import { type AppContext, type AppEnv, channelStub, db } from "../context.ts";
 import { exportArchive } from "../export/export.ts";
 import { announceFriendChanges } from "../friend-events.ts";
-import { requireAuth } from "../middleware/auth.ts";
+import { requireAuth, requireLiveDevice } from "../middleware/auth.ts";
 import { limitPerUser } from "../middleware/limits.ts";
 import { signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
 
 export const account = new Hono<AppEnv>();
-account.use(requireAuth);
 
 /**
  * Checks the account's password. Failures are limited per account in D1
@@ -55,7 +54,7 @@ async function requirePassword(c: AppContext, password: string): Promise<void> {
  * Download my data (docs/protocol.md §8.12): a ZIP streamed as it is written, of everything
  * about me and every message I sent (`scope=mine`) or of my conversations (`scope=all`).
  */
-account.get("/export", limitPerUser("export"), valid("query", ExportQuery), async (c) => {
+account.get("/export", requireAuth, limitPerUser("export"), valid("query", ExportQuery), async (c) => {
   const scope = c.req.valid("query").scope;
   const day = new Date().toISOString().slice(0, 10);
   return new Response(exportArchive(c.env, c.get("userId"), c.get("deviceId"), scope), {
@@ -67,18 +66,25 @@ account.get("/export", limitPerUser("export"), valid("query", ExportQuery), asyn
   });
 });
 
-account.post("/password", limitPerUser("write"), valid("json", ChangePasswordBody), async (c) => {
-  const body = c.req.valid("json");
-  await requirePassword(c, body.current_password);
-  const d = db(c);
-  const userId = c.get("userId");
-  await setPassword(d, userId, await hashPassword(body.new_password), Date.now());
-  const others = (await liveDeviceIds(d, userId)).filter((id) => id !== c.get("deviceId"));
-  const revoked = await signOutDevices(c.env, d, userId, others);
-  return c.json({ signed_out_devices: revoked.length });
-});
+account.post(
+  "/password",
+  requireAuth,
+  limitPerUser("write"),
+  valid("json", ChangePasswordBody),
+  async (c) => {
+    const body = c.req.valid("json");
+    await requirePassword(c, body.current_password);
+    const d = db(c);
+    const userId = c.get("userId");
+    await setPassword(d, userId, await hashPassword(body.new_password), Date.now());
+    const others = (await liveDeviceIds(d, userId)).filter((id) => id !== c.get("deviceId"));
+    const revoked = await signOutDevices(c.env, d, userId, others);
+    return c.json({ signed_out_devices: revoked.length });
+  },
+);
 
-account.delete("/", limitPerUser("write"), valid("json", DeleteAccountBody), async (c) => {
+// It signs out this device too: checked against D1, so that a retry finishes a failed attempt.
+account.delete("/", requireLiveDevice, limitPerUser("write"), valid("json", DeleteAccountBody), async (c) => {
   await requirePassword(c, c.req.valid("json").password);
   const d = db(c);
   const userId = c.get("userId");

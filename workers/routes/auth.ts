@@ -32,7 +32,7 @@ import {
   toPublicUser,
 } from "../../storage/d1/users.ts";
 import { type AppContext, type AppEnv, db } from "../context.ts";
-import { requireAuth } from "../middleware/auth.ts";
+import { requireLiveDevice } from "../middleware/auth.ts";
 import { deviceInfo, mintRefresh, newDeviceSession, sessionTokens, signOutDevices } from "../sessions.ts";
 import { valid } from "../validate.ts";
 
@@ -145,7 +145,7 @@ auth.post("/refresh", valid("json", RefreshBody), async (c) => {
   return c.json(await sessionTokens(c.env, device.userId, device.id, next.token));
 });
 
-auth.post("/logout", requireAuth, async (c) => {
+auth.post("/logout", requireLiveDevice, async (c) => {
   await signOutDevices(c.env, db(c), c.get("userId"), [c.get("deviceId")]);
   return c.body(null, 204);
 });

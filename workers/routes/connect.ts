@@ -20,7 +20,7 @@ import { SUBPROTOCOL } from "../../protocol/frames.ts";
 import { isChannelId } from "../../protocol/ids.ts";
 import { isMember } from "../../storage/d1/memberships.ts";
 import { type AppContext, type AppEnv, channelStub, db, inboxStub } from "../context.ts";
-import { requireAuth } from "../middleware/auth.ts";
+import { requireToken } from "../middleware/auth.ts";
 import { valid } from "../validate.ts";
 
 export const connect = new Hono<AppEnv>();
@@ -36,12 +36,13 @@ async function admitConnect(c: AppContext, channelId: string | undefined): Promi
   const me = c.get("userId");
   // Also counts the connect against the user's limit (LIMIT_CONNECTS_PER_USER): each upgrade
   // needs a fresh single-use ticket, so this bounds a reconnect storm's upgrades too.
-  if (await unwrap(inboxStub(c.env, me).admitConnect(channelId ?? null))) return;
+  // The same call refuses a signed-out device (`requireToken` left that to it).
+  if (await unwrap(inboxStub(c.env, me).admitConnect(c.get("deviceId"), channelId ?? null))) return;
   if (channelId === undefined || (await isMember(db(c), me, channelId))) return;
   throw new ChatError("not_a_member", "you are not a member of this channel");
 }
 
-connect.post("/connect", requireAuth, valid("json", ConnectBody), async (c) => {
+connect.post("/connect", requireToken, valid("json", ConnectBody), async (c) => {
   const channelId = c.req.valid("json").channel_id;
   await admitConnect(c, channelId);
   const socket = channelId ?? "user";
