@@ -2,7 +2,7 @@
  * The benchmark suite (bench/README.md): the real Worker against a minimal broadcast Durable
  * Object (the floor, bench/floor), in the same run, on 127.0.0.1 only.
  *
- *   npm run bench                 the full suite (about 18 min): figures for docs/performance.md
+ *   npm run bench                 the full suite (about 27 min): figures for docs/performance.md
  *   npm run bench -- --quick      a smoke run with small counts (< 1 min)
  *   options: --only dm,group,saturate,resume,idle,flood,archive,counts   --reps N   --idle-devices N
  *            --baseline REF (the commit the flood scenario compares the 1:1 path against;
