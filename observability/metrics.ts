@@ -84,9 +84,12 @@ export class Metrics {
     }
   }
 
-  /** A channel socket's `send` (or a REST post): ms from the frame's arrival to the durable ack. */
-  sendAck(ms: number, via: "socket" | "rest"): void {
-    this.write({ metric: "send_ack", label: via, value: ms });
+  /**
+   * A channel socket's `send` (or a REST post): ms from the frame's arrival to the durable ack.
+   * `weight`: how many acks the point stands for (socket sends are sampled, one in 16).
+   */
+  sendAck(ms: number, via: "socket" | "rest", weight: number): void {
+    this.write({ metric: "send_ack", label: via, value: ms, value2: weight });
   }
 
   /**

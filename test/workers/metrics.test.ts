@@ -53,18 +53,24 @@ function until(metric: string, check: (p: MetricLine) => boolean = () => true, m
 }
 
 describe("metrics from the message path", () => {
-  it("send_ack: one point per acked send, over a socket and over REST, in ms", async () => {
+  it("send_ack: the first socket send and one in 16 after it, weighted 16; every REST post, in ms", async () => {
     const { a, group } = await groupOfTwo();
     const socket = await connect(a, group.channel_id);
-    socket.send({ v: 1, type: "send", client_msg_id: "m1", text: "hello" });
-    await socket.until((s) => s.of("ack").length === 1);
-    const viaSocket = await until("send_ack", (p) => p.label === "socket");
+    for (let i = 1; i <= 17; i++)
+      socket.send({ v: 1, type: "send", client_msg_id: `m1.${i}`, text: "hello" });
+    await socket.until((s) => s.of("ack").length === 17);
+    // The 1st and the 17th of 17 sends: two points, not 17.
+    const socketPoints = () => points("send_ack").filter((p) => p.label === "socket");
+    await poll("two socket send_ack points", async () => socketPoints().length >= 2 || undefined);
+    const viaSocket = socketPoints()[0]!;
+    expect(socketPoints().map((p) => p.value2)).toEqual([16, 16]);
     const res = await api("POST", `/v1/channels/${group.channel_id}/messages`, {
       token: a.token,
       body: { client_msg_id: "m2", text: "hello again" },
     });
     expect(res.status).toBe(201);
     const viaRest = await until("send_ack", (p) => p.label === "rest");
+    expect(viaRest.value2).toBe(1);
     for (const p of [viaSocket, viaRest]) {
       expect(p.value).toBeGreaterThanOrEqual(0);
       expect(p.value).toBeLessThan(5_000);
