@@ -7,13 +7,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ChainCheck } from "../../../client/src/chain-check.ts";
 import type { ChannelRoom } from "../../../durable-objects/channel-room/channel-room.ts";
 import type { WireMessage } from "../../../protocol/frames.ts";
-import type { HistoryPage } from "../../../protocol/rpc.ts";
 import { auditChannel } from "../../../storage/channel/audit.ts";
 import { readSegment, segmentPrefix } from "../../../storage/channel/segment.ts";
 import { api, connect, groupOfTwo, type TestUser } from "../../fixtures/api.ts";
+import { readAll } from "../../fixtures/history.ts";
 import { poll } from "../../fixtures/poll.ts";
 
 const SEGMENT = Number(env.ARCHIVE_SEGMENT_MESSAGES);
@@ -49,26 +48,6 @@ async function objects(channelId: string): Promise<{ key: string; messages: Wire
     out.push({ key: o.key, messages: (await readSegment(bytes)).messages });
   }
   return out;
-}
-
-async function readAll(user: TestUser, channelId: string): Promise<WireMessage[]> {
-  const chain = new ChainCheck();
-  const out: WireMessage[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await api<HistoryPage>(
-      "GET",
-      `/v1/channels/${channelId}/messages?after=${after}&limit=200`,
-      {
-        token: user.token,
-      },
-    );
-    expect(page.status).toBe(200);
-    chain.page(channelId, page.body.prev_hash, page.body.messages);
-    out.push(...page.body.messages);
-    if (!page.body.has_more) return out;
-    after = page.body.messages.at(-1)!.seq;
-  }
 }
 
 describe("deletes in the archive", () => {

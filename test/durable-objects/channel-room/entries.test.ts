@@ -25,6 +25,7 @@ import {
   type TestSocket,
   type TestUser,
 } from "../../fixtures/api.ts";
+import { readAll } from "../../fixtures/history.ts";
 import { poll } from "../../fixtures/poll.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,27 +49,6 @@ const react = (u: TestUser, ch: string, seq: number, id: string, emoji: string) 
     token: u.token,
     body: { client_msg_id: id, emoji },
   });
-
-/** Every entry of the channel as `user` reads it, forwards, each page checked against the chain. */
-async function readAll(user: TestUser, channelId: string): Promise<WireMessage[]> {
-  const chain = new ChainCheck();
-  const out: WireMessage[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await api<HistoryPage>(
-      "GET",
-      `/v1/channels/${channelId}/messages?after=${after}&limit=200`,
-      {
-        token: user.token,
-      },
-    );
-    expect(page.status).toBe(200);
-    chain.page(channelId, page.body.prev_hash, page.body.messages);
-    out.push(...page.body.messages);
-    if (!page.body.has_more) return out;
-    after = page.body.messages.at(-1)!.seq;
-  }
-}
 
 /** The entries a socket got for a channel (live frames and pages), in arrival order. */
 function entriesOf(socket: TestSocket, channelId: string): WireMessage[] {
