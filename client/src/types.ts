@@ -79,28 +79,21 @@ export interface Reaction {
  * A message as the app shows it: the log's message (docs/protocol.md §2.2) with what the entries
  * after it made of it, edits, a delete, reactions (client/src/entry-fold.ts), and what this
  * device has asked for and the server has not stored yet (`pending`). Only messages: the edits,
- * deletes and reactions themselves are never listed. A local echo (`pending` or `failed`) has
- * `seq: 0`, `id: ""`, `hash: ""`, the device's `sender_id`, and `ts` set to the local time it
- * was written.
+ * deletes and reactions themselves are never listed. The fields it shares with the wire's are
+ * the wire's (`WireMessage`). A local echo (`pending` or `failed`) has `seq: 0`, `msg_count: 0`,
+ * `id: ""`, `hash: ""`, the device's `sender_id`, and `ts` set to the local time it was written.
  */
-export interface ChatMessage {
-  channel_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  client_msg_id: string;
+export interface ChatMessage
+  extends Pick<
+    WireMessage,
+    "channel_id" | "seq" | "id" | "sender_id" | "client_msg_id" | "ts" | "msg_count" | "hash" | "reply_to"
+  > {
   /** The text to show: the newest edit's (see `edited`), `""` once deleted. */
   text: string;
-  ts: number;
-  /** Messages in the channel up to and including this one (0 for a local echo). */
-  msg_count: number;
-  hash: string;
   /** Files and photos sent with it (absent when none, and once deleted). */
   attachments?: WireAttachment[];
   status: MessageStatus;
   error?: { code: string; message: string };
-  /** The seq of the message this one answers. */
-  reply_to?: number;
   /** The message this one answers: its sender and a preview of its current text, or deleted. */
   reply?: ReplyQuote;
   /** The text shown is an edit's: its seq and time (`seq: 0` and `pending` while on its way). */

@@ -110,13 +110,7 @@ export class ChannelHistory {
 
   /** The chain hash after entry `seq` (the genesis hash for 0). */
   async hashAt(seq: number): Promise<string> {
-    const store = this.#d.store;
-    const known = store.hashAt(seq);
-    if (known !== undefined) return known;
-    const segment = store.segmentOf(seq);
-    if (!segment) throw new Error(`no chain hash at ${seq}`);
-    const entries = await this.#d.load(segment);
-    return entries[seq - segment.firstSeq]!.hash;
+    return this.#d.store.hashAt(seq) ?? (await this.#sealedEntry(seq, "chain hash")).hash;
   }
 
   /**
@@ -124,13 +118,15 @@ export class ChannelHistory {
    * member's read marker or the head stands for in unread counts.
    */
   async msgCountAt(seq: number): Promise<number> {
-    const store = this.#d.store;
-    const known = store.msgCountAt(seq);
-    if (known !== undefined) return known;
-    const segment = store.segmentOf(seq);
-    if (!segment) throw new Error(`no message count at ${seq}`);
+    return this.#d.store.msgCountAt(seq) ?? (await this.#sealedEntry(seq, "message count")).msg_count;
+  }
+
+  /** Entry `seq` from its sealed segment, for what SQLite no longer knows of it. */
+  async #sealedEntry(seq: number, what: string): Promise<WireMessage> {
+    const segment = this.#d.store.segmentOf(seq);
+    if (!segment) throw new Error(`no ${what} at ${seq}`);
     const entries = await this.#d.load(segment);
-    return entries[seq - segment.firstSeq]!.msg_count;
+    return entries[seq - segment.firstSeq]!;
   }
 
   /** The message with this id, wherever it is stored, or null. */
