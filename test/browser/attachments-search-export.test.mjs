@@ -12,12 +12,14 @@ import { crc32, deflateSync } from "node:zlib";
 import { ExportReader } from "../../client/src/index.ts";
 import {
   api,
+  apiSignUp,
   assertText,
   eventually,
+  friendsWithDm,
   handle,
   logIn,
   openFromList,
-  PASSWORD,
+  sendMany,
   sentMessage,
   setup,
 } from "./helpers.mjs";
@@ -54,27 +56,6 @@ function png(width, height) {
   ]);
 }
 
-/** Sends `texts` in order on one channel socket, without waiting between them (quicker than REST). */
-async function sendMany(base, token, channelId, texts, prefix = "seed") {
-  const t = await api(base, "POST", "/connect", token, { channel_id: channelId });
-  const ws = new WebSocket(t.url, [t.protocol, `ticket.${t.ticket}`]);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve);
-    ws.addEventListener("error", reject);
-  });
-  let acked = 0;
-  const done = new Promise((resolve) =>
-    ws.addEventListener("message", (e) => {
-      if (e.data !== "pong" && JSON.parse(e.data).type === "ack" && ++acked === texts.length) resolve();
-    }),
-  );
-  texts.forEach((text, i) => {
-    ws.send(JSON.stringify({ v: 1, type: "send", client_msg_id: `${prefix}-${i}`, text }));
-  });
-  await done;
-  ws.close();
-}
-
 /** Every entry of a ZIP export, with its bytes. */
 function readZip(bytes) {
   const entries = [];
@@ -109,17 +90,9 @@ describe("photos and files, search and download my data", () => {
 
   before(async () => {
     env = await setup();
-    const signup = (h, name) =>
-      api(env.url, "POST", "/auth/signup", null, { handle: h, display_name: name, password: PASSWORD });
-    aliceSession = await signup(a, "Alice");
-    bobSession = await signup(b, "Bob");
-    await api(env.url, "POST", "/friends/requests", aliceSession.access_token, {
-      user_id: bobSession.user_id,
-    });
-    await api(env.url, "POST", `/friends/${aliceSession.user_id}/accept`, bobSession.access_token);
-    dm = (
-      await api(env.url, "POST", "/channels/dm", aliceSession.access_token, { user_id: bobSession.user_id })
-    ).channel_id;
+    aliceSession = await apiSignUp(env.url, a, "Alice");
+    bobSession = await apiSignUp(env.url, b, "Bob");
+    dm = await friendsWithDm(env.url, aliceSession, bobSession);
     await sendMany(env.url, aliceSession.access_token, dm, seeded);
     group = (
       await api(env.url, "POST", "/groups", aliceSession.access_token, {
@@ -127,13 +100,10 @@ describe("photos and files, search and download my data", () => {
         member_ids: [bobSession.user_id],
       })
     ).channel_id;
-    await sendMany(
-      env.url,
-      aliceSession.access_token,
-      group,
-      ["바다 보러 가자", ...Array.from({ length: LONG }, (_, i) => `plan ${i + 1}`)],
-      "trip",
-    );
+    await sendMany(env.url, aliceSession.access_token, group, [
+      "바다 보러 가자",
+      ...Array.from({ length: LONG }, (_, i) => `plan ${i + 1}`),
+    ]);
     alice = await env.newPage();
     bob = await env.newPage();
     await logIn(alice, a);

@@ -71,6 +71,22 @@ export async function api(base, method, path, token, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** A new account through the API (not the page: `signUp`), with the tier's password: its session. */
+export function apiSignUp(base, userHandle, displayName) {
+  return api(base, "POST", "/auth/signup", null, {
+    handle: userHandle,
+    display_name: displayName,
+    password: PASSWORD,
+  });
+}
+
+/** `a` asks `b` to be friends, `b` accepts, and `a` opens their 1:1 chat: its channel id. */
+export async function friendsWithDm(base, a, b) {
+  await api(base, "POST", "/friends/requests", a.access_token, { user_id: b.user_id });
+  await api(base, "POST", `/friends/${a.user_id}/accept`, b.access_token);
+  return (await api(base, "POST", "/channels/dm", a.access_token, { user_id: b.user_id })).channel_id;
+}
+
 /** Sends `texts` in order on one channel socket, without waiting between them (quicker than REST). */
 export async function sendMany(base, token, channelId, texts) {
   const t = await api(base, "POST", "/connect", token, { channel_id: channelId });

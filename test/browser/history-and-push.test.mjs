@@ -7,14 +7,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   api,
+  apiSignUp,
   assertText,
   convItem,
   eventually,
+  friendsWithDm,
   handle,
   logIn,
   messageTexts,
   openFromList,
-  PASSWORD,
   sendMany,
   sentMessage,
   setup,
@@ -31,14 +32,9 @@ describe("history, safety and push", () => {
 
   before(async () => {
     env = await setup();
-    const signup = (h, name) =>
-      api(env.url, "POST", "/auth/signup", null, { handle: h, display_name: name, password: PASSWORD });
-    alice = await signup(a, "Alice");
-    const bob = await signup(b, "Bob");
-    await api(env.url, "POST", "/friends/requests", alice.access_token, { user_id: bob.user_id });
-    await api(env.url, "POST", `/friends/${alice.user_id}/accept`, bob.access_token);
-    dm = (await api(env.url, "POST", "/channels/dm", alice.access_token, { user_id: bob.user_id }))
-      .channel_id;
+    alice = await apiSignUp(env.url, a, "Alice");
+    const bob = await apiSignUp(env.url, b, "Bob");
+    dm = await friendsWithDm(env.url, alice, bob);
     await sendMany(
       env.url,
       alice.access_token,

@@ -10,13 +10,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   api,
+  apiSignUp,
   assertText,
   convItem,
   eventually,
+  friendsWithDm,
   handle,
   logIn,
   openFromList,
-  PASSWORD,
   send,
   sentMessage,
   setup,
@@ -85,14 +86,9 @@ describe("the message menu: edit, delete, reply, react", () => {
 
   before(async () => {
     env = await setup();
-    const signup = (h, name) =>
-      api(env.url, "POST", "/auth/signup", null, { handle: h, display_name: name, password: PASSWORD });
-    alice = await signup(a, "Alice");
-    bob = await signup(b, "Bob");
-    await api(env.url, "POST", "/friends/requests", alice.access_token, { user_id: bob.user_id });
-    await api(env.url, "POST", `/friends/${alice.user_id}/accept`, bob.access_token);
-    dm = (await api(env.url, "POST", "/channels/dm", alice.access_token, { user_id: bob.user_id }))
-      .channel_id;
+    alice = await apiSignUp(env.url, a, "Alice");
+    bob = await apiSignUp(env.url, b, "Bob");
+    dm = await friendsWithDm(env.url, alice, bob);
     const group = await api(env.url, "POST", "/groups", alice.access_token, {
       name: GROUP,
       member_ids: [bob.user_id],

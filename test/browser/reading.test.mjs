@@ -9,9 +9,11 @@ import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import {
   api,
+  apiSignUp,
   assertText,
   DESKTOP,
   eventually,
+  friendsWithDm,
   handle,
   logIn,
   openFromList,
@@ -57,14 +59,9 @@ describe("reading: where it stopped, dates and long messages", () => {
 
   before(async () => {
     env = await setup();
-    const signup = (h, name) =>
-      api(env.url, "POST", "/auth/signup", null, { handle: h, display_name: name, password: PASSWORD });
-    alice = await signup(a, "Alice");
-    bob = await signup(b, "Bob");
-    await api(env.url, "POST", "/friends/requests", alice.access_token, { user_id: bob.user_id });
-    await api(env.url, "POST", `/friends/${alice.user_id}/accept`, bob.access_token);
-    dm = (await api(env.url, "POST", "/channels/dm", alice.access_token, { user_id: bob.user_id }))
-      .channel_id;
+    alice = await apiSignUp(env.url, a, "Alice");
+    bob = await apiSignUp(env.url, b, "Bob");
+    dm = await friendsWithDm(env.url, alice, bob);
     // Bob read the first 20 (on another device); 300 more came since.
     await sendMany(
       env.url,
